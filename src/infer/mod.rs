@@ -1,0 +1,397 @@
+//! Inference: runs a PAF network with ONNX Runtime and hands its maps to [`crate::pose`].
+//!
+//! An [`Engine`] is preprocess → session → maps: it owns the session, recognises the model's contract
+//! once at load, and reuses its input buffers from frame to frame.
+
+pub mod model;
+pub mod preprocess;
+pub mod runtime;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use image::RgbImage;
+use ort::session::Session;
+use ort::value::TensorRef;
+
+use crate::pose::{MapStack, PoseMaps, Skeleton};
+use model::{Manifest, MapSource, ModelSpec, TensorInfo};
+use preprocess::{NetGeometry, Preprocessor};
+pub use runtime::{Device, Provider};
+
+/// Failures at the inference boundary. Each reads as one line.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EngineError {
+    /// The ONNX Runtime shared library is in none of the places we look.
+    #[error(
+        "ONNX Runtime library not found (looked in: {searched}); run `./posecam.sh setup` to install \
+         it into .deps/, or set ORT_DYLIB_PATH to a libonnxruntime shared library"
+    )]
+    RuntimeMissing { searched: String },
+    /// The library exists but could not be loaded.
+    #[error("could not load ONNX Runtime from {path}: {reason}")]
+    RuntimeLoad { path: PathBuf, reason: String },
+    /// The model path does not exist.
+    #[error("model file {0} does not exist (run `posecam model fetch`, or pass --model PATH)")]
+    ModelMissing(PathBuf),
+    /// ONNX Runtime refused the file (not ONNX, truncated, unsupported operators...).
+    #[error("{path} is not a loadable ONNX model: {reason}")]
+    ModelLoad { path: PathBuf, reason: String },
+    /// A valid ONNX model that is not a PAF pose network we understand.
+    #[error("{path} does not fit a PAF pose model contract: {reason} (inputs: {inputs}; outputs: {outputs})")]
+    ModelContract {
+        path: PathBuf,
+        reason: String,
+        inputs: String,
+        outputs: String,
+    },
+    /// `--device cuda` was asked for and CUDA could not be used.
+    #[error("CUDA execution provider unavailable: {0} (use --device auto or cpu, or install the GPU runtime with `./posecam.sh setup --cuda`)")]
+    CudaUnavailable(String),
+    /// The image cannot be fed to the network (empty, absurd size).
+    #[error("cannot prepare the network input: {0}")]
+    Input(String),
+    /// ONNX Runtime failed while running, or returned tensors that break the contract.
+    #[error("inference failed: {0}")]
+    Inference(String),
+}
+
+/// How to create an engine.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    pub device: Device,
+    /// Intra-op threads for ONNX Runtime (`None`: its default, one per core).
+    pub threads: Option<usize>,
+    /// Use this ONNX Runtime library instead of searching for one.
+    pub runtime_library: Option<PathBuf>,
+}
+
+/// Network input size and the scales to average (OpenPose's `scale_number`/`scale_gap`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NetConfig {
+    pub net_height: usize,
+    pub scales: Vec<f32>,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        Self {
+            net_height: 368,
+            scales: vec![1.0],
+        }
+    }
+}
+
+/// Time spent in the last [`Engine::infer`] call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InferTimings {
+    pub preprocess: Duration,
+    pub inference: Duration,
+    /// Copying outputs (and averaging scales).
+    pub postprocess: Duration,
+}
+
+/// A loaded PAF pose network.
+pub struct Engine {
+    session: Session,
+    spec: ModelSpec,
+    provider: Provider,
+    model_path: PathBuf,
+    input_name: String,
+    output_names: Vec<String>,
+    preprocessor: Preprocessor,
+    tensor: Vec<f32>,
+    last_timings: InferTimings,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("model", &self.model_path)
+            .field("provider", &self.provider)
+            .field("skeleton", &self.spec.skeleton.name)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Loads `model_path`, recognises its contract and registers the execution provider.
+    pub fn load(model_path: &Path, options: &EngineOptions) -> Result<Self, EngineError> {
+        if !model_path.is_file() {
+            return Err(EngineError::ModelMissing(model_path.to_path_buf()));
+        }
+        let (_, environment) = runtime::init_runtime(options.runtime_library.as_deref())?;
+        let load_err = |reason: String| EngineError::ModelLoad {
+            path: model_path.to_path_buf(),
+            reason: first_line(&reason),
+        };
+        let mut builder = Session::builder(environment).map_err(|e| load_err(e.to_string()))?;
+        if let Some(threads) = options.threads {
+            builder = builder
+                .with_intra_threads(threads)
+                .map_err(|e| load_err(e.to_string()))?;
+        }
+        let (builder, provider) = register_provider(builder, options.device)?;
+        let mut builder = builder;
+        let session = builder
+            .commit_from_file(model_path)
+            .map_err(|e| load_err(e.to_string()))?;
+
+        let info = |outlets: &[ort::value::Outlet]| -> Vec<TensorInfo> {
+            outlets
+                .iter()
+                .map(|o| TensorInfo {
+                    name: o.name().to_string(),
+                    shape: o
+                        .dtype()
+                        .tensor_shape()
+                        .map(|s| s.to_vec())
+                        .unwrap_or_default(),
+                    is_f32: o.dtype().tensor_type() == Some(ort::value::TensorElementType::Float32),
+                })
+                .collect()
+        };
+        let inputs = info(session.inputs());
+        let outputs = info(session.outputs());
+        let describe = |ts: &[TensorInfo]| {
+            ts.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let contract_err = |reason: String| EngineError::ModelContract {
+            path: model_path.to_path_buf(),
+            reason,
+            inputs: describe(&inputs),
+            outputs: describe(&outputs),
+        };
+        let manifest = Manifest::load_for(model_path).map_err(&contract_err)?;
+        let spec = model::detect(&inputs, &outputs, manifest.as_ref().map(|(_, m)| m))
+            .map_err(&contract_err)?;
+        tracing::info!(
+            model = %model_path.display(),
+            skeleton = spec.skeleton.name,
+            input = %describe(&inputs),
+            convention = %spec.convention_source,
+            provider = %provider,
+            "model loaded"
+        );
+        Ok(Self {
+            input_name: inputs[spec.input_index].name.clone(),
+            output_names: outputs.iter().map(|o| o.name.clone()).collect(),
+            session,
+            spec,
+            provider,
+            model_path: model_path.to_path_buf(),
+            preprocessor: Preprocessor::new(),
+            tensor: Vec::new(),
+            last_timings: InferTimings::default(),
+        })
+    }
+
+    pub fn skeleton(&self) -> &'static Skeleton {
+        self.spec.skeleton
+    }
+
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    pub fn provider(&self) -> Provider {
+        self.provider
+    }
+
+    pub fn model_path(&self) -> &Path {
+        &self.model_path
+    }
+
+    pub fn last_timings(&self) -> InferTimings {
+        self.last_timings
+    }
+
+    /// Network input geometry for an image of `size` at `net_height`.
+    pub fn geometry(
+        &self,
+        size: (usize, usize),
+        net_height: usize,
+    ) -> Result<NetGeometry, EngineError> {
+        NetGeometry::new(
+            size,
+            net_height,
+            self.spec.input.stride,
+            self.spec.fixed_input_size,
+        )
+        .map_err(EngineError::Input)
+    }
+
+    /// Runs the network on `image` at every scale of `net` and returns the (averaged) maps.
+    pub fn infer(&mut self, image: &RgbImage, net: &NetConfig) -> Result<PoseMaps, EngineError> {
+        let mut timings = InferTimings::default();
+        let scales: Vec<f32> = net
+            .scales
+            .iter()
+            .copied()
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .collect();
+        let scales = if scales.is_empty() { vec![1.0] } else { scales };
+        let mut per_scale = Vec::with_capacity(scales.len());
+        for &scale in &scales {
+            let height = (net.net_height as f32 * scale).round().max(1.0) as usize;
+            let geometry =
+                self.geometry((image.width() as usize, image.height() as usize), height)?;
+            per_scale.push(self.infer_at(image, &geometry, &mut timings)?);
+        }
+        let t = Instant::now();
+        let maps = if per_scale.len() == 1 {
+            per_scale.pop().expect("one scale")
+        } else {
+            average_scales(&per_scale)
+        };
+        timings.postprocess += t.elapsed();
+        self.last_timings = timings;
+        Ok(maps)
+    }
+
+    fn infer_at(
+        &mut self,
+        image: &RgbImage,
+        geometry: &NetGeometry,
+        timings: &mut InferTimings,
+    ) -> Result<PoseMaps, EngineError> {
+        let t = Instant::now();
+        self.preprocessor
+            .fill(image, geometry, &self.spec.input, &mut self.tensor)
+            .map_err(EngineError::Input)?;
+        let (w, h) = (geometry.net_width, geometry.net_height);
+        let shape = match self.spec.input.layout {
+            model::TensorLayout::Nchw => [1usize, 3, h, w],
+            model::TensorLayout::Nhwc => [1usize, h, w, 3],
+        };
+        timings.preprocess += t.elapsed();
+
+        let t = Instant::now();
+        let input = TensorRef::from_array_view((shape, self.tensor.as_slice()))
+            .map_err(|e| EngineError::Inference(e.to_string()))?;
+        let outputs = self
+            .session
+            .run(ort::inputs![self.input_name.as_str() => input])
+            .map_err(|e| EngineError::Inference(first_line(&e.to_string())))?;
+        timings.inference += t.elapsed();
+
+        let t = Instant::now();
+        let grid = geometry.grid();
+        let skeleton = self.spec.skeleton;
+        let take = |slot: model::OutputSlot,
+                    channels: usize|
+         -> Result<(Arc<[f32]>, usize), EngineError> {
+            let name = &self.output_names[slot.index];
+            let (shape, data) = outputs[slot.index]
+                .try_extract_tensor::<f32>()
+                .map_err(|e| EngineError::Inference(format!("output {name}: {e}")))?;
+            let (c, oh, ow) = match slot.layout {
+                model::TensorLayout::Nchw => (shape[1], shape[2], shape[3]),
+                model::TensorLayout::Nhwc => (shape[3], shape[1], shape[2]),
+            };
+            if shape.len() != 4 || c as usize != channels || (ow as usize, oh as usize) != grid {
+                return Err(EngineError::Inference(format!(
+                    "output {name} has shape {shape:?}, expected {channels} channels on a {}x{} grid \
+                     (input {w}x{h}, stride {})",
+                    grid.0, grid.1, geometry.stride
+                )));
+            }
+            Ok((Arc::from(data), c as usize))
+        };
+        let bad = || EngineError::Inference("output tensor smaller than its shape".into());
+        let (gw, gh) = grid;
+        let (heatmaps, pafs) = match self.spec.maps {
+            MapSource::Separate { heatmaps, pafs } => {
+                let (hd, hc) = take(heatmaps, skeleton.heatmap_channels())?;
+                let (pd, pc) = take(pafs, skeleton.paf_channels())?;
+                (
+                    MapStack::new(hd, heatmaps.layout.maps(), hc, gh, gw, 0, hc).ok_or_else(bad)?,
+                    MapStack::new(pd, pafs.layout.maps(), pc, gh, gw, 0, pc).ok_or_else(bad)?,
+                )
+            }
+            MapSource::Combined(slot) => {
+                let (hc, pc) = (skeleton.heatmap_channels(), skeleton.paf_channels());
+                let (data, total) = take(slot, hc + pc)?;
+                let layout = slot.layout.maps();
+                (
+                    MapStack::new(data.clone(), layout, total, gh, gw, 0, hc).ok_or_else(bad)?,
+                    MapStack::new(data, layout, total, gh, gw, hc, pc).ok_or_else(bad)?,
+                )
+            }
+        };
+        timings.postprocess += t.elapsed();
+        Ok(PoseMaps {
+            heatmaps,
+            pafs,
+            grid_to_image: geometry.grid_to_image(),
+            image_size: (geometry.image_width as u32, geometry.image_height as u32),
+        })
+    }
+}
+
+fn register_provider(
+    builder: ort::session::builder::SessionBuilder,
+    device: Device,
+) -> Result<(ort::session::builder::SessionBuilder, Provider), EngineError> {
+    let cuda = |id: i32| {
+        ort::ep::CUDA::default()
+            .with_device_id(id)
+            .build()
+            .error_on_failure()
+    };
+    match device {
+        Device::Cpu => Ok((builder, Provider::Cpu)),
+        Device::Cuda(id) => match builder.with_execution_providers([cuda(id)]) {
+            Ok(b) => Ok((b, Provider::Cuda)),
+            Err(e) => Err(EngineError::CudaUnavailable(first_line(&e.to_string()))),
+        },
+        Device::Auto => match builder.with_execution_providers([cuda(0)]) {
+            Ok(b) => Ok((b, Provider::Cuda)),
+            Err(e) => {
+                tracing::info!(reason = %first_line(&e.to_string()), "CUDA unavailable, running on CPU");
+                Ok((e.recover(), Provider::Cpu))
+            }
+        },
+    }
+}
+
+/// Averages maps of several scales on the grid of the first, sampling the others bilinearly through
+/// image coordinates (the CMU demo averages after resizing every scale to the image).
+fn average_scales(all: &[PoseMaps]) -> PoseMaps {
+    let reference = &all[0];
+    let (gw, gh) = (reference.heatmaps.width(), reference.heatmaps.height());
+    let average = |pick: &dyn Fn(&PoseMaps) -> &MapStack| {
+        let channels = pick(reference).channels();
+        let mut out = vec![0.0f32; channels * gh * gw];
+        for maps in all {
+            let stack = pick(maps);
+            for r in 0..gh {
+                for c in 0..gw {
+                    let (x, y) = reference.grid_to_image.apply(c as f32, r as f32);
+                    let (sc, sr) = maps.grid_to_image.invert(x, y);
+                    for ch in 0..channels {
+                        out[(ch * gh + r) * gw + c] += stack.bilinear(ch, sr, sc);
+                    }
+                }
+            }
+        }
+        let n = all.len() as f32;
+        out.iter_mut().for_each(|v| *v /= n);
+        MapStack::from_chw(out, channels, gh, gw).expect("sized above")
+    };
+    PoseMaps {
+        heatmaps: average(&|m| &m.heatmaps),
+        pafs: average(&|m| &m.pafs),
+        grid_to_image: reference.grid_to_image,
+        image_size: reference.image_size,
+    }
+}
+
+/// ONNX Runtime errors can span many lines; the first says what went wrong.
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().trim().to_string()
+}

@@ -1,0 +1,390 @@
+//! The model contract: how to feed a network and where its heatmaps and PAFs come out.
+//!
+//! The output side is recognised from the output shapes alone (channel counts name the skeleton, their
+//! position names the layout). The input side cannot be seen in the graph, so it comes from a manifest
+//! (`<model stem>.json` beside the model) or, failing that, from a built-in preset chosen by the input's
+//! layout: NCHW means the CMU convention, NHWC the tf-pose one.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::pose::{MapLayout, Skeleton};
+
+/// Memory layout of a 4-D tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TensorLayout {
+    Nchw,
+    Nhwc,
+}
+
+impl TensorLayout {
+    pub fn maps(self) -> MapLayout {
+        match self {
+            TensorLayout::Nchw => MapLayout::Chw,
+            TensorLayout::Nhwc => MapLayout::Hwc,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelOrder {
+    Bgr,
+    Rgb,
+}
+
+/// How pixels become input values: `value = pixel · scale + offset`, per channel in `channels` order.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct InputConvention {
+    pub layout: TensorLayout,
+    pub channels: ChannelOrder,
+    pub scale: f32,
+    pub offset: f32,
+    /// Grey level of the padding that fills the net input beyond the resized image.
+    pub pad_value: u8,
+    /// Output stride; the net input size is a multiple of it.
+    pub stride: usize,
+}
+
+/// Built-in input conventions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// CMU's Caffe COCO / BODY_25 models and their ONNX exports: NCHW BGR, `x/256 − 0.5`.
+    Cmu,
+    /// ildoonet/tf-pose-estimation graphs: NHWC BGR, raw 0..255.
+    TfPose,
+}
+
+impl Preset {
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Cmu => "cmu",
+            Preset::TfPose => "tf-pose",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "cmu" | "openpose" | "caffe" => Some(Preset::Cmu),
+            "tf-pose" | "tfpose" | "tensorflow" => Some(Preset::TfPose),
+            _ => None,
+        }
+    }
+
+    pub fn convention(self) -> InputConvention {
+        match self {
+            Preset::Cmu => InputConvention {
+                layout: TensorLayout::Nchw,
+                channels: ChannelOrder::Bgr,
+                scale: 1.0 / 256.0,
+                offset: -0.5,
+                pad_value: 128,
+                stride: 8,
+            },
+            Preset::TfPose => InputConvention {
+                layout: TensorLayout::Nhwc,
+                channels: ChannelOrder::Bgr,
+                scale: 1.0,
+                offset: 0.0,
+                pad_value: 128,
+                stride: 8,
+            },
+        }
+    }
+}
+
+/// The optional manifest beside a model. Every field overrides the preset it starts from.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub preset: Option<String>,
+    pub layout: Option<TensorLayout>,
+    pub channels: Option<ChannelOrder>,
+    pub scale: Option<f32>,
+    pub offset: Option<f32>,
+    pub pad_value: Option<u8>,
+    pub stride: Option<usize>,
+    pub description: Option<String>,
+}
+
+impl Manifest {
+    /// `<dir>/<stem>.json` for `<dir>/<stem>.onnx`.
+    pub fn path_for(model: &Path) -> PathBuf {
+        model.with_extension("json")
+    }
+
+    /// Reads the manifest beside `model`, if there is one.
+    pub fn load_for(model: &Path) -> Result<Option<(PathBuf, Manifest)>, String> {
+        let path = Self::path_for(model);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let manifest: Manifest =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Some((path, manifest)))
+    }
+}
+
+/// Name, element type and shape (`-1` for dynamic) of one model input or output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TensorInfo {
+    pub name: String,
+    pub shape: Vec<i64>,
+    pub is_f32: bool,
+}
+
+impl std::fmt::Display for TensorInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dims: Vec<String> = self
+            .shape
+            .iter()
+            .map(|d| if *d < 0 { "?".into() } else { d.to_string() })
+            .collect();
+        let ty = if self.is_f32 { "f32" } else { "non-f32" };
+        write!(f, "{} {}[{}]", self.name, ty, dims.join(","))
+    }
+}
+
+/// One output tensor and where its channels are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputSlot {
+    pub index: usize,
+    pub layout: TensorLayout,
+}
+
+/// Where heatmaps and PAFs come out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapSource {
+    /// Two tensors (the CMU models: PAFs "L1" and heatmaps "L2").
+    Separate {
+        heatmaps: OutputSlot,
+        pafs: OutputSlot,
+    },
+    /// One tensor, heatmaps then PAFs (tf-pose, OpenPose's `net_output`).
+    Combined(OutputSlot),
+}
+
+/// Everything needed to run a model, recognised from its graph and manifest.
+#[derive(Debug, Clone)]
+pub struct ModelSpec {
+    pub input_index: usize,
+    pub input: InputConvention,
+    /// (width, height) when the graph fixes the input size.
+    pub fixed_input_size: Option<(usize, usize)>,
+    pub maps: MapSource,
+    pub skeleton: &'static Skeleton,
+    /// Where the input convention came from, for logs.
+    pub convention_source: String,
+}
+
+/// Recognises the contract of a model from its inputs, outputs and optional manifest.
+pub fn detect(
+    inputs: &[TensorInfo],
+    outputs: &[TensorInfo],
+    manifest: Option<&Manifest>,
+) -> Result<ModelSpec, String> {
+    let (input_index, input_layout, fixed_input_size) = detect_input(inputs)?;
+    let (maps, skeleton) = detect_outputs(outputs)?;
+
+    let manifest_preset =
+        match manifest.and_then(|m| m.preset.as_deref()) {
+            Some(name) => Some(Preset::from_name(name).ok_or_else(|| {
+                format!("unknown preset '{name}' in manifest (known: cmu, tf-pose)")
+            })?),
+            None => None,
+        };
+    let preset = manifest_preset.unwrap_or(match input_layout {
+        TensorLayout::Nchw => Preset::Cmu,
+        TensorLayout::Nhwc => Preset::TfPose,
+    });
+    let mut input = preset.convention();
+    input.layout = input_layout;
+    let mut convention_source = format!("built-in preset '{}'", preset.name());
+    if let Some(m) = manifest {
+        convention_source = format!("manifest (preset '{}')", preset.name());
+        if let Some(layout) = m.layout {
+            if layout != input_layout {
+                return Err(format!(
+                    "manifest says layout {layout:?} but input {} is {input_layout:?}",
+                    inputs[input_index]
+                ));
+            }
+        }
+        input.channels = m.channels.unwrap_or(input.channels);
+        input.scale = m.scale.unwrap_or(input.scale);
+        input.offset = m.offset.unwrap_or(input.offset);
+        input.pad_value = m.pad_value.unwrap_or(input.pad_value);
+        input.stride = m.stride.unwrap_or(input.stride);
+        if !(input.scale.is_finite() && input.offset.is_finite()) || input.stride == 0 {
+            return Err("manifest scale/offset must be finite and stride positive".into());
+        }
+    }
+    Ok(ModelSpec {
+        input_index,
+        input,
+        fixed_input_size,
+        maps,
+        skeleton,
+        convention_source,
+    })
+}
+
+fn detect_input(
+    inputs: &[TensorInfo],
+) -> Result<(usize, TensorLayout, Option<(usize, usize)>), String> {
+    if inputs.len() != 1 {
+        return Err(format!("expected one image input, found {}", inputs.len()));
+    }
+    let t = &inputs[0];
+    if !t.is_f32 || t.shape.len() != 4 {
+        return Err(format!("input {t} is not a 4-D float image tensor"));
+    }
+    let (layout, h, w) = match (t.shape[1], t.shape[3]) {
+        (3, _) => (TensorLayout::Nchw, t.shape[2], t.shape[3]),
+        (_, 3) => (TensorLayout::Nhwc, t.shape[1], t.shape[2]),
+        _ => return Err(format!("input {t} has no 3-channel axis (NCHW or NHWC)")),
+    };
+    if t.shape[0] > 1 {
+        return Err(format!("input {t} has a fixed batch of {}", t.shape[0]));
+    }
+    let fixed = (h > 0 && w > 0).then_some((w as usize, h as usize));
+    Ok((0, layout, fixed))
+}
+
+fn channel_layout(t: &TensorInfo, channels: usize) -> Option<TensorLayout> {
+    if !t.is_f32 || t.shape.len() != 4 {
+        return None;
+    }
+    if t.shape[1] == channels as i64 {
+        Some(TensorLayout::Nchw)
+    } else if t.shape[3] == channels as i64 {
+        Some(TensorLayout::Nhwc)
+    } else {
+        None
+    }
+}
+
+fn detect_outputs(outputs: &[TensorInfo]) -> Result<(MapSource, &'static Skeleton), String> {
+    // Later outputs win: exports that keep every stage list the final stage last.
+    for skeleton in crate::pose::skeleton::ALL_SKELETONS {
+        let find = |channels: usize| {
+            outputs.iter().enumerate().rev().find_map(|(index, t)| {
+                channel_layout(t, channels).map(|layout| OutputSlot { index, layout })
+            })
+        };
+        if let (Some(heatmaps), Some(pafs)) = (
+            find(skeleton.heatmap_channels()),
+            find(skeleton.paf_channels()),
+        ) {
+            if heatmaps.index != pafs.index {
+                return Ok((MapSource::Separate { heatmaps, pafs }, skeleton));
+            }
+        }
+        if let Some(slot) = find(skeleton.heatmap_channels() + skeleton.paf_channels()) {
+            return Ok((MapSource::Combined(slot), skeleton));
+        }
+    }
+    Err(
+        "no output holds heatmaps and PAFs of a known skeleton (COCO-18: 19 + 38 channels, \
+         BODY-25: 26 + 52; as two tensors or one concatenated, NCHW or NHWC)"
+            .into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pose::{BODY25, COCO18};
+
+    fn t(name: &str, shape: &[i64]) -> TensorInfo {
+        TensorInfo {
+            name: name.into(),
+            shape: shape.to_vec(),
+            is_f32: true,
+        }
+    }
+
+    #[test]
+    fn cmu_layout_is_recognised_in_either_output_order() {
+        let inputs = [t("input", &[1, 3, -1, -1])];
+        for outputs in [
+            vec![t("paf", &[1, 38, -1, -1]), t("heat", &[1, 19, -1, -1])],
+            vec![t("heat", &[1, 19, -1, -1]), t("paf", &[1, 38, -1, -1])],
+        ] {
+            let spec = detect(&inputs, &outputs, None).unwrap();
+            assert_eq!(spec.skeleton, &COCO18);
+            assert_eq!(spec.input, Preset::Cmu.convention());
+            let MapSource::Separate { heatmaps, pafs } = spec.maps else {
+                panic!()
+            };
+            assert_eq!(outputs[heatmaps.index].name, "heat");
+            assert_eq!(outputs[pafs.index].name, "paf");
+            assert_eq!(heatmaps.layout, TensorLayout::Nchw);
+        }
+    }
+
+    #[test]
+    fn tf_pose_layout_is_recognised() {
+        let spec = detect(
+            &[t("image:0", &[-1, -1, -1, 3])],
+            &[t("Openpose/concat_stage7:0", &[-1, -1, -1, 57])],
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            spec.maps,
+            MapSource::Combined(OutputSlot {
+                index: 0,
+                layout: TensorLayout::Nhwc
+            })
+        );
+        assert_eq!(spec.input, Preset::TfPose.convention());
+        assert_eq!(spec.fixed_input_size, None);
+    }
+
+    #[test]
+    fn body25_and_fixed_sizes_are_recognised() {
+        let spec = detect(
+            &[t("x", &[1, 3, 368, 656])],
+            &[t("out", &[1, 78, 46, 82])],
+            None,
+        )
+        .unwrap();
+        assert_eq!(spec.skeleton, &BODY25);
+        assert_eq!(spec.fixed_input_size, Some((656, 368)));
+    }
+
+    #[test]
+    fn manifest_overrides_the_preset() {
+        let m: Manifest =
+            serde_json::from_str(r#"{"channels":"rgb","scale":0.00392156,"offset":0}"#).unwrap();
+        let spec = detect(
+            &[t("x", &[1, 3, -1, -1])],
+            &[t("a", &[1, 38, -1, -1]), t("b", &[1, 19, -1, -1])],
+            Some(&m),
+        )
+        .unwrap();
+        assert_eq!(spec.input.channels, ChannelOrder::Rgb);
+        assert_eq!(spec.input.offset, 0.0);
+        assert!(serde_json::from_str::<Manifest>(r#"{"colour":"rgb"}"#).is_err());
+        let bad: Manifest = serde_json::from_str(r#"{"layout":"nhwc"}"#).unwrap();
+        assert!(detect(
+            &[t("x", &[1, 3, -1, -1])],
+            &[t("a", &[1, 57, -1, -1])],
+            Some(&bad)
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn unknown_models_are_rejected() {
+        let err = detect(&[t("x", &[1, 3, -1, -1])], &[t("logits", &[1, 1000])], None).unwrap_err();
+        assert!(err.contains("known skeleton"), "{err}");
+        assert!(detect(&[t("x", &[1, 4, 8, 8])], &[t("a", &[1, 57, 1, 1])], None).is_err());
+        assert!(detect(&[], &[t("a", &[1, 57, 1, 1])], None).is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! posecam: multi-person 2D pose estimation with Part Affinity Fields (Cao et al., CVPR 2017).
+//!
+//! Layout: [`pose`] is the pure algorithm (maps → people); [`infer`] runs the network; [`render`]
+//! draws skeletons; [`output`] writes OpenPose-compatible JSON; [`eval`] scores against COCO ground
+//! truth; [`synthetic`] renders network-like maps from known skeletons for tests and benchmarks.
+
+pub mod eval;
+pub mod fetch;
+pub mod imageio;
+pub mod infer;
+pub mod output;
+pub mod paths;
+pub mod pose;
+pub mod render;
+pub mod synthetic;

@@ -1,0 +1,108 @@
+//! Pure pose estimation: from the network's heatmaps and Part Affinity Fields to people.
+//!
+//! No I/O, threads or ONNX Runtime here, so every step can be tested and benchmarked on synthetic maps.
+//! The steps follow Cao et al. (CVPR 2017) and the CMU demo code:
+//! 1. [`peaks`]: per-part local maxima of the heatmaps, refined to sub-cell precision;
+//! 2. [`associate`]: for every limb, score candidate part pairs by the line integral of its PAF, keep the
+//!    best pairs greedily, then grow people limb by limb, merging partial people that share no part.
+
+pub mod associate;
+pub mod maps;
+pub mod peaks;
+pub mod skeleton;
+
+pub use associate::Associator;
+pub use maps::{GridToImage, MapLayout, MapStack, PoseMaps};
+pub use skeleton::{LimbDef, PartDef, Skeleton, BODY25, COCO18};
+
+use serde::{Deserialize, Serialize};
+
+/// A detected body part in original-image pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Keypoint {
+    pub x: f32,
+    pub y: f32,
+    /// Heatmap peak value, roughly 0..1.
+    pub score: f32,
+}
+
+/// One person: a keypoint slot per skeleton part (`None` where the part was not found).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    pub keypoints: Vec<Option<Keypoint>>,
+    /// Sum of part scores and limb scores (the CMU demo's subset score).
+    pub score: f32,
+}
+
+impl Person {
+    pub fn part_count(&self) -> usize {
+        self.keypoints.iter().flatten().count()
+    }
+
+    /// Mean score per part, the quantity the CMU pruning rule thresholds.
+    pub fn mean_score(&self) -> f32 {
+        self.score / self.part_count().max(1) as f32
+    }
+
+    /// Bounding box (min x, min y, max x, max y) of the found keypoints.
+    pub fn bounds(&self) -> Option<[f32; 4]> {
+        let mut it = self.keypoints.iter().flatten();
+        let first = it.next()?;
+        Some(it.fold([first.x, first.y, first.x, first.y], |b, k| {
+            [b[0].min(k.x), b[1].min(k.y), b[2].max(k.x), b[3].max(k.y)]
+        }))
+    }
+}
+
+/// Every knob of the association, in one value so that CLI flags and UI sliders drive the same thing.
+/// Defaults are the CMU demo's (`thre1`, `thre2`, `mid_num`, the 0.8 criterion, `< 4` parts, `< 0.4`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Thresholds {
+    /// Minimum heatmap value of a part peak.
+    pub peak: f32,
+    /// Minimum PAF alignment for a sample along a candidate limb to count.
+    pub paf: f32,
+    /// Samples taken along each candidate limb.
+    pub paf_samples: usize,
+    /// A limb needs strictly more than this fraction of its samples above `paf`.
+    pub paf_sample_fraction: f32,
+    /// People with fewer parts are dropped.
+    pub min_parts: usize,
+    /// People whose mean score per part is lower are dropped.
+    pub min_person_score: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            peak: 0.1,
+            paf: 0.05,
+            paf_samples: 10,
+            paf_sample_fraction: 0.8,
+            min_parts: 4,
+            min_person_score: 0.4,
+        }
+    }
+}
+
+impl Thresholds {
+    /// Brings out-of-range values (from a config file or a flag) back into the range the algorithm needs.
+    pub fn sanitized(mut self) -> Self {
+        self.peak = finite_or(self.peak, 0.1).max(0.0);
+        self.paf = finite_or(self.paf, 0.05);
+        self.paf_samples = self.paf_samples.clamp(2, 100);
+        self.paf_sample_fraction = finite_or(self.paf_sample_fraction, 0.8).clamp(0.0, 1.0);
+        self.min_parts = self.min_parts.max(1);
+        self.min_person_score = finite_or(self.min_person_score, 0.4);
+        self
+    }
+}
+
+fn finite_or(v: f32, default: f32) -> f32 {
+    if v.is_finite() {
+        v
+    } else {
+        default
+    }
+}

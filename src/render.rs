@@ -1,0 +1,216 @@
+//! Skeleton overlays drawn straight into RGB pixel buffers: anti-aliased thick limbs and joints in
+//! OpenPose's colours, sized to the frame.
+
+use crate::pose::{Person, Skeleton};
+
+/// A mutable view of packed RGB8 pixels with a row stride (video frames have padded rows).
+pub struct RgbCanvas<'a> {
+    pub data: &'a mut [u8],
+    pub width: usize,
+    pub height: usize,
+    /// Bytes per row (≥ 3 × width).
+    pub stride: usize,
+}
+
+impl<'a> RgbCanvas<'a> {
+    pub fn from_image(image: &'a mut image::RgbImage) -> Self {
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        Self {
+            data: image.as_mut(),
+            width,
+            height,
+            stride: width * 3,
+        }
+    }
+
+    #[inline]
+    fn blend(&mut self, x: usize, y: usize, color: [u8; 3], alpha: f32) {
+        let i = y * self.stride + x * 3;
+        if let Some(px) = self.data.get_mut(i..i + 3) {
+            for (p, c) in px.iter_mut().zip(color) {
+                *p = (*p as f32 + (c as f32 - *p as f32) * alpha).round() as u8;
+            }
+        }
+    }
+
+    /// A segment of `thickness` pixels with round caps, its edge anti-aliased over one pixel.
+    pub fn line(
+        &mut self,
+        a: (f32, f32),
+        b: (f32, f32),
+        thickness: f32,
+        color: [u8; 3],
+        opacity: f32,
+    ) {
+        let r = thickness * 0.5;
+        let x0 = (a.0.min(b.0) - r - 1.0).floor().max(0.0) as usize;
+        let y0 = (a.1.min(b.1) - r - 1.0).floor().max(0.0) as usize;
+        let x1 = ((a.0.max(b.0) + r + 1.0).ceil() as isize).min(self.width as isize - 1);
+        let y1 = ((a.1.max(b.1) + r + 1.0).ceil() as isize).min(self.height as isize - 1);
+        if x1 < 0 || y1 < 0 {
+            return;
+        }
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let len2 = (dx * dx + dy * dy).max(1e-12);
+        let reach = r + 1.0;
+        for y in y0..=y1 as usize {
+            // The capsule is convex: each row meets it in one span, found from the band around the
+            // axis and the two end caps, so long diagonal limbs cost their area, not their bounding box.
+            let yf = y as f32;
+            let mut span = (f32::INFINITY, f32::NEG_INFINITY);
+            for c in [a, b] {
+                if (yf - c.1).abs() <= reach {
+                    span = (span.0.min(c.0 - reach), span.1.max(c.0 + reach));
+                }
+            }
+            if dy.abs() > 1e-6 {
+                let xc = a.0 + (yf - a.1) * dx / dy;
+                let half = reach * len2.sqrt() / dy.abs();
+                span = (span.0.min(xc - half), span.1.max(xc + half));
+            } else if (yf - a.1).abs() <= reach {
+                span = (span.0.min(a.0.min(b.0)), span.1.max(a.0.max(b.0)));
+            }
+            if span.0 > span.1 {
+                continue;
+            }
+            let sx0 = span.0.floor().max(x0 as f32) as usize;
+            let sx1 = (span.1.ceil() as isize).min(x1);
+            if sx1 < sx0 as isize {
+                continue;
+            }
+            for x in sx0..=sx1 as usize {
+                let (px, py) = (x as f32 - a.0, y as f32 - a.1);
+                let t = ((px * dx + py * dy) / len2).clamp(0.0, 1.0);
+                let (ex, ey) = (px - t * dx, py - t * dy);
+                let coverage = (r + 0.5 - (ex * ex + ey * ey).sqrt()).clamp(0.0, 1.0);
+                if coverage > 0.0 {
+                    self.blend(x, y, color, coverage * opacity);
+                }
+            }
+        }
+    }
+
+    pub fn disc(&mut self, c: (f32, f32), radius: f32, color: [u8; 3], opacity: f32) {
+        self.line(c, c, radius * 2.0, color, opacity);
+    }
+}
+
+/// How overlays look.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OverlayStyle {
+    pub limbs: bool,
+    pub joints: bool,
+    /// Fade keypoints and limbs with low confidence.
+    pub confidence_shading: bool,
+    /// Line thickness in pixels; `None` scales with the frame.
+    pub thickness: Option<f32>,
+}
+
+impl Default for OverlayStyle {
+    fn default() -> Self {
+        Self {
+            limbs: true,
+            joints: true,
+            confidence_shading: false,
+            thickness: None,
+        }
+    }
+}
+
+impl OverlayStyle {
+    /// OpenPose-like sizing: about 1/120 of the shorter side, never thinner than 2 pixels.
+    pub fn line_thickness(&self, width: usize, height: usize) -> f32 {
+        self.thickness
+            .unwrap_or_else(|| (width.min(height) as f32 / 120.0).max(2.0))
+    }
+}
+
+/// Draws every person's skeleton onto `canvas`.
+pub fn draw_people(
+    canvas: &mut RgbCanvas,
+    skeleton: &Skeleton,
+    people: &[Person],
+    style: &OverlayStyle,
+) {
+    let thickness = style.line_thickness(canvas.width, canvas.height);
+    let shade = |score: f32| {
+        if style.confidence_shading {
+            score.clamp(0.2, 1.0)
+        } else {
+            1.0
+        }
+    };
+    for person in people {
+        if style.limbs {
+            for limb in skeleton.drawn_limbs() {
+                let (Some(Some(a)), Some(Some(b))) = (
+                    person.keypoints.get(limb.from),
+                    person.keypoints.get(limb.to),
+                ) else {
+                    continue;
+                };
+                let color = skeleton.parts[limb.to].color;
+                canvas.line(
+                    (a.x, a.y),
+                    (b.x, b.y),
+                    thickness,
+                    color,
+                    0.75 * shade(a.score.min(b.score)),
+                );
+            }
+        }
+        if style.joints {
+            for (part, k) in person.keypoints.iter().enumerate() {
+                if let (Some(k), Some(def)) = (k, skeleton.parts.get(part)) {
+                    canvas.disc((k.x, k.y), thickness * 0.9, def.color, shade(k.score));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pose::{Keypoint, COCO18};
+
+    #[test]
+    fn lines_cover_their_axis_and_spare_the_rest() {
+        let mut img = image::RgbImage::new(40, 20);
+        let mut canvas = RgbCanvas::from_image(&mut img);
+        canvas.line((5.0, 10.0), (35.0, 10.0), 4.0, [255, 0, 0], 1.0);
+        assert_eq!(img.get_pixel(20, 10).0, [255, 0, 0]);
+        assert_eq!(img.get_pixel(20, 2).0, [0, 0, 0]);
+        let edge = img.get_pixel(20, 12).0[0];
+        assert!(edge > 0, "anti-aliased edge is partly covered");
+    }
+
+    #[test]
+    fn drawing_off_canvas_is_safe() {
+        let mut img = image::RgbImage::new(10, 10);
+        let mut canvas = RgbCanvas::from_image(&mut img);
+        canvas.line((-50.0, -50.0), (-20.0, -10.0), 5.0, [1, 2, 3], 1.0);
+        canvas.line((5.0, 5.0), (500.0, 5000.0), 5.0, [9, 9, 9], 1.0);
+        let mut kps = vec![None; 18];
+        kps[1] = Some(Keypoint {
+            x: 5.0,
+            y: 5.0,
+            score: 1.0,
+        });
+        kps[2] = Some(Keypoint {
+            x: f32::NAN,
+            y: 1e9,
+            score: 1.0,
+        });
+        draw_people(
+            &mut canvas,
+            &COCO18,
+            &[Person {
+                keypoints: kps,
+                score: 1.0,
+            }],
+            &OverlayStyle::default(),
+        );
+        assert_ne!(img.get_pixel(5, 5).0, [0, 0, 0]);
+    }
+}

@@ -1,0 +1,130 @@
+//! Network-like maps rendered from known skeletons, the way PAF training targets are made (Gaussian
+//! part peaks, unit vectors along each limb averaged where limbs overlap). Tests and benchmarks use
+//! them to check that association returns exactly the people drawn.
+
+use crate::infer::preprocess::NetGeometry;
+use crate::pose::{MapStack, PoseMaps, Skeleton};
+
+/// A known person: a position per skeleton part (image pixels), `None` where the part is absent.
+pub type KnownPose = Vec<Option<(f32, f32)>>;
+
+/// Renders heatmaps and PAFs for `people` in an image of `image_size`, on the stride-8 grid of a
+/// network fed at `net_height`.
+pub fn render_maps(
+    skeleton: &Skeleton,
+    people: &[KnownPose],
+    image_size: (u32, u32),
+    net_height: usize,
+) -> PoseMaps {
+    let geometry = NetGeometry::new(
+        (image_size.0 as usize, image_size.1 as usize),
+        net_height,
+        8,
+        None,
+    )
+    .expect("valid synthetic geometry");
+    let to_grid = geometry.grid_to_image();
+    let (gw, gh) = geometry.grid();
+    let parts = skeleton.parts.len();
+    let sigma = 1.0f32; // grid cells: CMU's 7 px at stride 8, rounded up
+    let mut heat = vec![0.0f32; (parts + 1) * gh * gw];
+    for person in people {
+        for (p, pos) in person.iter().enumerate().take(parts) {
+            let Some(&(x, y)) = pos.as_ref() else {
+                continue;
+            };
+            let (pc, pr) = to_grid.invert(x, y);
+            for r in 0..gh {
+                for c in 0..gw {
+                    let d2 = (c as f32 - pc).powi(2) + (r as f32 - pr).powi(2);
+                    let v = (-d2 / (2.0 * sigma * sigma)).exp();
+                    let cell = &mut heat[(p * gh + r) * gw + c];
+                    *cell = cell.max(v);
+                }
+            }
+        }
+    }
+    for i in 0..gh * gw {
+        let max = (0..parts)
+            .map(|p| heat[p * gh * gw + i])
+            .fold(0.0, f32::max);
+        heat[parts * gh * gw + i] = 1.0 - max;
+    }
+
+    let limbs = skeleton.limbs.len();
+    let mut paf = vec![0.0f32; limbs * 2 * gh * gw];
+    let mut count = vec![0u32; limbs * gh * gw];
+    let width = 1.0f32; // grid cells either side of the limb axis
+    for person in people {
+        for (k, limb) in skeleton.limbs.iter().enumerate() {
+            let (Some(Some(a)), Some(Some(b))) = (person.get(limb.from), person.get(limb.to))
+            else {
+                continue;
+            };
+            let (ac, ar) = to_grid.invert(a.0, a.1);
+            let (bc, br) = to_grid.invert(b.0, b.1);
+            let (dc, dr) = (bc - ac, br - ar);
+            let len = (dc * dc + dr * dr).sqrt();
+            if len < 1e-6 {
+                continue;
+            }
+            let (ux, uy) = (dc / len, dr / len);
+            for r in 0..gh {
+                for c in 0..gw {
+                    let (pc, pr) = (c as f32 - ac, r as f32 - ar);
+                    let along = pc * ux + pr * uy;
+                    let across = (pc * uy - pr * ux).abs();
+                    if along < -width * 0.5 || along > len + width * 0.5 || across > width {
+                        continue;
+                    }
+                    let i = r * gw + c;
+                    paf[limb.paf_x * gh * gw + i] += ux;
+                    paf[limb.paf_y * gh * gw + i] += uy;
+                    count[k * gh * gw + i] += 1;
+                }
+            }
+        }
+    }
+    for (k, limb) in skeleton.limbs.iter().enumerate() {
+        for i in 0..gh * gw {
+            let n = count[k * gh * gw + i];
+            if n > 1 {
+                paf[limb.paf_x * gh * gw + i] /= n as f32;
+                paf[limb.paf_y * gh * gw + i] /= n as f32;
+            }
+        }
+    }
+
+    PoseMaps {
+        heatmaps: MapStack::from_chw(heat, parts + 1, gh, gw).expect("sized above"),
+        pafs: MapStack::from_chw(paf, limbs * 2, gh, gw).expect("sized above"),
+        grid_to_image: to_grid,
+        image_size,
+    }
+}
+
+/// A plausible standing person (COCO-18 parts) of height `h` pixels with the neck at (`x`, `y`).
+pub fn standing_person_coco18(x: f32, y: f32, h: f32) -> KnownPose {
+    let u = h / 8.0;
+    let pts: [(f32, f32); 18] = [
+        (0.0, -0.8 * u), // nose
+        (0.0, 0.0),      // neck
+        (-1.0 * u, 0.0), // right shoulder (image left)
+        (-1.3 * u, 1.4 * u),
+        (-1.4 * u, 2.7 * u),
+        (1.0 * u, 0.0),
+        (1.3 * u, 1.4 * u),
+        (1.4 * u, 2.7 * u),
+        (-0.6 * u, 3.0 * u), // right hip
+        (-0.7 * u, 4.8 * u),
+        (-0.7 * u, 6.6 * u),
+        (0.6 * u, 3.0 * u),
+        (0.7 * u, 4.8 * u),
+        (0.7 * u, 6.6 * u),
+        (-0.25 * u, -1.05 * u), // right eye
+        (0.25 * u, -1.05 * u),
+        (-0.55 * u, -0.9 * u), // right ear
+        (0.55 * u, -0.9 * u),
+    ];
+    pts.iter().map(|&(dx, dy)| Some((x + dx, y + dy))).collect()
+}
