@@ -109,7 +109,7 @@ pub fn standing_person_coco18(x: f32, y: f32, h: f32) -> KnownPose {
     let pts: [(f32, f32); 18] = [
         (0.0, -0.8 * u), // nose
         (0.0, 0.0),      // neck
-        (-1.0 * u, 0.0), // right shoulder (image left)
+        (-u, 0.0),       // right shoulder (image left)
         (-1.3 * u, 1.4 * u),
         (-1.4 * u, 2.7 * u),
         (1.0 * u, 0.0),

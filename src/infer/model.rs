@@ -233,9 +233,10 @@ pub fn detect(
     })
 }
 
-fn detect_input(
-    inputs: &[TensorInfo],
-) -> Result<(usize, TensorLayout, Option<(usize, usize)>), String> {
+/// (input index, layout, fixed (width, height) if the graph fixes it).
+type InputShape = (usize, TensorLayout, Option<(usize, usize)>);
+
+fn detect_input(inputs: &[TensorInfo]) -> Result<InputShape, String> {
     if inputs.len() != 1 {
         return Err(format!("expected one image input, found {}", inputs.len()));
     }
