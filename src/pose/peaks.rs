@@ -66,48 +66,71 @@ fn is_local_max(m: &MapStack, ch: usize, r: usize, c: usize, w: usize, h: usize,
 }
 
 /// Sub-cell refinement per axis. Heatmaps are trained as Gaussians, and a parabola through the logs of
-/// three samples of a Gaussian peaks exactly at its centre; where a neighbour is not positive we fall
-/// back to a parabola through the values.
+/// three samples of a Gaussian peaks exactly at its centre, with exactly its height; where a neighbour
+/// is not positive we fall back to a parabola through the values.
 fn refine(m: &MapStack, ch: usize, r: usize, c: usize, w: usize, h: usize, v: f32) -> Peak {
-    let (dc, gc) = if c > 0 && c + 1 < w {
-        offset(m.at(ch, r, c - 1), v, m.at(ch, r, c + 1))
+    let (dc, fc) = if c > 0 && c + 1 < w {
+        vertex(m.at(ch, r, c - 1), v, m.at(ch, r, c + 1))
     } else {
-        (0.0, 0.0)
+        (0.0, Rise::None)
     };
-    let (dr, gr) = if r > 0 && r + 1 < h {
-        offset(m.at(ch, r - 1, c), v, m.at(ch, r + 1, c))
+    let (dr, fr) = if r > 0 && r + 1 < h {
+        vertex(m.at(ch, r - 1, c), v, m.at(ch, r + 1, c))
     } else {
-        (0.0, 0.0)
+        (0.0, Rise::None)
+    };
+    // The axes of a Gaussian are separable: log rises add up; value rises add up.
+    let score = match (fc, fr) {
+        (Rise::Log(a), Rise::Log(b)) => v * (a + b).exp(),
+        (Rise::Log(a), Rise::None) | (Rise::None, Rise::Log(a)) => v * a.exp(),
+        (a, b) => v + a.linear(v) + b.linear(v),
     };
     Peak {
         col: c as f32 + dc,
         row: r as f32 + dr,
-        // Height of the value parabola's vertex: v + g·d/2 per axis.
-        score: v + 0.5 * (gc * dc + gr * dr),
+        score,
     }
 }
 
-/// Returns (offset of the vertex in -0.5..=0.5, value gradient at the centre).
+/// How much the fitted curve rises from the centre sample to its vertex.
+#[derive(Clone, Copy)]
+enum Rise {
+    None,
+    /// In log space (Gaussian fit).
+    Log(f32),
+    /// In value space (parabola fit).
+    Value(f32),
+}
+
+impl Rise {
+    fn linear(self, centre: f32) -> f32 {
+        match self {
+            Rise::None => 0.0,
+            Rise::Log(l) => centre * (l.exp() - 1.0),
+            Rise::Value(d) => d,
+        }
+    }
+}
+
+/// Vertex offset (clamped to -0.5..=0.5) of the curve through three samples, and its rise there.
 #[inline]
-fn offset(left: f32, centre: f32, right: f32) -> (f32, f32) {
-    let gradient = 0.5 * (right - left);
-    let d = if left > 0.0 && right > 0.0 {
-        let (l, c, r) = (left.ln(), centre.ln(), right.ln());
+fn vertex(left: f32, centre: f32, right: f32) -> (f32, Rise) {
+    let fit = |l: f32, c: f32, r: f32| {
+        let g = 0.5 * (r - l);
         let curvature = l - 2.0 * c + r;
-        if curvature < 0.0 {
-            -0.5 * (r - l) / curvature
-        } else {
-            0.0
+        if curvature >= 0.0 {
+            return (0.0, 0.0);
         }
-    } else {
-        let curvature = left - 2.0 * centre + right;
-        if curvature < 0.0 {
-            -gradient / curvature
-        } else {
-            0.0
-        }
+        let t = (-g / curvature).clamp(-0.5, 0.5);
+        (t, g * t + 0.5 * curvature * t * t)
     };
-    (d.clamp(-0.5, 0.5), gradient)
+    if left > 0.0 && right > 0.0 {
+        let (t, rise) = fit(left.ln(), centre.ln(), right.ln());
+        (t, Rise::Log(rise))
+    } else {
+        let (t, rise) = fit(left, centre, right);
+        (t, Rise::Value(rise))
+    }
 }
 
 #[cfg(test)]
@@ -136,7 +159,8 @@ mod tests {
         assert_eq!(peaks.len(), 2);
         assert!((peaks[0].col - 10.3).abs() < 1e-3 && (peaks[0].row - 7.8).abs() < 1e-3);
         assert!((peaks[1].col - 25.6).abs() < 1e-3 && (peaks[1].row - 20.2).abs() < 1e-3);
-        assert!((peaks[0].score - 0.9).abs() < 0.03, "{}", peaks[0].score);
+        assert!((peaks[0].score - 0.9).abs() < 1e-3, "{}", peaks[0].score);
+        assert!((peaks[1].score - 0.5).abs() < 1e-3, "{}", peaks[1].score);
     }
 
     #[test]
