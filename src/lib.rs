@@ -10,6 +10,8 @@ pub mod imageio;
 pub mod infer;
 pub mod output;
 pub mod paths;
+pub mod pipeline;
 pub mod pose;
 pub mod render;
 pub mod synthetic;
+pub mod video;

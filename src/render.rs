@@ -3,7 +3,85 @@
 
 use crate::pose::{Person, Skeleton};
 
-/// A mutable view of packed RGB8 pixels with a row stride (video frames have padded rows).
+/// Where overlays are drawn: anything that can blend a colour into a pixel grid.
+pub trait Canvas {
+    fn size(&self) -> (usize, usize);
+    /// A segment of `thickness` pixels with round caps, anti-aliased over one pixel at its edge.
+    fn line(&mut self, a: (f32, f32), b: (f32, f32), thickness: f32, color: [u8; 3], opacity: f32);
+
+    fn disc(&mut self, c: (f32, f32), radius: f32, color: [u8; 3], opacity: f32) {
+        self.line(c, c, radius * 2.0, color, opacity);
+    }
+}
+
+/// Calls `plot(x, y, coverage)` for every pixel of a `width × height` grid that the capsule from `a` to
+/// `b` (radius `thickness / 2`) covers. The capsule is convex, so each row meets it in one span, found
+/// from the band around the axis and the end caps: long diagonal limbs cost their area, not their box.
+pub fn rasterize_capsule(
+    (width, height): (usize, usize),
+    a: (f32, f32),
+    b: (f32, f32),
+    thickness: f32,
+    mut plot: impl FnMut(usize, usize, f32),
+) {
+    if !(a.0.is_finite() && a.1.is_finite() && b.0.is_finite() && b.1.is_finite())
+        || width == 0
+        || height == 0
+    {
+        return;
+    }
+    let r = thickness * 0.5;
+    let reach = r + 1.0;
+    let x0 = (a.0.min(b.0) - reach).floor().max(0.0) as usize;
+    let y0 = (a.1.min(b.1) - reach).floor().max(0.0) as usize;
+    let x1 = ((a.0.max(b.0) + reach).ceil() as isize).min(width as isize - 1);
+    let y1 = ((a.1.max(b.1) + reach).ceil() as isize).min(height as isize - 1);
+    if x1 < 0 || y1 < 0 {
+        return;
+    }
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = (dx * dx + dy * dy).max(1e-12);
+    for y in y0..=y1 as usize {
+        let yf = y as f32;
+        let mut span = (f32::INFINITY, f32::NEG_INFINITY);
+        for c in [a, b] {
+            if (yf - c.1).abs() <= reach {
+                span = (span.0.min(c.0 - reach), span.1.max(c.0 + reach));
+            }
+        }
+        if dy.abs() > 1e-6 {
+            let xc = a.0 + (yf - a.1) * dx / dy;
+            let half = reach * len2.sqrt() / dy.abs();
+            span = (span.0.min(xc - half), span.1.max(xc + half));
+        } else if (yf - a.1).abs() <= reach {
+            span = (span.0.min(a.0.min(b.0)), span.1.max(a.0.max(b.0)));
+        }
+        if span.0 > span.1 {
+            continue;
+        }
+        let sx0 = span.0.floor().max(x0 as f32) as usize;
+        let sx1 = (span.1.ceil() as isize).min(x1);
+        if sx1 < sx0 as isize {
+            continue;
+        }
+        for x in sx0..=sx1 as usize {
+            let (px, py) = (x as f32 - a.0, yf - a.1);
+            let t = ((px * dx + py * dy) / len2).clamp(0.0, 1.0);
+            let (ex, ey) = (px - t * dx, py - t * dy);
+            let coverage = (r + 0.5 - (ex * ex + ey * ey).sqrt()).clamp(0.0, 1.0);
+            if coverage > 0.0 {
+                plot(x, y, coverage);
+            }
+        }
+    }
+}
+
+#[inline]
+fn blend(p: &mut u8, c: u8, alpha: f32) {
+    *p = (*p as f32 + (c as f32 - *p as f32) * alpha).round() as u8;
+}
+
+/// A mutable view of packed RGB8 pixels with a row stride.
 pub struct RgbCanvas<'a> {
     pub data: &'a mut [u8],
     pub width: usize,
@@ -22,76 +100,53 @@ impl<'a> RgbCanvas<'a> {
             stride: width * 3,
         }
     }
+}
 
-    #[inline]
-    fn blend(&mut self, x: usize, y: usize, color: [u8; 3], alpha: f32) {
-        let i = y * self.stride + x * 3;
-        if let Some(px) = self.data.get_mut(i..i + 3) {
-            for (p, c) in px.iter_mut().zip(color) {
-                *p = (*p as f32 + (c as f32 - *p as f32) * alpha).round() as u8;
-            }
-        }
+impl Canvas for RgbCanvas<'_> {
+    fn size(&self) -> (usize, usize) {
+        (self.width, self.height)
     }
 
-    /// A segment of `thickness` pixels with round caps, its edge anti-aliased over one pixel.
-    pub fn line(
-        &mut self,
-        a: (f32, f32),
-        b: (f32, f32),
-        thickness: f32,
-        color: [u8; 3],
-        opacity: f32,
-    ) {
-        let r = thickness * 0.5;
-        let x0 = (a.0.min(b.0) - r - 1.0).floor().max(0.0) as usize;
-        let y0 = (a.1.min(b.1) - r - 1.0).floor().max(0.0) as usize;
-        let x1 = ((a.0.max(b.0) + r + 1.0).ceil() as isize).min(self.width as isize - 1);
-        let y1 = ((a.1.max(b.1) + r + 1.0).ceil() as isize).min(self.height as isize - 1);
-        if x1 < 0 || y1 < 0 {
-            return;
-        }
-        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-        let len2 = (dx * dx + dy * dy).max(1e-12);
-        let reach = r + 1.0;
-        for y in y0..=y1 as usize {
-            // The capsule is convex: each row meets it in one span, found from the band around the
-            // axis and the two end caps, so long diagonal limbs cost their area, not their bounding box.
-            let yf = y as f32;
-            let mut span = (f32::INFINITY, f32::NEG_INFINITY);
-            for c in [a, b] {
-                if (yf - c.1).abs() <= reach {
-                    span = (span.0.min(c.0 - reach), span.1.max(c.0 + reach));
+    fn line(&mut self, a: (f32, f32), b: (f32, f32), thickness: f32, color: [u8; 3], opacity: f32) {
+        let (stride, data) = (self.stride, &mut *self.data);
+        rasterize_capsule((self.width, self.height), a, b, thickness, |x, y, cov| {
+            let i = y * stride + x * 3;
+            if let Some(px) = data.get_mut(i..i + 3) {
+                for (p, c) in px.iter_mut().zip(color) {
+                    blend(p, c, cov * opacity);
                 }
             }
-            if dy.abs() > 1e-6 {
-                let xc = a.0 + (yf - a.1) * dx / dy;
-                let half = reach * len2.sqrt() / dy.abs();
-                span = (span.0.min(xc - half), span.1.max(xc + half));
-            } else if (yf - a.1).abs() <= reach {
-                span = (span.0.min(a.0.min(b.0)), span.1.max(a.0.max(b.0)));
-            }
-            if span.0 > span.1 {
-                continue;
-            }
-            let sx0 = span.0.floor().max(x0 as f32) as usize;
-            let sx1 = (span.1.ceil() as isize).min(x1);
-            if sx1 < sx0 as isize {
-                continue;
-            }
-            for x in sx0..=sx1 as usize {
-                let (px, py) = (x as f32 - a.0, y as f32 - a.1);
-                let t = ((px * dx + py * dy) / len2).clamp(0.0, 1.0);
-                let (ex, ey) = (px - t * dx, py - t * dy);
-                let coverage = (r + 0.5 - (ex * ex + ey * ey).sqrt()).clamp(0.0, 1.0);
-                if coverage > 0.0 {
-                    self.blend(x, y, color, coverage * opacity);
-                }
-            }
-        }
+        });
+    }
+}
+
+/// Draws into a YUV 4:2:0 picture: luma at full resolution, chroma at half, each anti-aliased on its
+/// own grid, so video frames are annotated without an RGB round trip.
+pub struct YuvCanvas<'a> {
+    pub image: &'a mut crate::video::Yuv420Image,
+}
+
+impl Canvas for YuvCanvas<'_> {
+    fn size(&self) -> (usize, usize) {
+        (self.image.width, self.image.height)
     }
 
-    pub fn disc(&mut self, c: (f32, f32), radius: f32, color: [u8; 3], opacity: f32) {
-        self.line(c, c, radius * 2.0, color, opacity);
+    fn line(&mut self, a: (f32, f32), b: (f32, f32), thickness: f32, color: [u8; 3], opacity: f32) {
+        let [cy, cu, cv] = crate::video::rgb_to_yuv(color);
+        let img = &mut *self.image;
+        let (w, h) = (img.width, img.height);
+        let luma = &mut img.y;
+        rasterize_capsule((w, h), a, b, thickness, |x, y, cov| {
+            blend(&mut luma[y * w + x], cy, cov * opacity)
+        });
+        let (cw, ch) = crate::video::Yuv420Image::chroma_size(w, h);
+        // Chroma sample (i, j) sits at the centre of luma pixels (2i..2i+1, 2j..2j+1).
+        let half = |p: (f32, f32)| ((p.0 - 0.5) * 0.5, (p.1 - 0.5) * 0.5);
+        let (u, v) = (&mut img.u, &mut img.v);
+        rasterize_capsule((cw, ch), half(a), half(b), thickness * 0.5, |x, y, cov| {
+            blend(&mut u[y * cw + x], cu, cov * opacity);
+            blend(&mut v[y * cw + x], cv, cov * opacity);
+        });
     }
 }
 
@@ -127,12 +182,13 @@ impl OverlayStyle {
 
 /// Draws every person's skeleton onto `canvas`.
 pub fn draw_people(
-    canvas: &mut RgbCanvas,
+    canvas: &mut impl Canvas,
     skeleton: &Skeleton,
     people: &[Person],
     style: &OverlayStyle,
 ) {
-    let thickness = style.line_thickness(canvas.width, canvas.height);
+    let (width, height) = canvas.size();
+    let thickness = style.line_thickness(width, height);
     let shade = |score: f32| {
         if style.confidence_shading {
             score.clamp(0.2, 1.0)
@@ -173,6 +229,7 @@ pub fn draw_people(
 mod tests {
     use super::*;
     use crate::pose::{Keypoint, COCO18};
+    use crate::video::Yuv420Image;
 
     #[test]
     fn lines_cover_their_axis_and_spare_the_rest() {
@@ -183,6 +240,19 @@ mod tests {
         assert_eq!(img.get_pixel(20, 2).0, [0, 0, 0]);
         let edge = img.get_pixel(20, 12).0[0];
         assert!(edge > 0, "anti-aliased edge is partly covered");
+    }
+
+    #[test]
+    fn yuv_drawing_matches_rgb_drawing() {
+        let mut yuv = Yuv420Image::filled(40, 20, [0, 0, 0]);
+        YuvCanvas { image: &mut yuv }.line((5.0, 10.0), (35.0, 10.0), 6.0, [255, 0, 0], 1.0);
+        let rgb = yuv.to_rgb();
+        let centre = rgb.get_pixel(20, 10).0;
+        assert!(
+            centre[0] > 240 && centre[1] < 15 && centre[2] < 15,
+            "{centre:?}"
+        );
+        assert_eq!(rgb.get_pixel(20, 1).0, [0, 0, 0]);
     }
 
     #[test]

@@ -19,6 +19,12 @@ pub struct BenchArgs {
     /// Timed runs after 3 warm-up runs.
     #[arg(long, default_value_t = 20)]
     pub runs: usize,
+    /// Also measure this video: raw inference fps on its frames, end-to-end export fps, and their ratio.
+    #[arg(long)]
+    pub video: Option<PathBuf>,
+    /// Frames of --video used for the raw inference figure.
+    #[arg(long, default_value_t = 60)]
+    pub video_frames: usize,
     #[command(flatten)]
     pub model: ModelArgs,
 }
@@ -92,7 +98,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         engine.provider(),
         people,
     );
-    let figures = serde_json::json!({
+    let mut figures = serde_json::json!({
         "model": engine.model_path().display().to_string(),
         "skeleton": skeleton.name,
         "provider": engine.provider(),
@@ -111,8 +117,100 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "total_ms": round(total_ms),
         "fps": round(1e3 / total_ms),
     });
+    if let Some(video) = &args.video {
+        let v = bench_video(&args, video, &net, engine)?;
+        println!(
+            "{}: raw inference {:.2} fps ({:.1} ms/frame at {}x{}), end-to-end export {:.2} fps: {:.1} % of raw",
+            video.display(),
+            v.raw_fps,
+            1e3 / v.raw_fps,
+            v.net_size.0,
+            v.net_size.1,
+            v.export_fps,
+            100.0 * v.export_fps / v.raw_fps
+        );
+        figures["video"] = serde_json::json!(video.display().to_string());
+        figures["video_frames"] = serde_json::json!(v.frames);
+        figures["raw_inference_fps"] = serde_json::json!(round(v.raw_fps));
+        figures["export_fps"] = serde_json::json!(round(v.export_fps));
+        figures["export_to_raw_ratio"] = serde_json::json!(round(v.export_fps / v.raw_fps));
+        figures["export_stages"] = serde_json::to_value(&v.stages)?;
+    }
     println!("{figures}");
     Ok(())
+}
+
+struct VideoFigures {
+    frames: u64,
+    net_size: (u32, u32),
+    raw_fps: f64,
+    export_fps: f64,
+    stages: Vec<posecam::pipeline::StageStats>,
+}
+
+/// Raw inference (ONNX Runtime alone, default settings, on the video's frames at the net size) against a
+/// full export of the same video, in one run.
+///
+/// `engine` is the plain session (ONNX Runtime defaults) of the image benchmark: sessions created later
+/// in a process were seen to run at half speed on this VM now and then, which would flatter the ratio.
+fn bench_video(
+    args: &BenchArgs,
+    video: &std::path::Path,
+    net: &posecam::infer::NetConfig,
+    mut engine: posecam::infer::Engine,
+) -> Result<VideoFigures> {
+    use posecam::pipeline::{ExportOutputs, ExportSettings};
+    use std::sync::{atomic::AtomicBool, Arc};
+
+    let mut reader = posecam::video::VideoReader::open(video)?;
+    let original = (reader.info().width, reader.info().height);
+    let net_size = engine.content_size(original, net)?;
+    reader.set_net_size(Some(net_size));
+    let mut frames = Vec::new();
+    while frames.len() < args.video_frames.max(1) {
+        match reader.next_frame()? {
+            Some(f) => frames.extend(f.net_rgb),
+            None => break,
+        }
+    }
+    drop(reader); // its decoder threads must not run beside the measurement
+    if frames.is_empty() {
+        bail!("{}: no frames", video.display());
+    }
+    engine.infer_resized(&frames[0], original, net)?;
+    let mut inference = Vec::new();
+    for f in &frames {
+        engine.infer_resized(f, original, net)?;
+        inference.push(engine.last_timings().inference);
+    }
+    let raw_fps = 1e3 / median(inference);
+    drop(engine);
+
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("bench.mp4");
+    let settings = ExportSettings {
+        net: net.clone(),
+        thresholds: Thresholds::default(),
+        style: posecam::render::OverlayStyle::default(),
+        encode: super::export::default_encode_options(),
+    };
+    let engines = args.model.load_workers(None)?;
+    let report = posecam::pipeline::export(
+        video,
+        &out,
+        &ExportOutputs::default(),
+        engines,
+        &settings,
+        Arc::new(AtomicBool::new(false)),
+        |_| {},
+    )?;
+    Ok(VideoFigures {
+        frames: report.frames,
+        net_size,
+        raw_fps,
+        export_fps: report.fps,
+        stages: report.stages,
+    })
 }
 
 fn round(v: f64) -> f64 {

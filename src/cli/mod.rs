@@ -1,6 +1,7 @@
 //! Command-line interface: argument types shared by the commands, and model resolution.
 
 mod bench;
+mod export;
 mod image_cmd;
 mod model_cmd;
 
@@ -30,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Find people in images: writes rendered images and OpenPose JSON.
     Image(image_cmd::ImageArgs),
+    /// Annotate a video: skeletons drawn into an mp4 (audio kept) plus the keypoints as JSON.
+    Export(export::ExportArgs),
     /// Measure inference and association time (last stdout line: one JSON object).
     Bench(bench::BenchArgs),
     /// Download or inspect models.
@@ -40,6 +43,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Image(a)) => image_cmd::run(a),
+        Some(Command::Export(a)) => export::run(a),
         Some(Command::Bench(a)) => bench::run(a),
         Some(Command::Model(c)) => model_cmd::run(c),
         None => {
@@ -100,13 +104,40 @@ impl ModelArgs {
     }
 
     pub fn load_engine(&self) -> Result<Engine> {
-        let path = self.model_path()?;
-        let options = EngineOptions {
+        Ok(Engine::load(
+            &self.model_path()?,
+            &self.engine_options(self.threads),
+        )?)
+    }
+
+    fn engine_options(&self, threads: Option<usize>) -> EngineOptions {
+        EngineOptions {
             device: self.device,
-            threads: self.threads,
+            threads,
             runtime_library: None,
+            spin: true,
+        }
+    }
+
+    /// Engines for parallel inference workers (throughput mode): `workers` of them, or on CPU by default
+    /// one per two cores (at least two on a multi-core machine), sharing the cores; one on CUDA.
+    pub fn load_workers(&self, workers: Option<usize>) -> Result<Vec<Engine>> {
+        let path = self.model_path()?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let first = Engine::load(&path, &self.engine_options(self.threads))?;
+        let count = match (workers, first.provider()) {
+            (Some(n), _) => n.max(1),
+            (None, posecam::infer::Provider::Cuda) => 1,
+            (None, _) => (cores / 2).clamp(1, 4).max(usize::from(cores >= 2) * 2),
         };
-        Ok(Engine::load(&path, &options)?)
+        if count == 1 {
+            return Ok(vec![first]);
+        }
+        drop(first);
+        let threads = self.threads.or(Some((cores / count).max(1)));
+        (0..count)
+            .map(|_| Ok(Engine::load(&path, &self.engine_options(threads))?))
+            .collect()
     }
 }
 

@@ -65,6 +65,8 @@ pub struct EngineOptions {
     pub threads: Option<usize>,
     /// Use this ONNX Runtime library instead of searching for one.
     pub runtime_library: Option<PathBuf>,
+    /// Let idle ONNX Runtime threads spin (lowest latency when nothing else runs).
+    pub spin: bool,
 }
 
 /// Network input size and the scales to average (OpenPose's `scale_number`/`scale_gap`).
@@ -127,6 +129,14 @@ impl Engine {
             reason: first_line(&reason),
         };
         let mut builder = Session::builder(environment).map_err(|e| load_err(e.to_string()))?;
+        // Idle intra-op threads spin by default, taking the CPU from decoding and encoding threads that
+        // run beside inference in the pipeline; on few cores that costs more than it saves.
+        builder = builder
+            .with_config_entry(
+                "session.intra_op.allow_spinning",
+                if options.spin { "1" } else { "0" },
+            )
+            .map_err(|e| load_err(e.to_string()))?;
         if let Some(threads) = options.threads {
             builder = builder
                 .with_intra_threads(threads)
@@ -210,6 +220,23 @@ impl Engine {
         self.last_timings
     }
 
+    /// Size the largest scale of `net` resizes an `original_size` image to.
+    pub fn content_size(
+        &self,
+        original_size: (u32, u32),
+        net: &NetConfig,
+    ) -> Result<(u32, u32), EngineError> {
+        let largest = net
+            .scales
+            .iter()
+            .copied()
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .fold(1.0f32, f32::max);
+        let height = (net.net_height as f32 * largest).round().max(1.0) as usize;
+        let g = self.geometry((original_size.0 as usize, original_size.1 as usize), height)?;
+        Ok((g.content_width as u32, g.content_height as u32))
+    }
+
     /// Network input geometry for an image of `size` at `net_height`.
     pub fn geometry(
         &self,
@@ -227,6 +254,18 @@ impl Engine {
 
     /// Runs the network on `image` at every scale of `net` and returns the (averaged) maps.
     pub fn infer(&mut self, image: &RgbImage, net: &NetConfig) -> Result<PoseMaps, EngineError> {
+        self.infer_resized(image, image.dimensions(), net)
+    }
+
+    /// Like [`Engine::infer`] for a copy of an `original_size` image already resized (typically to
+    /// [`Engine::content_size`]), so callers that can scale cheaply (video decoders) skip a resize.
+    /// Keypoints still come back in original-image pixels.
+    pub fn infer_resized(
+        &mut self,
+        image: &RgbImage,
+        original_size: (u32, u32),
+        net: &NetConfig,
+    ) -> Result<PoseMaps, EngineError> {
         let mut timings = InferTimings::default();
         let scales: Vec<f32> = net
             .scales
@@ -239,7 +278,7 @@ impl Engine {
         for &scale in &scales {
             let height = (net.net_height as f32 * scale).round().max(1.0) as usize;
             let geometry =
-                self.geometry((image.width() as usize, image.height() as usize), height)?;
+                self.geometry((original_size.0 as usize, original_size.1 as usize), height)?;
             per_scale.push(self.infer_at(image, &geometry, &mut timings)?);
         }
         let t = Instant::now();

@@ -108,7 +108,8 @@ impl Preprocessor {
         }
     }
 
-    /// Writes the input tensor for `image` at `geometry` into `tensor` (resized to fit).
+    /// Writes the input tensor for `image` at `geometry` into `tensor`. `image` is the original or any
+    /// resized copy of it (resized again to the content size unless it already has it).
     pub fn fill(
         &mut self,
         image: &RgbImage,
@@ -117,7 +118,7 @@ impl Preprocessor {
         tensor: &mut Vec<f32>,
     ) -> Result<(), String> {
         let (cw, ch) = (geometry.content_width, geometry.content_height);
-        let content: &[u8] = if (cw, ch) == (geometry.image_width, geometry.image_height) {
+        let content: &[u8] = if (cw as u32, ch as u32) == image.dimensions() {
             image.as_raw()
         } else {
             let src = ImageRef::new(

@@ -1,0 +1,310 @@
+//! `posecam export`: an annotated video plus the keypoints of every frame.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use posecam::pipeline::{self, ExportOutputs, ExportProgress, ExportSettings};
+use posecam::render::OverlayStyle;
+use posecam::video::{self, EncodeOptions, X264_PRESETS};
+
+use super::{ModelArgs, ThresholdArgs};
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Input video (anything FFmpeg reads: mp4, mkv, avi, mov, webm, gif, ...).
+    pub input: PathBuf,
+    /// Annotated output video (.mp4, .mkv, .mov).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Keypoints as JSON lines: one line per frame with its index, time and people.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Also write OpenPose's per-frame files (<stem>_<12-digit frame>_keypoints.json) into this folder.
+    #[arg(long)]
+    pub json_dir: Option<PathBuf>,
+    /// Replace existing outputs.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// x264 constant rate factor (0-51, lower is better quality).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=51))]
+    pub crf: u8,
+    /// x264 preset; `auto` picks ultrafast on machines with 4 cores or fewer (where encoding would take
+    /// the CPU from inference) and veryfast otherwise.
+    #[arg(long, default_value = "auto", value_parser = preset_parser())]
+    pub preset: String,
+    /// Print the per-stage statistics as JSON on stdout at the end.
+    #[arg(long)]
+    pub stats: bool,
+    /// Parallel inference workers (default: 2+ on CPU, sharing the cores; 1 on CUDA).
+    #[arg(long)]
+    pub infer_workers: Option<usize>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
+}
+
+fn preset_parser() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        std::iter::once("auto").chain(X264_PRESETS.iter().copied()),
+    )
+}
+
+/// The preset `auto` stands for on this machine.
+fn auto_preset() -> &'static str {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores <= 4 {
+        "ultrafast"
+    } else {
+        "veryfast"
+    }
+}
+
+/// What `posecam export` uses when given no encoding flags.
+pub fn default_encode_options() -> EncodeOptions {
+    EncodeOptions {
+        crf: 20,
+        preset: auto_preset().into(),
+    }
+}
+
+/// Temporary files to remove if the user insists on stopping (second Ctrl-C).
+static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// A temporary file beside `target`, keeping its extension so FFmpeg picks the same container.
+fn temporary_beside(target: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        bail!("{}: folder does not exist", dir.display());
+    }
+    let ext = target.extension().and_then(|e| e.to_str()).unwrap_or("tmp");
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("output");
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(&format!(".part.{ext}"))
+        .tempfile_in(&dir)
+        .with_context(|| format!("{}: cannot write here", dir.display()))?;
+    if let Ok(mut t) = TEMPORARIES.lock() {
+        t.push(tmp.path().to_path_buf());
+    }
+    Ok(tmp)
+}
+
+fn persist(tmp: tempfile::NamedTempFile, target: &Path, overwrite: bool) -> Result<()> {
+    let result = if overwrite {
+        tmp.persist(target).map(|_| ())
+    } else {
+        tmp.persist_noclobber(target).map(|_| ())
+    };
+    result.map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot move the finished file into place: {}",
+            target.display(),
+            e.error
+        )
+    })
+}
+
+pub fn run(args: ExportArgs) -> Result<()> {
+    let net = args.model.net()?;
+    let input = &args.input;
+    if !input.is_file() {
+        bail!("{}: no such file", input.display());
+    }
+    let mut targets = vec![&args.output];
+    targets.extend(args.json.iter());
+    for t in &targets {
+        if same_file(t, input) {
+            bail!("output {} would overwrite the input", t.display());
+        }
+        if t.exists() && !args.overwrite {
+            bail!(
+                "{} already exists (pass --overwrite to replace it)",
+                t.display()
+            );
+        }
+    }
+    if args
+        .json
+        .as_ref()
+        .is_some_and(|j| same_file(j, &args.output) || *j == args.output)
+    {
+        bail!("--json and --output must be different files");
+    }
+    let info = video::probe(input)?;
+    if let Some(dir) = &args.json_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let video_tmp = temporary_beside(&args.output)?;
+    let json_tmp = args.json.as_deref().map(temporary_beside).transpose()?;
+    let engines = args.model.load_workers(args.infer_workers)?;
+    tracing::info!("{}: {}", input.display(), pipeline::describe(&info));
+    tracing::debug!(crf = args.crf, preset = %args.preset, "encoder settings");
+
+    let cancel = Arc::new(AtomicBool::new(false));
+    install_ctrlc(cancel.clone());
+    let settings = ExportSettings {
+        net,
+        thresholds: args.thresholds.thresholds(),
+        style: OverlayStyle::default(),
+        encode: EncodeOptions {
+            crf: args.crf,
+            preset: if args.preset == "auto" {
+                auto_preset().into()
+            } else {
+                args.preset.clone()
+            },
+        },
+    };
+    let outputs = ExportOutputs {
+        jsonl: json_tmp.as_ref().map(|t| t.path().to_path_buf()),
+        json_dir: args.json_dir.clone(),
+        json_stem: input
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "video".into()),
+    };
+    let mut reporter = Reporter::new(info.frames);
+    let report = pipeline::export(
+        input,
+        video_tmp.path(),
+        &outputs,
+        engines,
+        &settings,
+        cancel,
+        |p| reporter.update(p),
+    );
+    reporter.finish();
+    let report = report?; // temporaries are removed on drop when this fails
+    if report.frames == 0 {
+        bail!(
+            "no frame was exported{}: no output written",
+            if report.partial { " (cancelled)" } else { "" }
+        );
+    }
+    persist(video_tmp, &args.output, args.overwrite)?;
+    if let (Some(tmp), Some(target)) = (json_tmp, &args.json) {
+        persist(tmp, target, args.overwrite)?;
+    }
+    let slowest = report
+        .stages
+        .iter()
+        .map(|s| format!("{} {:.1} ms", s.name, s.busy_ms_mean))
+        .collect::<Vec<_>>()
+        .join(", ");
+    eprintln!(
+        "{} {} frames in {:.1} s ({:.1} fps, {:.2} people/frame; per frame: {slowest}) -> {}{}",
+        if report.partial {
+            "PARTIAL export (cancelled):"
+        } else {
+            "exported"
+        },
+        report.frames,
+        report.elapsed_s,
+        report.fps,
+        report.people_per_frame,
+        args.output.display(),
+        args.json
+            .as_ref()
+            .map(|j| format!(", {}", j.display()))
+            .unwrap_or_default(),
+    );
+    if args.stats {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
+}
+
+fn install_ctrlc(cancel: Arc<AtomicBool>) {
+    static PRESSES: AtomicUsize = AtomicUsize::new(0);
+    let _ = ctrlc::set_handler(move || {
+        if PRESSES.fetch_add(1, Ordering::SeqCst) == 0 {
+            cancel.store(true, Ordering::SeqCst);
+            eprintln!("\nstopping: finishing the frames done so far (Ctrl-C again to abort without output)");
+        } else {
+            if let Ok(t) = TEMPORARIES.lock() {
+                for p in t.iter() {
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+            eprintln!("\naborted: no output written");
+            std::process::exit(130);
+        }
+    });
+}
+
+/// A progress bar on a terminal, a plain line every few seconds otherwise.
+struct Reporter {
+    bar: Option<ProgressBar>,
+    total: Option<u64>,
+    start: Instant,
+    last_line: Instant,
+}
+
+impl Reporter {
+    fn new(total: Option<u64>) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(total.unwrap_or(0));
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} frames  {per_sec}  eta {eta}  {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Self {
+            bar,
+            total,
+            start: Instant::now(),
+            last_line: Instant::now(),
+        }
+    }
+
+    fn update(&mut self, p: ExportProgress) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(p.frames_done);
+            bar.set_message(format!("{} people", p.people));
+            return;
+        }
+        if self.last_line.elapsed() < Duration::from_secs(2) {
+            return;
+        }
+        self.last_line = Instant::now();
+        let fps = p.frames_done as f64 / self.start.elapsed().as_secs_f64().max(1e-9);
+        match self.total.or(p.frames_total) {
+            Some(t) if t > 0 => eprintln!(
+                "export: {}/{t} frames ({:.0}%), {fps:.1} fps, eta {:.0} s",
+                p.frames_done,
+                100.0 * p.frames_done as f64 / t as f64,
+                (t.saturating_sub(p.frames_done)) as f64 / fps.max(1e-9)
+            ),
+            _ => eprintln!("export: {} frames, {fps:.1} fps", p.frames_done),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Video files through FFmpeg: a [`VideoReader`] that yields upright RGB frames with their timestamps,
+//! and a [`VideoWriter`] that encodes H.264 and carries the input's audio across unchanged.
+
+mod decode;
+mod encode;
+mod frame;
+
+pub use decode::{DecodedFrame, VideoReader};
+pub use encode::{EncodeOptions, VideoWriter, X264_PRESETS};
+pub use frame::{rgb_to_yuv, yuv_to_rgb, Yuv420Image};
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+/// Failures at the video boundary, each one line.
+#[derive(Debug, thiserror::Error)]
+pub enum VideoError {
+    #[error("{0}: no such file")]
+    Missing(PathBuf),
+    #[error("{path}: cannot open as a video: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error("{0}: contains no video stream")]
+    NoVideo(PathBuf),
+    #[error("{path}: video codec cannot be decoded: {reason}")]
+    Codec { path: PathBuf, reason: String },
+    #[error("{path}: unsupported frame size {width}x{height}")]
+    BadSize {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+    },
+    #[error("{path}: decoding failed at frame {frame}: {reason}")]
+    Decode {
+        path: PathBuf,
+        frame: u64,
+        reason: String,
+    },
+    #[error("{path}: cannot write video: {reason}")]
+    Write { path: PathBuf, reason: String },
+}
+
+/// What a video file holds, as far as posecam cares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoInfo {
+    /// Upright size (after the rotation tag is applied).
+    pub width: u32,
+    pub height: u32,
+    /// Clockwise rotation, in degrees, applied to decoded frames to make them upright.
+    pub rotation: u32,
+    /// Average frame rate (frames per second), if known.
+    pub frame_rate: Option<f64>,
+    /// Frame count from the container, if it says.
+    pub frames: Option<u64>,
+    /// Duration in seconds, if known.
+    pub duration_s: Option<f64>,
+    pub audio_streams: usize,
+    pub codec: String,
+    /// Time base of the video stream's timestamps.
+    pub time_base: ffmpeg_next::Rational,
+}
+
+pub(crate) fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let _ = ffmpeg_next::init();
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Error);
+    });
+}
+
+/// Opens `path` just to describe it.
+pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
+    Ok(VideoReader::open(path)?.info().clone())
+}
+
+pub(crate) fn rational_f64(r: ffmpeg_next::Rational) -> Option<f64> {
+    (r.numerator() > 0 && r.denominator() > 0)
+        .then(|| r.numerator() as f64 / r.denominator() as f64)
+}
