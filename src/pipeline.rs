@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::infer::{Engine, EngineError, NetConfig};
 use crate::output::{OpenPoseFrame, OpenPosePerson};
 use crate::pose::{Associator, Person, PoseMaps, Skeleton, Thresholds};
-use crate::render::{draw_people, OverlayStyle, YuvCanvas};
+use crate::render::{draw_people, draw_text, OverlayStyle, YuvCanvas};
 use crate::video::{DecodedFrame, EncodeOptions, VideoError, VideoInfo, VideoReader, VideoWriter};
 
 /// Frames waiting between two stages; small, so memory stays bounded and latency low.
@@ -117,6 +117,8 @@ pub struct ExportSettings {
     pub thresholds: Thresholds,
     pub style: OverlayStyle,
     pub encode: EncodeOptions,
+    /// Print the processing rate (frames per second so far) in the top-left corner.
+    pub fps_overlay: bool,
 }
 
 /// Progress reported while exporting.
@@ -195,7 +197,13 @@ pub fn export(
     let skeleton = first.skeleton();
 
     let encode = spawn("encode", {
-        let (style, abort, outputs) = (settings.style, abort.clone(), outputs.clone());
+        let (style, abort, outputs, fps_overlay) = (
+            settings.style,
+            abort.clone(),
+            outputs.clone(),
+            settings.fps_overlay,
+        );
+        let cancel = cancel.clone();
         let (video_out, input, encode) = (
             video_out.to_path_buf(),
             input.to_path_buf(),
@@ -229,6 +237,7 @@ pub fn export(
             encode_stage(EncodeStage {
                 skeleton,
                 style,
+                fps_overlay,
                 writer,
                 jsonl,
                 outputs,
@@ -236,6 +245,7 @@ pub fn export(
                 progress: tx_progress,
                 frames_total,
                 abort,
+                cancel,
             })
         }
     })?;
@@ -419,6 +429,7 @@ fn associate_stage(
 struct EncodeStage {
     skeleton: &'static Skeleton,
     style: OverlayStyle,
+    fps_overlay: bool,
     writer: VideoWriter,
     jsonl: Option<std::io::BufWriter<std::fs::File>>,
     outputs: ExportOutputs,
@@ -426,6 +437,7 @@ struct EncodeStage {
     progress: Sender<ExportProgress>,
     frames_total: Option<u64>,
     abort: Arc<AtomicBool>,
+    cancel: Arc<AtomicBool>,
 }
 
 #[derive(Serialize)]
@@ -438,17 +450,27 @@ struct JsonLine<'a> {
 fn encode_stage(mut s: EncodeStage) -> Result<(StageStats, u64, u64), PipelineError> {
     let mut stats = StageStats::new("encode");
     let mut people_total = 0u64;
+    let started = Instant::now();
     let result = (|| -> Result<(), PipelineError> {
         while let Some(Associated { mut frame, people }) = stats.recv(&s.rx) {
             let t = Instant::now();
-            draw_people(
-                &mut YuvCanvas {
-                    image: &mut frame.picture,
-                },
-                s.skeleton,
-                &people,
-                &s.style,
-            );
+            let (w, h) = (frame.picture.width, frame.picture.height);
+            let mut canvas = YuvCanvas {
+                image: &mut frame.picture,
+            };
+            draw_people(&mut canvas, s.skeleton, &people, &s.style);
+            if s.fps_overlay {
+                let fps = (s.writer.frames_written() + 1) as f64
+                    / started.elapsed().as_secs_f64().max(1e-3);
+                let scale = OverlayStyle::text_scale(w, h);
+                draw_text(
+                    &mut canvas,
+                    &format!("{fps:.1} fps"),
+                    scale * 4,
+                    scale * 4,
+                    scale,
+                );
+            }
             s.writer.write(&frame.picture, frame.pts)?;
             let persons: Vec<OpenPosePerson> =
                 people.iter().map(OpenPosePerson::from_person).collect();
@@ -505,8 +527,8 @@ fn encode_stage(mut s: EncodeStage) -> Result<(StageStats, u64, u64), PipelineEr
         })?;
     }
     let frames = s.writer.frames_written();
-    // `partial` only changes how much trailing audio is kept; a full run copies all of it.
-    let partial = s.abort.load(Ordering::Relaxed);
+    // A stopped export keeps the audio only as far as its video goes.
+    let partial = s.cancel.load(Ordering::Relaxed) || s.abort.load(Ordering::Relaxed);
     s.writer.finish(partial)?;
     Ok((stats, frames, people_total))
 }

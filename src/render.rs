@@ -12,6 +12,63 @@ pub trait Canvas {
     fn disc(&mut self, c: (f32, f32), radius: f32, color: [u8; 3], opacity: f32) {
         self.line(c, c, radius * 2.0, color, opacity);
     }
+
+    /// Fills the pixels `x0..x1 × y0..y1` (clipped to the canvas).
+    fn fill_rect(
+        &mut self,
+        x0: usize,
+        y0: usize,
+        x1: usize,
+        y1: usize,
+        color: [u8; 3],
+        opacity: f32,
+    );
+}
+
+/// A 5×7 bitmap font for the few characters overlays need (digits, `.`, `#`, `fps`, space).
+fn glyph(c: char) -> Option<[u8; 7]> {
+    Some(match c {
+        '0' => [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E],
+        '1' => [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E],
+        '2' => [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F],
+        '3' => [0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E],
+        '4' => [0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02],
+        '5' => [0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E],
+        '6' => [0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E],
+        '7' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08],
+        '8' => [0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E],
+        '9' => [0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C],
+        '.' => [0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C],
+        '#' => [0x0A, 0x0A, 0x1F, 0x0A, 0x1F, 0x0A, 0x0A],
+        'f' => [0x06, 0x09, 0x08, 0x1C, 0x08, 0x08, 0x08],
+        'p' => [0x00, 0x00, 0x1E, 0x11, 0x1E, 0x10, 0x10],
+        's' => [0x00, 0x00, 0x0E, 0x10, 0x0E, 0x01, 0x1E],
+        ' ' => [0; 7],
+        _ => return None,
+    })
+}
+
+/// Draws `text` with its top-left corner at (`x`, `y`), `scale` pixels per font pixel, in white on a
+/// translucent dark box so it reads on any background. Characters outside the font are skipped.
+pub fn draw_text(canvas: &mut impl Canvas, text: &str, x: usize, y: usize, scale: usize) {
+    let scale = scale.max(1);
+    let glyphs: Vec<[u8; 7]> = text.chars().filter_map(glyph).collect();
+    if glyphs.is_empty() {
+        return;
+    }
+    let (w, h) = (glyphs.len() * 6 * scale + scale, 9 * scale);
+    canvas.fill_rect(x, y, x + w, y + h, [0, 0, 0], 0.55);
+    for (i, rows) in glyphs.iter().enumerate() {
+        for (r, bits) in rows.iter().enumerate() {
+            for col in 0..5 {
+                if bits & (0x10 >> col) != 0 {
+                    let px = x + scale + (i * 6 + col) * scale;
+                    let py = y + scale + r * scale;
+                    canvas.fill_rect(px, py, px + scale, py + scale, [255, 255, 255], 1.0);
+                }
+            }
+        }
+    }
 }
 
 /// Calls `plot(x, y, coverage)` for every pixel of a `width × height` grid that the capsule from `a` to
@@ -107,6 +164,25 @@ impl Canvas for RgbCanvas<'_> {
         (self.width, self.height)
     }
 
+    fn fill_rect(
+        &mut self,
+        x0: usize,
+        y0: usize,
+        x1: usize,
+        y1: usize,
+        color: [u8; 3],
+        opacity: f32,
+    ) {
+        for y in y0..y1.min(self.height) {
+            for x in x0..x1.min(self.width) {
+                let i = y * self.stride + x * 3;
+                for (p, c) in self.data[i..i + 3].iter_mut().zip(color) {
+                    blend(p, c, opacity);
+                }
+            }
+        }
+    }
+
     fn line(&mut self, a: (f32, f32), b: (f32, f32), thickness: f32, color: [u8; 3], opacity: f32) {
         let (stride, data) = (self.stride, &mut *self.data);
         rasterize_capsule((self.width, self.height), a, b, thickness, |x, y, cov| {
@@ -129,6 +205,32 @@ pub struct YuvCanvas<'a> {
 impl Canvas for YuvCanvas<'_> {
     fn size(&self) -> (usize, usize) {
         (self.image.width, self.image.height)
+    }
+
+    fn fill_rect(
+        &mut self,
+        x0: usize,
+        y0: usize,
+        x1: usize,
+        y1: usize,
+        color: [u8; 3],
+        opacity: f32,
+    ) {
+        let [cy, cu, cv] = crate::video::rgb_to_yuv(color);
+        let img = &mut *self.image;
+        let (w, h) = (img.width, img.height);
+        for y in y0..y1.min(h) {
+            for x in x0..x1.min(w) {
+                blend(&mut img.y[y * w + x], cy, opacity);
+            }
+        }
+        let (cw, ch) = crate::video::Yuv420Image::chroma_size(w, h);
+        for y in y0 / 2..y1.div_ceil(2).min(ch) {
+            for x in x0 / 2..x1.div_ceil(2).min(cw) {
+                blend(&mut img.u[y * cw + x], cu, opacity);
+                blend(&mut img.v[y * cw + x], cv, opacity);
+            }
+        }
     }
 
     fn line(&mut self, a: (f32, f32), b: (f32, f32), thickness: f32, color: [u8; 3], opacity: f32) {
@@ -159,6 +261,8 @@ pub struct OverlayStyle {
     pub confidence_shading: bool,
     /// Line thickness in pixels; `None` scales with the frame.
     pub thickness: Option<f32>,
+    /// Number each person (#1, #2, ...) above their skeleton.
+    pub numbers: bool,
 }
 
 impl Default for OverlayStyle {
@@ -168,6 +272,7 @@ impl Default for OverlayStyle {
             joints: true,
             confidence_shading: false,
             thickness: None,
+            numbers: false,
         }
     }
 }
@@ -177,6 +282,11 @@ impl OverlayStyle {
     pub fn line_thickness(&self, width: usize, height: usize) -> f32 {
         self.thickness
             .unwrap_or_else(|| (width.min(height) as f32 / 120.0).max(2.0))
+    }
+
+    /// Font pixel size for labels on a frame of this size.
+    pub fn text_scale(width: usize, height: usize) -> usize {
+        (width.min(height) / 270).max(1)
     }
 }
 
@@ -223,6 +333,21 @@ pub fn draw_people(
             }
         }
     }
+    if style.numbers {
+        let scale = OverlayStyle::text_scale(width, height);
+        for (i, person) in people.iter().enumerate() {
+            if let Some([x0, y0, _, _]) = person.bounds() {
+                let y = (y0 - 12.0 * scale as f32).max(0.0) as usize;
+                draw_text(
+                    canvas,
+                    &format!("#{}", i + 1),
+                    x0.max(0.0) as usize,
+                    y,
+                    scale,
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -253,6 +378,17 @@ mod tests {
             "{centre:?}"
         );
         assert_eq!(rgb.get_pixel(20, 1).0, [0, 0, 0]);
+    }
+
+    #[test]
+    fn text_lights_pixels_inside_its_box_only() {
+        let mut img = image::RgbImage::new(80, 30);
+        draw_text(&mut RgbCanvas::from_image(&mut img), "12.5 fps", 2, 2, 1);
+        let lit = img.pixels().filter(|p| p.0 == [255, 255, 255]).count();
+        assert!(lit > 40, "{lit}");
+        assert_eq!(img.get_pixel(79, 29).0, [0, 0, 0]);
+        let mut yuv = Yuv420Image::filled(80, 30, [0, 0, 0]);
+        draw_text(&mut YuvCanvas { image: &mut yuv }, "#7", 70, 25, 2);
     }
 
     #[test]

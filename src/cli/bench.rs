@@ -193,6 +193,7 @@ fn bench_video(
         thresholds: Thresholds::default(),
         style: posecam::render::OverlayStyle::default(),
         encode: super::export::default_encode_options(),
+        fps_overlay: false,
     };
     let engines = args.model.load_workers(None)?;
     let report = posecam::pipeline::export(

@@ -41,6 +41,12 @@ pub struct ExportArgs {
     /// Print the per-stage statistics as JSON on stdout at the end.
     #[arg(long)]
     pub stats: bool,
+    /// Number each person in the video.
+    #[arg(long)]
+    pub numbers: bool,
+    /// Print the processing rate (fps) in the corner of the video.
+    #[arg(long)]
+    pub fps_overlay: bool,
     /// Parallel inference workers (default: 2+ on CPU, sharing the cores; 1 on CUDA).
     #[arg(long)]
     pub infer_workers: Option<usize>,
@@ -127,7 +133,7 @@ fn persist(tmp: tempfile::NamedTempFile, target: &Path, overwrite: bool) -> Resu
 pub fn run(args: ExportArgs) -> Result<()> {
     let net = args.model.net()?;
     let input = &args.input;
-    if !input.is_file() {
+    if !input.is_file() && !video::is_sequence_pattern(input) {
         bail!("{}: no such file", input.display());
     }
     let mut targets = vec![&args.output];
@@ -165,7 +171,11 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let settings = ExportSettings {
         net,
         thresholds: args.thresholds.thresholds(),
-        style: OverlayStyle::default(),
+        style: OverlayStyle {
+            numbers: args.numbers,
+            ..OverlayStyle::default()
+        },
+        fps_overlay: args.fps_overlay,
         encode: EncodeOptions {
             crf: args.crf,
             preset: if args.preset == "auto" {
@@ -194,7 +204,13 @@ pub fn run(args: ExportArgs) -> Result<()> {
         |p| reporter.update(p),
     );
     reporter.finish();
-    let report = report?; // temporaries are removed on drop when this fails
+    // Temporaries are removed on drop when this fails; messages name the real output.
+    let report = report.map_err(|e| {
+        let tmp = video_tmp.path().display().to_string();
+        anyhow::anyhow!(e
+            .to_string()
+            .replace(&tmp, &args.output.display().to_string()))
+    })?;
     if report.frames == 0 {
         bail!(
             "no frame was exported{}: no output written",
@@ -230,6 +246,10 @@ pub fn run(args: ExportArgs) -> Result<()> {
     );
     if args.stats {
         println!("{}", serde_json::to_string(&report)?);
+    }
+    if report.partial {
+        // The file is valid; the status tells scripts it is not the whole video.
+        std::process::exit(130);
     }
     Ok(())
 }

@@ -53,7 +53,7 @@ pub struct VideoReader {
 impl VideoReader {
     pub fn open(path: &Path) -> Result<Self, VideoError> {
         init();
-        if !path.exists() {
+        if !path.exists() && !super::is_sequence_pattern(path) {
             return Err(VideoError::Missing(path.to_path_buf()));
         }
         let open_err = |e: ff::Error| VideoError::Open {
@@ -172,6 +172,15 @@ impl VideoReader {
                 return Ok(Some(f));
             }
             if self.eof_sent {
+                // Containers that declare a frame count let a cut-off file be told from a short one.
+                if let Some(declared) = self.info.frames {
+                    if declared > self.next_index + declared / 50 {
+                        return Err(self.decode_error(format!(
+                            "file is truncated or damaged: only {} of its {declared} frames decode",
+                            self.next_index
+                        )));
+                    }
+                }
                 return Ok(None);
             }
             let mut fed = false;

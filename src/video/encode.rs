@@ -39,13 +39,215 @@ pub const X264_PRESETS: &[&str] = &[
     "placebo",
 ];
 
-/// Copies the audio of a source file into the output, interleaved with the video by time.
+/// Carries the audio of a source file into the output, interleaved with the video by time.
 struct AudioCopy {
     input: ff::format::context::Input,
-    /// Per input stream: (output stream index, input time base) for copied audio streams.
-    map: Vec<Option<(usize, ff::Rational)>>,
+    /// Per input stream: how its packets reach the output, if it is audio.
+    map: Vec<Option<AudioRoute>>,
     pending: Option<ff::Packet>,
     exhausted: bool,
+}
+
+enum AudioRoute {
+    /// Packets copied unchanged.
+    Copy {
+        out_index: usize,
+        in_tb: ff::Rational,
+    },
+    /// Decoded and re-encoded to AAC (the container cannot hold the original codec).
+    Aac(Box<AacTranscoder>),
+}
+
+/// Audio codecs that players handle inside MP4/MOV; others are re-encoded to AAC there.
+const MP4_AUDIO: &[ff::codec::Id] = &[
+    ff::codec::Id::AAC,
+    ff::codec::Id::MP3,
+    ff::codec::Id::AC3,
+    ff::codec::Id::EAC3,
+    ff::codec::Id::ALAC,
+    ff::codec::Id::OPUS,
+];
+
+/// Decode → resample to planar float → 1024-sample frames → AAC.
+struct AacTranscoder {
+    decoder: ff::decoder::Audio,
+    resampler: Option<ff::software::resampling::Context>,
+    encoder: ff::encoder::Audio,
+    out_index: usize,
+    in_tb: ff::Rational,
+    layout: ff::ChannelLayout,
+    rate: u32,
+    frame_size: usize,
+    /// Samples waiting for a full encoder frame, per channel.
+    fifo: Vec<Vec<f32>>,
+    next_pts: i64,
+}
+
+impl AacTranscoder {
+    fn new(
+        output: &mut ff::format::context::Output,
+        stream: &ff::format::stream::Stream,
+        global_header: bool,
+    ) -> Result<Self, String> {
+        let ctx = ff::codec::context::Context::from_parameters(stream.parameters())
+            .map_err(|e| e.to_string())?;
+        let decoder = ctx
+            .decoder()
+            .audio()
+            .map_err(|e| format!("audio decoder: {e}"))?;
+        let codec =
+            ff::encoder::find(ff::codec::Id::AAC).ok_or("this FFmpeg has no AAC encoder")?;
+        let channels = decoder.channels().clamp(1, 8) as i32;
+        let layout = match decoder.channel_layout() {
+            l if l.channels() == channels => l,
+            _ => ff::ChannelLayout::default(channels),
+        };
+        let rate = decoder.rate().max(8000);
+        let mut out = output.add_stream(codec).map_err(|e| e.to_string())?;
+        let out_index = out.index();
+        let mut encoder = ff::codec::context::Context::new_with_codec(codec)
+            .encoder()
+            .audio()
+            .map_err(|e| e.to_string())?;
+        encoder.set_rate(rate as i32);
+        encoder.set_channel_layout(layout);
+        encoder.set_channels(channels);
+        encoder.set_format(ff::format::Sample::F32(ff::format::sample::Type::Planar));
+        encoder.set_bit_rate(64_000 * channels as usize);
+        encoder.set_time_base((1, rate as i32));
+        if global_header {
+            encoder.set_flags(ff::codec::Flags::GLOBAL_HEADER);
+        }
+        let encoder = encoder
+            .open_as(codec)
+            .map_err(|e| format!("AAC encoder: {e}"))?;
+        out.set_parameters(&encoder);
+        out.set_time_base((1, rate as i32));
+        let frame_size = (encoder.frame_size() as usize).max(1);
+        Ok(Self {
+            decoder,
+            resampler: None,
+            encoder,
+            out_index,
+            in_tb: stream.time_base(),
+            layout,
+            rate,
+            frame_size,
+            fifo: vec![Vec::new(); channels as usize],
+            next_pts: 0,
+        })
+    }
+
+    /// Feeds one packet (or the end, for `None`) and writes every AAC packet that results.
+    fn feed(
+        &mut self,
+        packet: Option<&ff::Packet>,
+        output: &mut ff::format::context::Output,
+    ) -> Result<(), String> {
+        match packet {
+            Some(p) => {
+                let mut p = p.clone();
+                p.rescale_ts(self.in_tb, self.decoder.time_base());
+                // A damaged audio packet is skipped, as players do.
+                let _ = self.decoder.send_packet(&p);
+            }
+            None => {
+                let _ = self.decoder.send_eof();
+            }
+        }
+        let mut decoded = ff::frame::Audio::empty();
+        while self.decoder.receive_frame(&mut decoded).is_ok() {
+            if decoded.channel_layout().channels() != self.layout.channels() {
+                decoded.set_channel_layout(self.layout);
+            }
+            let target = ff::format::Sample::F32(ff::format::sample::Type::Planar);
+            if self.resampler.is_none() {
+                self.resampler = Some(
+                    ff::software::resampling::Context::get(
+                        decoded.format(),
+                        self.layout,
+                        decoded.rate(),
+                        target,
+                        self.layout,
+                        self.rate,
+                    )
+                    .map_err(|e| format!("resampler: {e}"))?,
+                );
+            }
+            let mut converted = ff::frame::Audio::empty();
+            if let Some(r) = self.resampler.as_mut() {
+                r.run(&decoded, &mut converted)
+                    .map_err(|e| format!("resampling: {e}"))?;
+            }
+            self.queue(&converted);
+            self.encode_full_frames(output, false)?;
+        }
+        if packet.is_none() {
+            if let Some(r) = self.resampler.as_mut() {
+                let mut rest = ff::frame::Audio::empty();
+                if r.flush(&mut rest).is_ok() {
+                    self.queue(&rest);
+                }
+            }
+            self.encode_full_frames(output, true)?;
+            let _ = self.encoder.send_eof();
+            self.write_packets(output)?;
+        }
+        Ok(())
+    }
+
+    fn queue(&mut self, frame: &ff::frame::Audio) {
+        let n = frame.samples();
+        if n == 0 || frame.planes() < self.fifo.len() {
+            return;
+        }
+        for (c, fifo) in self.fifo.iter_mut().enumerate() {
+            fifo.extend_from_slice(&frame.plane::<f32>(c)[..n]);
+        }
+    }
+
+    fn encode_full_frames(
+        &mut self,
+        output: &mut ff::format::context::Output,
+        last: bool,
+    ) -> Result<(), String> {
+        while self.fifo[0].len() >= self.frame_size || (last && !self.fifo[0].is_empty()) {
+            let n = self.fifo[0].len().min(self.frame_size);
+            let mut frame = ff::frame::Audio::new(
+                ff::format::Sample::F32(ff::format::sample::Type::Planar),
+                n,
+                self.layout,
+            );
+            frame.set_rate(self.rate);
+            for (c, fifo) in self.fifo.iter_mut().enumerate() {
+                frame.plane_mut::<f32>(c)[..n].copy_from_slice(&fifo[..n]);
+                fifo.drain(..n);
+            }
+            frame.set_pts(Some(self.next_pts));
+            self.next_pts += n as i64;
+            self.encoder
+                .send_frame(&frame)
+                .map_err(|e| format!("AAC encoding: {e}"))?;
+            self.write_packets(output)?;
+        }
+        Ok(())
+    }
+
+    fn write_packets(&mut self, output: &mut ff::format::context::Output) -> Result<(), String> {
+        let out_tb = output
+            .stream(self.out_index)
+            .map(|s| s.time_base())
+            .unwrap_or((1, self.rate as i32).into());
+        let mut packet = ff::Packet::empty();
+        while self.encoder.receive_packet(&mut packet).is_ok() {
+            packet.set_stream(self.out_index);
+            packet.rescale_ts((1, self.rate as i32), out_tb);
+            packet
+                .write_interleaved(output)
+                .map_err(|e| format!("audio: {e}"))?;
+        }
+        Ok(())
+    }
 }
 
 /// Writes an annotated video.
@@ -251,8 +453,13 @@ impl VideoWriter {
             let Some(packet) = audio.pending.as_ref() else {
                 return Ok(());
             };
-            let (out_index, in_tb) =
-                audio.map[packet.stream()].expect("only mapped streams are pending");
+            let in_tb = match audio.map[packet.stream()]
+                .as_ref()
+                .expect("only mapped streams are pending")
+            {
+                AudioRoute::Copy { in_tb, .. } => *in_tb,
+                AudioRoute::Aac(t) => t.in_tb,
+            };
             let start = packet
                 .dts()
                 .or(packet.pts())
@@ -261,21 +468,46 @@ impl VideoWriter {
                 return Ok(());
             }
             let mut packet = audio.pending.take().expect("checked above");
-            let out_tb = self
-                .output
-                .stream(out_index)
-                .map(|s| s.time_base())
-                .unwrap_or(in_tb);
-            packet.set_stream(out_index);
-            packet.set_position(-1);
-            packet.rescale_ts(in_tb, out_tb);
-            packet
-                .write_interleaved(&mut self.output)
-                .map_err(|e| VideoError::Write {
-                    path: self.path.clone(),
-                    reason: format!("audio: {e}"),
-                })?;
+            let path = self.path.clone();
+            match audio.map[packet.stream()].as_mut().expect("mapped") {
+                AudioRoute::Copy { out_index, in_tb } => {
+                    let out_tb = self
+                        .output
+                        .stream(*out_index)
+                        .map(|s| s.time_base())
+                        .unwrap_or(*in_tb);
+                    packet.set_stream(*out_index);
+                    packet.set_position(-1);
+                    packet.rescale_ts(*in_tb, out_tb);
+                    packet
+                        .write_interleaved(&mut self.output)
+                        .map_err(|e| VideoError::Write {
+                            path,
+                            reason: format!("audio: {e}"),
+                        })?;
+                }
+                AudioRoute::Aac(t) => {
+                    t.feed(Some(&packet), &mut self.output)
+                        .map_err(|reason| VideoError::Write { path, reason })?;
+                }
+            }
         }
+    }
+
+    /// Flushes audio re-encoders (their last samples).
+    fn flush_audio(&mut self) -> Result<(), VideoError> {
+        if let Some(audio) = self.audio.as_mut() {
+            for route in audio.map.iter_mut().flatten() {
+                if let AudioRoute::Aac(t) = route {
+                    t.feed(None, &mut self.output)
+                        .map_err(|reason| VideoError::Write {
+                            path: self.path.clone(),
+                            reason,
+                        })?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Flushes the encoder, writes the remaining audio (up to the last frame's end when `partial`) and
@@ -294,6 +526,7 @@ impl VideoWriter {
             None
         };
         self.write_audio_until(end)?;
+        self.flush_audio()?;
         self.output
             .write_trailer()
             .map_err(|e| self.err(e.to_string()))?;
@@ -307,7 +540,14 @@ fn add_audio_streams(
 ) -> Result<AudioCopy, String> {
     let input = ff::format::input(&source)
         .map_err(|e| format!("reopening {} for audio: {e}", source.display()))?;
-    let mut map = vec![None; input.nb_streams() as usize];
+    let global_header = output
+        .format()
+        .flags()
+        .contains(ff::format::Flags::GLOBAL_HEADER);
+    let mp4_like = ["mp4", "mov"]
+        .iter()
+        .any(|n| output.format().name().split(',').any(|f| f == *n));
+    let mut map: Vec<Option<AudioRoute>> = (0..input.nb_streams()).map(|_| None).collect();
     for stream in input.streams() {
         let params = stream.parameters();
         if params.medium() != ff::media::Type::Audio {
@@ -321,23 +561,33 @@ fn add_audio_streams(
                 id.into(),
                 ff::ffi::FF_COMPLIANCE_NORMAL,
             )
+        } == 1;
+        let copy = storable && (!mp4_like || MP4_AUDIO.contains(&id));
+        let route = if copy {
+            let mut out = output
+                .add_stream(ff::encoder::find(ff::codec::Id::None))
+                .map_err(|e| e.to_string())?;
+            out.set_parameters(params);
+            // SAFETY: resetting the tag lets the muxer choose the right one for its container.
+            unsafe {
+                (*out.parameters().as_mut_ptr()).codec_tag = 0;
+            }
+            AudioRoute::Copy {
+                out_index: out.index(),
+                in_tb: stream.time_base(),
+            }
+        } else {
+            tracing::info!(
+                "audio stream {} ({id:?}) is re-encoded to AAC for this container",
+                stream.index()
+            );
+            AudioRoute::Aac(Box::new(AacTranscoder::new(
+                output,
+                &stream,
+                global_header,
+            )?))
         };
-        if storable != 1 {
-            return Err(format!(
-                "audio stream {} ({:?}) cannot be stored in this container; use .mkv for the output",
-                stream.index(),
-                id
-            ));
-        }
-        let mut out = output
-            .add_stream(ff::encoder::find(ff::codec::Id::None))
-            .map_err(|e| e.to_string())?;
-        out.set_parameters(params);
-        // SAFETY: resetting the tag lets the muxer choose the right one for its container.
-        unsafe {
-            (*out.parameters().as_mut_ptr()).codec_tag = 0;
-        }
-        map[stream.index()] = Some((out.index(), stream.time_base()));
+        map[stream.index()] = Some(route);
     }
     Ok(AudioCopy {
         input,

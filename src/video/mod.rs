@@ -63,8 +63,14 @@ pub(crate) fn init() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         let _ = ffmpeg_next::init();
-        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Error);
+        // posecam reports failures itself, in one line; FFmpeg's own messages would repeat them.
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Fatal);
     });
+}
+
+/// True for image-sequence patterns such as `frames/img_%04d.png`, which FFmpeg reads as a video.
+pub fn is_sequence_pattern(path: &Path) -> bool {
+    path.to_str().is_some_and(|s| s.contains('%'))
 }
 
 /// Opens `path` just to describe it.
