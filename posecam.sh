@@ -12,7 +12,7 @@ ORT_VERSION="${ORT_VERSION:-1.31.1}"
 DEPS=.deps
 APT_PACKAGES=(pkg-config clang libclang-dev ca-certificates curl unzip
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev
-  ffmpeg xvfb)
+  ffmpeg xvfb libgtk-3-dev libv4l-dev libgl1-mesa-dri libegl1 libxkbcommon-x11-0)
 SHARED_MODEL=../shared/models/tfpose-mobilenet-v2-small.onnx
 SAMPLE_IMAGE=../shared/data/images/ski.jpg
 

@@ -4,10 +4,12 @@
 //! draws skeletons; [`output`] writes OpenPose-compatible JSON; [`eval`] scores against COCO ground
 //! truth; [`synthetic`] renders network-like maps from known skeletons for tests and benchmarks.
 
+pub mod capture;
 pub mod eval;
 pub mod fetch;
 pub mod imageio;
 pub mod infer;
+pub mod live;
 pub mod output;
 pub mod paths;
 pub mod pipeline;

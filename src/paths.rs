@@ -35,3 +35,33 @@ pub fn find_in_project(relative: &Path) -> Option<PathBuf> {
         .map(|root| root.join(relative))
         .find(|p| p.exists())
 }
+
+/// Models looked for in `models/`, best first: the CMU COCO model once fetched, then the small one.
+pub const DEFAULT_MODELS: &[&str] = &["body_pose_model.onnx", "tfpose-mobilenet-v2-small.onnx"];
+
+/// The model to use when none is named: `POSECAM_MODEL`, else the best of [`DEFAULT_MODELS`] in a
+/// project's `models/`, else any `.onnx` there.
+pub fn default_model() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("POSECAM_MODEL").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    for name in DEFAULT_MODELS {
+        if let Some(p) = find_in_project(&PathBuf::from(MODELS_DIR).join(name)) {
+            return Some(p);
+        }
+    }
+    for root in project_roots() {
+        if let Ok(entries) = std::fs::read_dir(root.join(MODELS_DIR)) {
+            let mut found: Vec<PathBuf> = entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "onnx"))
+                .collect();
+            found.sort();
+            if let Some(p) = found.into_iter().next() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}

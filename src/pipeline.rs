@@ -533,6 +533,157 @@ fn encode_stage(mut s: EncodeStage) -> Result<(StageStats, u64, u64), PipelineEr
     Ok((stats, frames, people_total))
 }
 
+/// What to write, for [`export_file`].
+#[derive(Debug, Clone)]
+pub struct ExportRequest {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub jsonl: Option<PathBuf>,
+    pub json_dir: Option<PathBuf>,
+    pub overwrite: bool,
+}
+
+/// A temporary file beside `target`, keeping its extension so FFmpeg picks the same container.
+fn temporary_beside(target: &Path) -> Result<tempfile::NamedTempFile, PipelineError> {
+    let out_err = |reason: String| PipelineError::Output {
+        path: target.to_path_buf(),
+        reason,
+    };
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(out_err(format!("folder {} does not exist", dir.display())));
+    }
+    let ext = target.extension().and_then(|e| e.to_str()).unwrap_or("tmp");
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("output");
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(&format!(".part.{ext}"))
+        .tempfile_in(&dir)
+        .map_err(|e| out_err(format!("cannot write in {}: {e}", dir.display())))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// [`export`] with the file handling users rely on: outputs are written to temporary files beside
+/// them and renamed when complete (a failed export leaves nothing; a cancelled one leaves the frames
+/// done so far), an existing output is replaced only with `overwrite`, and the input is never an
+/// output. `on_temporary` sees each temporary path (to clean up on a hard stop).
+pub fn export_file(
+    request: &ExportRequest,
+    engines: Vec<Engine>,
+    settings: &ExportSettings,
+    cancel: Arc<AtomicBool>,
+    on_temporary: impl Fn(&Path),
+    progress: impl FnMut(ExportProgress),
+) -> Result<ExportReport, PipelineError> {
+    let input = &request.input;
+    let mut targets = vec![&request.output];
+    targets.extend(request.jsonl.iter());
+    for t in &targets {
+        let err = |reason: &str| PipelineError::Output {
+            path: (*t).clone(),
+            reason: reason.into(),
+        };
+        if same_file(t, input) || *t == input {
+            return Err(err("would overwrite the input"));
+        }
+        if t.exists() && !request.overwrite {
+            return Err(err("already exists (pass --overwrite to replace it)"));
+        }
+    }
+    if request.jsonl.as_ref() == Some(&request.output) {
+        return Err(PipelineError::Output {
+            path: request.output.clone(),
+            reason: "is also the JSON output".into(),
+        });
+    }
+    if let Some(dir) = &request.json_dir {
+        std::fs::create_dir_all(dir).map_err(|e| PipelineError::Output {
+            path: dir.clone(),
+            reason: e.to_string(),
+        })?;
+    }
+    let video_tmp = temporary_beside(&request.output)?;
+    on_temporary(video_tmp.path());
+    let json_tmp = request.jsonl.as_deref().map(temporary_beside).transpose()?;
+    if let Some(t) = &json_tmp {
+        on_temporary(t.path());
+    }
+    let outputs = ExportOutputs {
+        jsonl: json_tmp.as_ref().map(|t| t.path().to_path_buf()),
+        json_dir: request.json_dir.clone(),
+        json_stem: input
+            .file_stem()
+            .map_or_else(|| "video".into(), |s| s.to_string_lossy().into_owned()),
+    };
+    // Messages name the real output, not the temporary file.
+    let rename = |e: PipelineError| {
+        let tmp = video_tmp.path().display().to_string();
+        let msg = e
+            .to_string()
+            .replace(&tmp, &request.output.display().to_string());
+        PipelineError::Output {
+            path: request.output.clone(),
+            reason: msg,
+        }
+    };
+    let report = match export(
+        input,
+        video_tmp.path(),
+        &outputs,
+        engines,
+        settings,
+        cancel,
+        progress,
+    ) {
+        Ok(r) => r,
+        Err(e @ (PipelineError::Video(_) | PipelineError::Engine(_))) => {
+            let tmp = video_tmp.path().display().to_string();
+            if e.to_string().contains(&tmp) {
+                return Err(rename(e));
+            }
+            return Err(e);
+        }
+        Err(e) => return Err(rename(e)),
+    };
+    if report.frames == 0 {
+        return Err(PipelineError::Output {
+            path: request.output.clone(),
+            reason: format!(
+                "no frame was exported{}: nothing written",
+                if report.partial { " (cancelled)" } else { "" }
+            ),
+        });
+    }
+    let persist = |tmp: tempfile::NamedTempFile, target: &Path| -> Result<(), PipelineError> {
+        let r = if request.overwrite {
+            tmp.persist(target).map(|_| ())
+        } else {
+            tmp.persist_noclobber(target).map(|_| ())
+        };
+        r.map_err(|e| PipelineError::Output {
+            path: target.to_path_buf(),
+            reason: e.error.to_string(),
+        })
+    };
+    persist(video_tmp, &request.output)?;
+    if let (Some(tmp), Some(target)) = (json_tmp, &request.jsonl) {
+        persist(tmp, target)?;
+    }
+    Ok(report)
+}
+
 /// Summary of the source, for messages.
 pub fn describe(info: &VideoInfo) -> String {
     format!(

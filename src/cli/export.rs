@@ -1,15 +1,15 @@
 //! `posecam export`: an annotated video plus the keypoints of every frame.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use posecam::pipeline::{self, ExportOutputs, ExportProgress, ExportSettings};
+use posecam::pipeline::{self, ExportProgress, ExportRequest, ExportSettings};
 use posecam::render::OverlayStyle;
 use posecam::video::{self, EncodeOptions, X264_PRESETS};
 
@@ -83,88 +83,15 @@ pub fn default_encode_options() -> EncodeOptions {
 /// Temporary files to remove if the user insists on stopping (second Ctrl-C).
 static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
-}
-
-/// A temporary file beside `target`, keeping its extension so FFmpeg picks the same container.
-fn temporary_beside(target: &Path) -> Result<tempfile::NamedTempFile> {
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        bail!("{}: folder does not exist", dir.display());
-    }
-    let ext = target.extension().and_then(|e| e.to_str()).unwrap_or("tmp");
-    let name = target
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("output");
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(&format!(".part.{ext}"))
-        .tempfile_in(&dir)
-        .with_context(|| format!("{}: cannot write here", dir.display()))?;
-    if let Ok(mut t) = TEMPORARIES.lock() {
-        t.push(tmp.path().to_path_buf());
-    }
-    Ok(tmp)
-}
-
-fn persist(tmp: tempfile::NamedTempFile, target: &Path, overwrite: bool) -> Result<()> {
-    let result = if overwrite {
-        tmp.persist(target).map(|_| ())
-    } else {
-        tmp.persist_noclobber(target).map(|_| ())
-    };
-    result.map_err(|e| {
-        anyhow::anyhow!(
-            "{}: cannot move the finished file into place: {}",
-            target.display(),
-            e.error
-        )
-    })
-}
-
 pub fn run(args: ExportArgs) -> Result<()> {
     let net = args.model.net()?;
     let input = &args.input;
     if !input.is_file() && !video::is_sequence_pattern(input) {
         bail!("{}: no such file", input.display());
     }
-    let mut targets = vec![&args.output];
-    targets.extend(args.json.iter());
-    for t in &targets {
-        if same_file(t, input) {
-            bail!("output {} would overwrite the input", t.display());
-        }
-        if t.exists() && !args.overwrite {
-            bail!(
-                "{} already exists (pass --overwrite to replace it)",
-                t.display()
-            );
-        }
-    }
-    if args
-        .json
-        .as_ref()
-        .is_some_and(|j| same_file(j, &args.output) || *j == args.output)
-    {
-        bail!("--json and --output must be different files");
-    }
     let info = video::probe(input)?;
-    if let Some(dir) = &args.json_dir {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let video_tmp = temporary_beside(&args.output)?;
-    let json_tmp = args.json.as_deref().map(temporary_beside).transpose()?;
     let engines = args.model.load_workers(args.infer_workers)?;
     tracing::info!("{}: {}", input.display(), pipeline::describe(&info));
-    tracing::debug!(crf = args.crf, preset = %args.preset, "encoder settings");
 
     let cancel = Arc::new(AtomicBool::new(false));
     install_ctrlc(cancel.clone());
@@ -185,42 +112,28 @@ pub fn run(args: ExportArgs) -> Result<()> {
             },
         },
     };
-    let outputs = ExportOutputs {
-        jsonl: json_tmp.as_ref().map(|t| t.path().to_path_buf()),
+    let request = ExportRequest {
+        input: input.clone(),
+        output: args.output.clone(),
+        jsonl: args.json.clone(),
         json_dir: args.json_dir.clone(),
-        json_stem: input
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "video".into()),
+        overwrite: args.overwrite,
     };
     let mut reporter = Reporter::new(info.frames);
-    let report = pipeline::export(
-        input,
-        video_tmp.path(),
-        &outputs,
+    let report = pipeline::export_file(
+        &request,
         engines,
         &settings,
         cancel,
+        |p| {
+            if let Ok(mut t) = TEMPORARIES.lock() {
+                t.push(p.to_path_buf());
+            }
+        },
         |p| reporter.update(p),
     );
     reporter.finish();
-    // Temporaries are removed on drop when this fails; messages name the real output.
-    let report = report.map_err(|e| {
-        let tmp = video_tmp.path().display().to_string();
-        anyhow::anyhow!(e
-            .to_string()
-            .replace(&tmp, &args.output.display().to_string()))
-    })?;
-    if report.frames == 0 {
-        bail!(
-            "no frame was exported{}: no output written",
-            if report.partial { " (cancelled)" } else { "" }
-        );
-    }
-    persist(video_tmp, &args.output, args.overwrite)?;
-    if let (Some(tmp), Some(target)) = (json_tmp, &args.json) {
-        persist(tmp, target, args.overwrite)?;
-    }
+    let report = report?;
     let slowest = report
         .stages
         .iter()

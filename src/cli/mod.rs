@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use posecam::infer::{Device, Engine, EngineOptions, NetConfig};
-use posecam::paths::{find_in_project, project_roots, MODELS_DIR};
 use posecam::pose::Thresholds;
 
 #[derive(Debug, Parser)]
@@ -141,35 +140,13 @@ impl ModelArgs {
     }
 }
 
-/// Models looked for in `models/`, best first.
-const DEFAULT_MODELS: &[&str] = &[
-    posecam::fetch::CMU_COCO_FILE,
-    "tfpose-mobilenet-v2-small.onnx",
-];
-
 fn default_model() -> Result<PathBuf> {
-    for name in DEFAULT_MODELS {
-        if let Some(p) = find_in_project(&PathBuf::from(MODELS_DIR).join(name)) {
-            return Ok(p);
-        }
-    }
-    for root in project_roots() {
-        if let Ok(entries) = std::fs::read_dir(root.join(MODELS_DIR)) {
-            let mut found: Vec<PathBuf> = entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "onnx"))
-                .collect();
-            found.sort();
-            if let Some(p) = found.into_iter().next() {
-                return Ok(p);
-            }
-        }
-    }
-    bail!(
-        "models/ holds no .onnx model: run `posecam model fetch` (CMU COCO model), \
-         or pass --model PATH / set POSECAM_MODEL"
-    )
+    posecam::paths::default_model().ok_or_else(|| {
+        anyhow::anyhow!(
+            "models/ holds no .onnx model: run `posecam model fetch` (CMU COCO model), \
+             or pass --model PATH / set POSECAM_MODEL"
+        )
+    })
 }
 
 /// Association thresholds as flags; defaults are the CMU demo's.

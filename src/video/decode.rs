@@ -23,6 +23,8 @@ pub struct DecodedFrame {
     pub picture: Yuv420Image,
     /// The picture scaled to the network's input size, when [`VideoReader::set_net_size`] asked for it.
     pub net_rgb: Option<RgbImage>,
+    /// The full picture in RGB, when [`VideoReader::set_rgb_output`] asked for it (for display).
+    pub rgb: Option<RgbImage>,
 }
 
 /// Reads a video file frame by frame.
@@ -40,6 +42,11 @@ pub struct VideoReader {
     to_net: Option<(scaling::Context, u32, u32, u32, u32)>,
     /// Upright network input size wanted with every frame.
     net_size: Option<(u32, u32)>,
+    /// Full-size RGB wanted with every frame.
+    rgb_output: bool,
+    to_rgb: Option<(scaling::Context, u32, u32)>,
+    /// After a seek, frame indices are estimates and the truncation check is off.
+    seeked: bool,
     ready: VecDeque<DecodedFrame>,
     next_index: u64,
     last_pts: Option<i64>,
@@ -47,7 +54,9 @@ pub struct VideoReader {
     eof_sent: bool,
     decoded: ff::frame::Video,
     yuv: ff::frame::Video,
+    /// Output frames of the scalers; each keeps one size (FFmpeg allocates them once).
     rgb: ff::frame::Video,
+    rgb_full: ff::frame::Video,
 }
 
 impl VideoReader {
@@ -140,6 +149,9 @@ impl VideoReader {
             to_yuv: None,
             to_net: None,
             net_size: None,
+            rgb_output: false,
+            to_rgb: None,
+            seeked: false,
             ready: VecDeque::new(),
             next_index: 0,
             last_pts: None,
@@ -148,6 +160,7 @@ impl VideoReader {
             decoded: ff::frame::Video::empty(),
             yuv: ff::frame::Video::empty(),
             rgb: ff::frame::Video::empty(),
+            rgb_full: ff::frame::Video::empty(),
         })
     }
 
@@ -165,6 +178,35 @@ impl VideoReader {
         self.net_size = size;
     }
 
+    /// Also deliver each frame as full-size upright RGB (for display).
+    pub fn set_rgb_output(&mut self, on: bool) {
+        self.rgb_output = on;
+    }
+
+    /// Jumps to the first frame shown at or after `time_s` seconds (from the stream start).
+    pub fn seek(&mut self, time_s: f64) -> Result<(), VideoError> {
+        let target = (time_s.max(0.0) * ff::ffi::AV_TIME_BASE as f64) as i64;
+        self.input
+            .seek(target, ..target + 1)
+            .map_err(|e| self.decode_error(format!("seek to {time_s:.2} s: {e}")))?;
+        self.decoder.flush();
+        self.ready.clear();
+        self.eof_sent = false;
+        self.last_pts = None;
+        self.seeked = true;
+        let fps = self.info.frame_rate.unwrap_or(25.0);
+        self.next_index = (time_s.max(0.0) * fps).round() as u64;
+        // Seeking lands on the key frame before the target: decode up to the target.
+        while let Some(f) = self.next_frame()? {
+            if f.time_s + 0.5 / fps >= time_s {
+                self.next_index = f.index;
+                self.ready.push_front(f);
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// The next frame, `None` at the end of the stream.
     pub fn next_frame(&mut self) -> Result<Option<DecodedFrame>, VideoError> {
         loop {
@@ -173,7 +215,7 @@ impl VideoReader {
             }
             if self.eof_sent {
                 // Containers that declare a frame count let a cut-off file be told from a short one.
-                if let Some(declared) = self.info.frames {
+                if let Some(declared) = self.info.frames.filter(|_| !self.seeked) {
                     if declared > self.next_index + declared / 50 {
                         return Err(self.decode_error(format!(
                             "file is truncated or damaged: only {} of its {declared} frames decode",
@@ -224,7 +266,7 @@ impl VideoReader {
                     .map_or(self.start_pts, |last| last + self.frame_step),
             };
             self.last_pts = Some(pts);
-            let (picture, net_rgb) = self.convert()?;
+            let (picture, net_rgb, rgb) = self.convert()?;
             let time_s =
                 rational_f64(self.time_base).map_or(0.0, |tb| (pts - self.start_pts) as f64 * tb);
             self.ready.push_back(DecodedFrame {
@@ -233,13 +275,15 @@ impl VideoReader {
                 time_s,
                 picture,
                 net_rgb,
+                rgb,
             });
             self.next_index += 1;
         }
         Ok(())
     }
 
-    fn convert(&mut self) -> Result<(Yuv420Image, Option<RgbImage>), VideoError> {
+    #[allow(clippy::type_complexity)]
+    fn convert(&mut self) -> Result<(Yuv420Image, Option<RgbImage>, Option<RgbImage>), VideoError> {
         let (fmt, w, h) = (
             self.decoded.format(),
             self.decoded.width(),
@@ -266,6 +310,7 @@ impl VideoReader {
                 )
                 .map_err(|e| fail(&self.path, format!("no conversion from {fmt:?}: {e}")))?;
                 self.to_yuv = Some((ctx, fmt, w, h));
+                self.yuv = ff::frame::Video::empty();
             }
             let (ctx, ..) = self.to_yuv.as_mut().expect("set above");
             ctx.run(&self.decoded, &mut self.yuv)
@@ -304,6 +349,7 @@ impl VideoReader {
                     )
                     .map_err(|e| fail(&self.path, e.to_string()))?;
                     self.to_net = Some((ctx, w, h, dw, dh));
+                    self.rgb = ff::frame::Video::empty();
                 }
                 let (ctx, ..) = self.to_net.as_mut().expect("set above");
                 ctx.run(yuv, &mut self.rgb)
@@ -322,10 +368,47 @@ impl VideoReader {
                 })
             }
         };
+        let rgb = if self.rgb_output {
+            if !matches!(&self.to_rgb, Some((_, sw, sh)) if (*sw, *sh) == (w, h)) {
+                let ctx = scaling::Context::get(
+                    Pixel::YUV420P,
+                    w,
+                    h,
+                    Pixel::RGB24,
+                    w,
+                    h,
+                    scaling::Flags::BILINEAR,
+                )
+                .map_err(|e| fail(&self.path, e.to_string()))?;
+                self.to_rgb = Some((ctx, w, h));
+                self.rgb_full = ff::frame::Video::empty();
+            }
+            let (ctx, ..) = self.to_rgb.as_mut().expect("set above");
+            ctx.run(yuv, &mut self.rgb_full)
+                .map_err(|e| fail(&self.path, e.to_string()))?;
+            let (stride, data, row) = (
+                self.rgb_full.stride(0),
+                self.rgb_full.data(0),
+                w as usize * 3,
+            );
+            let mut buf = Vec::with_capacity(row * h as usize);
+            for y in 0..h as usize {
+                buf.extend_from_slice(&data[y * stride..y * stride + row]);
+            }
+            let image = RgbImage::from_raw(w, h, buf).expect("sized above");
+            Some(match rotation {
+                90 => image::imageops::rotate90(&image),
+                180 => image::imageops::rotate180(&image),
+                270 => image::imageops::rotate270(&image),
+                _ => image,
+            })
+        } else {
+            None
+        };
         if rotation != 0 {
             picture = picture.rotated(rotation);
         }
-        Ok((picture, net_rgb))
+        Ok((picture, net_rgb, rgb))
     }
 }
 

@@ -1,0 +1,241 @@
+//! The window's state that needs no window: persisted settings, geometry of the picture on screen,
+//! rolling statistics, and key bindings. Tested without egui running.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use crate::infer::NetConfig;
+use crate::live::LiveSettings;
+use crate::pose::Thresholds;
+
+/// Everything remembered between runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppSettings {
+    pub thresholds: Thresholds,
+    pub net_height: usize,
+    /// As typed, e.g. "1.0, 0.75".
+    pub scales: String,
+    pub model: String,
+    pub device: String,
+    pub overlay: OverlayToggles,
+    pub real_time: bool,
+    pub last_source: Option<String>,
+    pub snapshot_dir: String,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            thresholds: Thresholds::default(),
+            net_height: 368,
+            scales: "1.0".into(),
+            model: String::new(),
+            device: "auto".into(),
+            overlay: OverlayToggles::default(),
+            real_time: true,
+            last_source: None,
+            snapshot_dir: ".".into(),
+        }
+    }
+}
+
+impl AppSettings {
+    /// Scales as numbers; what cannot be read falls back to 1.0.
+    pub fn parsed_scales(&self) -> Vec<f32> {
+        let v: Vec<f32> = self
+            .scales
+            .split([',', ' '])
+            .filter_map(|t| t.trim().parse::<f32>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0 && *s <= 4.0)
+            .collect();
+        if v.is_empty() {
+            vec![1.0]
+        } else {
+            v
+        }
+    }
+
+    pub fn live(&self) -> LiveSettings {
+        LiveSettings {
+            net: NetConfig {
+                net_height: self.net_height.clamp(64, 2048) / 8 * 8,
+                scales: self.parsed_scales(),
+            },
+            thresholds: self.thresholds.sanitized(),
+        }
+    }
+}
+
+/// What is drawn over the picture.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OverlayToggles {
+    pub joints: bool,
+    pub limbs: bool,
+    pub numbers: bool,
+    pub confidence_shading: bool,
+    pub debug: DebugView,
+    /// Index of the heatmap or PAF channel shown by the debug view.
+    pub debug_channel: usize,
+    pub debug_opacity: f32,
+}
+
+impl Default for OverlayToggles {
+    fn default() -> Self {
+        Self {
+            joints: true,
+            limbs: true,
+            numbers: false,
+            confidence_shading: false,
+            debug: DebugView::Off,
+            debug_channel: 0,
+            debug_opacity: 0.6,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DebugView {
+    Off,
+    Heatmap,
+    Paf,
+}
+
+/// The largest rectangle of the picture's aspect ratio centred in `avail` (x, y, w, h).
+pub fn fit_rect(avail: [f32; 4], picture: (u32, u32)) -> [f32; 4] {
+    let [x, y, w, h] = avail;
+    let (pw, ph) = (picture.0.max(1) as f32, picture.1.max(1) as f32);
+    let scale = (w / pw).min(h / ph).max(0.0);
+    let (fw, fh) = (pw * scale, ph * scale);
+    [x + (w - fw) / 2.0, y + (h - fh) / 2.0, fw, fh]
+}
+
+/// Maps image pixel coordinates (pixel centres at integers) into a screen rectangle.
+pub fn image_to_screen(rect: [f32; 4], picture: (u32, u32), (x, y): (f32, f32)) -> (f32, f32) {
+    let [rx, ry, rw, rh] = rect;
+    (rx + (x + 0.5) / picture.0.max(1) as f32 * rw, ry + (y + 0.5) / picture.1.max(1) as f32 * rh)
+}
+
+/// One frame's figures, kept for the rolling statistics.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StatSample {
+    /// Seconds since the window opened.
+    pub at_s: f64,
+    pub inference_ms: f32,
+    pub association_ms: f32,
+    pub latency_ms: f32,
+    pub people: usize,
+}
+
+/// The last few seconds of frames.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub samples: VecDeque<StatSample>,
+    pub dropped: u64,
+}
+
+impl Stats {
+    pub const WINDOW_S: f64 = 10.0;
+
+    pub fn push(&mut self, s: StatSample) {
+        self.samples.push_back(s);
+        while self.samples.front().is_some_and(|f| s.at_s - f.at_s > Self::WINDOW_S) {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Results per second over the last two seconds.
+    pub fn fps(&self, now_s: f64) -> f64 {
+        let recent = self.samples.iter().filter(|s| now_s - s.at_s <= 2.0).count();
+        recent as f64 / 2.0f64.min(now_s.max(1e-3))
+    }
+
+    fn mean(&self, f: impl Fn(&StatSample) -> f32) -> f32 {
+        if self.samples.is_empty() {
+            return 0.0;
+        }
+        self.samples.iter().map(f).sum::<f32>() / self.samples.len() as f32
+    }
+
+    pub fn mean_latency_ms(&self) -> f32 {
+        self.mean(|s| s.latency_ms)
+    }
+
+    pub fn mean_inference_ms(&self) -> f32 {
+        self.mean(|s| s.inference_ms)
+    }
+
+    pub fn mean_association_ms(&self) -> f32 {
+        self.mean(|s| s.association_ms)
+    }
+}
+
+/// What a key press asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAction {
+    TogglePlay,
+    Step(i64),
+    ToggleFullscreen,
+    Snapshot,
+}
+
+pub fn key_action(key: egui::Key) -> Option<KeyAction> {
+    match key {
+        egui::Key::Space => Some(KeyAction::TogglePlay),
+        egui::Key::ArrowRight => Some(KeyAction::Step(1)),
+        egui::Key::ArrowLeft => Some(KeyAction::Step(-1)),
+        egui::Key::F => Some(KeyAction::ToggleFullscreen),
+        egui::Key::S => Some(KeyAction::Snapshot),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pictures_keep_their_aspect_ratio() {
+        assert_eq!(fit_rect([0.0, 0.0, 200.0, 100.0], (100, 100)), [50.0, 0.0, 100.0, 100.0]);
+        assert_eq!(fit_rect([10.0, 0.0, 100.0, 100.0], (200, 100)), [10.0, 25.0, 100.0, 50.0]);
+        let r = fit_rect([0.0, 0.0, 100.0, 50.0], (960, 540));
+        assert!((r[2] / r[3] - 960.0 / 540.0).abs() < 1e-4);
+        assert_eq!(image_to_screen([0.0, 0.0, 200.0, 100.0], (100, 50), (49.5, 24.5)), (100.0, 50.0));
+    }
+
+    #[test]
+    fn settings_become_pipeline_settings_safely() {
+        let s = AppSettings { scales: "1.0, 0.75,bogus,-2".into(), net_height: 371, ..AppSettings::default() };
+        let live = s.live();
+        assert_eq!(live.net.scales, vec![1.0, 0.75]);
+        assert_eq!(live.net.net_height, 368);
+        let empty = AppSettings { scales: "".into(), ..AppSettings::default() };
+        assert_eq!(empty.live().net.scales, vec![1.0]);
+        let json = serde_json::to_string(&s).unwrap();
+        let back: AppSettings = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+        let partial: AppSettings = serde_json::from_str(r#"{"net_height": 256}"#).unwrap();
+        assert_eq!(partial.net_height, 256);
+        assert_eq!(partial.thresholds, Thresholds::default());
+    }
+
+    #[test]
+    fn stats_roll_over_their_window() {
+        let mut st = Stats::default();
+        for i in 0..300 {
+            st.push(StatSample { at_s: i as f64 * 0.1, inference_ms: 40.0, association_ms: 0.2, latency_ms: 50.0, people: 2 });
+        }
+        assert!(st.samples.len() <= 101);
+        assert!((st.fps(29.9) - 10.0).abs() < 0.6);
+        assert_eq!(st.mean_latency_ms(), 50.0);
+    }
+
+    #[test]
+    fn keys_map_to_actions() {
+        assert_eq!(key_action(egui::Key::Space), Some(KeyAction::TogglePlay));
+        assert_eq!(key_action(egui::Key::ArrowLeft), Some(KeyAction::Step(-1)));
+        assert_eq!(key_action(egui::Key::Q), None);
+    }
+}
