@@ -14,7 +14,6 @@ APT_PACKAGES=(pkg-config clang libclang-dev ca-certificates curl unzip
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev
   ffmpeg xvfb libgtk-3-dev libv4l-dev libgl1-mesa-dri libegl1 libxkbcommon-x11-0)
 SHARED_MODEL=../shared/models/tfpose-mobilenet-v2-small.onnx
-SAMPLE_IMAGE=../shared/data/images/ski.jpg
 
 say() { printf '\033[1m[posecam]\033[0m %s\n' "$*" >&2; }
 die() { printf '[posecam] error: %s\n' "$*" >&2; exit 1; }
@@ -94,13 +93,12 @@ case "$cmd" in
   run)
     setup
     install_models
-    if [ $# -gt 0 ]; then
-      exec ./target/release/posecam "$@"
+    # Arguments go to posecam: none opens the window (webcam, or say so when there is none).
+    if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ $# -eq 0 ]; then
+      say "no display: running the window under Xvfb (set DISPLAY to use your screen)"
+      exec xvfb-run -a -s "-screen 0 1600x1000x24" ./target/release/posecam
     fi
-    [ -f "$SAMPLE_IMAGE" ] || die "no sample image at $SAMPLE_IMAGE: try ./posecam.sh run image YOUR_PHOTO.jpg -o out.png"
-    mkdir -p out
-    ./target/release/posecam image "$SAMPLE_IMAGE" -o out/ski_rendered.jpg --json out/ski_keypoints.json --overwrite
-    say "result: out/ski_rendered.jpg (skeletons) and out/ski_keypoints.json (OpenPose JSON)"
+    exec ./target/release/posecam "$@"
     ;;
   test)
     POSECAM_SKIP_FETCH=1 setup

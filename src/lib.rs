@@ -16,4 +16,5 @@ pub mod pipeline;
 pub mod pose;
 pub mod render;
 pub mod synthetic;
+pub mod ui;
 pub mod video;

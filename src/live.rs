@@ -337,6 +337,8 @@ fn capture_loop(
                 thread::sleep(wait.min(Duration::from_secs(2)));
             }
         }
+        // Latency counts from when the frame is due, not from decoding ahead of its time.
+        let frame = SourceFrame { captured_at: Instant::now(), ..frame };
         last = Some(frame.clone());
         let keep_all = step_frame.is_some() || (!info.live && !real_time);
         if !deliver(frame, keep_all) {

@@ -16,12 +16,22 @@ use posecam::pose::Thresholds;
 #[command(
     name = "posecam",
     version,
-    about = "Multi-person pose estimation (OpenPose Part Affinity Fields)"
+    about = "Multi-person pose estimation (OpenPose Part Affinity Fields). Without a command: the live window.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     /// More logging (-v, -vv). POSECAM_LOG=filter overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Window: open on this source (a video or image path, camera:N, or synthetic).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Window: ONNX model (default: the best model in models/).
+    #[arg(long, env = "POSECAM_MODEL")]
+    pub model: Option<PathBuf>,
+    /// Window: auto, cpu, cuda or cuda:N.
+    #[arg(long)]
+    pub device: Option<Device>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -46,10 +56,19 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Bench(a)) => bench::run(a),
         Some(Command::Model(c)) => model_cmd::run(c),
         None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            println!();
-            Ok(())
+            let source = cli
+                .source
+                .as_deref()
+                .map(posecam::capture::SourceSpec::parse)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!(e))?;
+            if let Some(posecam::capture::SourceSpec::Video(p) | posecam::capture::SourceSpec::Image(p)) = &source {
+                if !p.exists() {
+                    bail!("{}: no such file", p.display());
+                }
+            }
+            let options = posecam::ui::StartOptions { source, model: cli.model, device: cli.device };
+            posecam::ui::run(options).map_err(|e| anyhow::anyhow!(e))
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 
+use eframe::egui;
 use serde::{Deserialize, Serialize};
 
 use crate::infer::NetConfig;
