@@ -338,7 +338,10 @@ fn capture_loop(
             }
         }
         // Latency counts from when the frame is due, not from decoding ahead of its time.
-        let frame = SourceFrame { captured_at: Instant::now(), ..frame };
+        let frame = SourceFrame {
+            captured_at: Instant::now(),
+            ..frame
+        };
         last = Some(frame.clone());
         let keep_all = step_frame.is_some() || (!info.live && !real_time);
         if !deliver(frame, keep_all) {
@@ -360,23 +363,41 @@ fn infer_loop(
 ) {
     let mut engine: Option<Engine> = None;
     let mut complained = false;
+    let load = |spec: EngineSpec, engine: &mut Option<Engine>| {
+        let options = EngineOptions {
+            device: spec.device,
+            spin: true,
+            ..EngineOptions::default()
+        };
+        match Engine::load(&spec.model, &options) {
+            Ok(e) => {
+                emit(LiveEvent::ModelLoaded {
+                    model: spec.model.clone(),
+                    provider: e.provider(),
+                    skeleton: e.skeleton(),
+                });
+                *engine = Some(e);
+            }
+            Err(e) => emit(LiveEvent::Error(e.to_string())),
+        }
+    };
     while !stop.load(Ordering::Relaxed) {
         select! {
             recv(requests) -> r => {
                 let Ok(EngineRequest::Load(spec)) = r else { return };
-                let options = EngineOptions { device: spec.device, spin: true, ..EngineOptions::default() };
-                match Engine::load(&spec.model, &options) {
-                    Ok(e) => {
-                        emit(LiveEvent::ModelLoaded { model: spec.model.clone(), provider: e.provider(), skeleton: e.skeleton() });
-                        engine = Some(e);
-                        complained = false;
-                    }
-                    Err(e) => emit(LiveEvent::Error(e.to_string())),
-                }
+                load(spec, &mut engine);
+                complained = false;
             }
             recv(frames) -> f => {
-                let Ok(frame) = f else { return };
-                let Some(engine) = engine.as_mut() else {
+                let Ok(frame) = f else {
+                    // The source is gone; still answer model requests made before, so their
+                    // errors are not lost.
+                    while let Ok(EngineRequest::Load(spec)) = requests.try_recv() {
+                        load(spec, &mut engine);
+                    }
+                    return;
+                };
+                let Some(engine_now) = engine.as_mut() else {
                     if !complained {
                         emit(LiveEvent::Error("no model loaded: choose one in the side panel".into()));
                         complained = true;
@@ -385,10 +406,10 @@ fn infer_loop(
                 };
                 let net = settings.lock().map(|s| s.net.clone()).unwrap_or_default();
                 let t = Instant::now();
-                match engine.infer(&frame.image, &net) {
+                match engine_now.infer(&frame.image, &net) {
                     Ok(maps) => {
                         let ms = t.elapsed().as_secs_f32() * 1e3;
-                        if send_newest(&tx, &drain, (frame, Arc::new(maps), engine.skeleton(), ms)).is_none() {
+                        if send_newest(&tx, &drain, (frame, Arc::new(maps), engine_now.skeleton(), ms)).is_none() {
                             return;
                         }
                     }

@@ -62,12 +62,19 @@ pub fn run(cli: Cli) -> Result<()> {
                 .map(posecam::capture::SourceSpec::parse)
                 .transpose()
                 .map_err(|e| anyhow::anyhow!(e))?;
-            if let Some(posecam::capture::SourceSpec::Video(p) | posecam::capture::SourceSpec::Image(p)) = &source {
+            if let Some(
+                posecam::capture::SourceSpec::Video(p) | posecam::capture::SourceSpec::Image(p),
+            ) = &source
+            {
                 if !p.exists() {
                     bail!("{}: no such file", p.display());
                 }
             }
-            let options = posecam::ui::StartOptions { source, model: cli.model, device: cli.device };
+            let options = posecam::ui::StartOptions {
+                source,
+                model: cli.model,
+                device: cli.device,
+            };
             posecam::ui::run(options).map_err(|e| anyhow::anyhow!(e))
         }
     }

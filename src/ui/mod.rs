@@ -17,7 +17,9 @@ use crate::infer::{Device, EngineOptions, Provider};
 use crate::live::{Control, EngineSpec, LiveEvent, LivePipeline, LiveResult, LiveSettings};
 use crate::pipeline::{ExportProgress, ExportRequest, ExportSettings};
 use crate::pose::{Associator, Person};
-use state::{fit_rect, image_to_screen, key_action, AppSettings, DebugView, KeyAction, StatSample, Stats};
+use state::{
+    fit_rect, image_to_screen, key_action, AppSettings, DebugView, KeyAction, StatSample, Stats,
+};
 
 /// How the window starts.
 #[derive(Debug, Clone, Default)]
@@ -73,7 +75,9 @@ impl PosecamApp {
         if let Some(m) = &options.model {
             settings.model = m.display().to_string();
         } else if settings.model.is_empty() || !PathBuf::from(&settings.model).is_file() {
-            settings.model = crate::paths::default_model().map(|p| p.display().to_string()).unwrap_or_default();
+            settings.model = crate::paths::default_model()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
         }
         if let Some(d) = options.device {
             settings.device = d.to_string();
@@ -107,10 +111,16 @@ impl PosecamApp {
             export: None,
             fullscreen: false,
         };
-        let first = options.source.or_else(|| app.camera_choice.map(|index| SourceSpec::Camera { index, format: None }));
+        let first = options.source.or_else(|| {
+            app.camera_choice.map(|index| SourceSpec::Camera {
+                index,
+                format: None,
+            })
+        });
         match first {
             Some(spec) => app.open_source(spec),
-            None => app.say("No webcam found. Open a video or image above, or drop a file on the window."),
+            None => app
+                .say("No webcam found. Open a video or image above, or drop a file on the window."),
         }
         app
     }
@@ -144,13 +154,20 @@ impl PosecamApp {
         self.source_failed = false;
         self.stats = Stats::default();
         let Some(engine) = self.engine_spec() else {
-            self.say("No model: run `posecam model fetch` or choose an .onnx model in the side panel.");
+            self.say(
+                "No model: run `posecam model fetch` or choose an .onnx model in the side panel.",
+            );
             self.source = Some(spec);
             return;
         };
         let live = self.settings.live();
         let ctx = self.ctx.clone();
-        let pipeline = LivePipeline::start(spec.clone(), engine, live.clone(), Arc::new(move || ctx.request_repaint()));
+        let pipeline = LivePipeline::start(
+            spec.clone(),
+            engine,
+            live.clone(),
+            Arc::new(move || ctx.request_repaint()),
+        );
         pipeline.control(Control::RealTime(self.settings.real_time));
         self.pipeline = Some(pipeline);
         self.applied = Some(live);
@@ -174,16 +191,29 @@ impl PosecamApp {
 
     /// Takes what the pipeline produced since the last frame.
     pub fn poll(&mut self) {
-        let Some(pipeline) = &self.pipeline else { return };
+        let Some(pipeline) = &self.pipeline else {
+            return;
+        };
         let events: Vec<LiveEvent> = pipeline.events().collect();
         for e in events {
             match e {
                 LiveEvent::SourceOpened(info) => {
-                    self.say(format!("{}: {}x{}{}", info.name, info.width, info.height,
-                        info.frame_rate.map(|f| format!(" at {f:.1} fps")).unwrap_or_default()));
+                    self.say(format!(
+                        "{}: {}x{}{}",
+                        info.name,
+                        info.width,
+                        info.height,
+                        info.frame_rate
+                            .map(|f| format!(" at {f:.1} fps"))
+                            .unwrap_or_default()
+                    ));
                     self.info = Some(info);
                 }
-                LiveEvent::ModelLoaded { model, provider, skeleton } => {
+                LiveEvent::ModelLoaded {
+                    model,
+                    provider,
+                    skeleton,
+                } => {
                     self.provider = Some(provider);
                     self.skeleton_name = skeleton.name;
                     self.say(format!("model {} on {provider}", model.display()));
@@ -226,7 +256,9 @@ impl PosecamApp {
             p.set_settings(live.clone());
         }
         if let Some(last) = &self.last {
-            self.people = self.associator.run(&last.maps, last.skeleton, &live.thresholds);
+            self.people = self
+                .associator
+                .run(&last.maps, last.skeleton, &live.thresholds);
         }
         self.applied = Some(live);
     }
@@ -241,16 +273,24 @@ impl PosecamApp {
             &mut crate::render::RgbCanvas::from_image(&mut image),
             last.skeleton,
             &self.people,
-            &crate::render::OverlayStyle { numbers: self.settings.overlay.numbers, ..Default::default() },
+            &crate::render::OverlayStyle {
+                numbers: self.settings.overlay.numbers,
+                ..Default::default()
+            },
         );
-        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let base = PathBuf::from(&self.settings.snapshot_dir).join(format!("posecam-{stamp}-{}", last.frame.index));
-        let json = serde_json::to_vec(&crate::output::OpenPoseFrame::new(&self.people)).unwrap_or_default();
-        let result = crate::imageio::save_rgb(&base.with_extension("png"), &image, false).and_then(|_| {
-            crate::imageio::write_file_atomic(&base.with_extension("json"), false, |f| {
-                std::io::Write::write_all(f, &json).map_err(|e| e.to_string())
-            })
-        });
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let base = PathBuf::from(&self.settings.snapshot_dir)
+            .join(format!("posecam-{stamp}-{}", last.frame.index));
+        let json = serde_json::to_vec(&crate::output::OpenPoseFrame::new(&self.people))
+            .unwrap_or_default();
+        let result =
+            crate::imageio::save_rgb(&base.with_extension("png"), &image, false).and_then(|_| {
+                crate::imageio::write_file_atomic(&base.with_extension("json"), false, |f| {
+                    std::io::Write::write_all(f, &json).map_err(|e| e.to_string())
+                })
+            });
         match result {
             Ok(()) => self.say(format!("snapshot saved: {}.png / .json", base.display())),
             Err(e) => self.say(format!("snapshot failed: {e}")),
@@ -258,8 +298,12 @@ impl PosecamApp {
     }
 
     fn start_export(&mut self, output: PathBuf) {
-        let Some(SourceSpec::Video(input)) = self.source.clone() else { return };
-        let Some(engine) = self.engine_spec() else { return };
+        let Some(SourceSpec::Video(input)) = self.source.clone() else {
+            return;
+        };
+        let Some(engine) = self.engine_spec() else {
+            return;
+        };
         let live = self.settings.live();
         let job = ExportJob {
             output: output.clone(),
@@ -267,39 +311,73 @@ impl PosecamApp {
             cancel: Arc::new(AtomicBool::new(false)),
             result: Arc::new(Mutex::new(None)),
         };
-        let (progress, cancel, result, ctx) = (job.progress.clone(), job.cancel.clone(), job.result.clone(), self.ctx.clone());
+        let (progress, cancel, result, ctx) = (
+            job.progress.clone(),
+            job.cancel.clone(),
+            job.result.clone(),
+            self.ctx.clone(),
+        );
         let overlay = self.settings.overlay;
-        let spawned = std::thread::Builder::new().name("posecam-export".into()).spawn(move || {
-            let outcome = (|| -> Result<String, String> {
-                let options = EngineOptions { device: engine.device, spin: true, ..Default::default() };
-                let engine = crate::infer::Engine::load(&engine.model, &options).map_err(|e| e.to_string())?;
-                let settings = ExportSettings {
-                    net: live.net,
-                    thresholds: live.thresholds,
-                    style: crate::render::OverlayStyle {
-                        limbs: overlay.limbs,
-                        joints: overlay.joints,
-                        numbers: overlay.numbers,
-                        confidence_shading: overlay.confidence_shading,
-                        thickness: None,
-                    },
-                    encode: Default::default(),
-                    fps_overlay: false,
-                };
-                let request = ExportRequest { input, output: output.clone(), jsonl: Some(output.with_extension("jsonl")), json_dir: None, overwrite: true };
-                let report = crate::pipeline::export_file(&request, vec![engine], &settings, cancel, |_| {}, |p: ExportProgress| {
-                    if let Ok(mut g) = progress.lock() {
-                        *g = (p.frames_done, p.frames_total);
-                    }
-                    ctx.request_repaint();
-                })
-                .map_err(|e| e.to_string())?;
-                Ok(format!("{} {} frames to {}", if report.partial { "cancelled: kept" } else { "exported" }, report.frames, output.display()))
-            })();
-            if let Ok(mut r) = result.lock() {
-                *r = Some(outcome);
-            }
-        });
+        let spawned = std::thread::Builder::new()
+            .name("posecam-export".into())
+            .spawn(move || {
+                let outcome = (|| -> Result<String, String> {
+                    let options = EngineOptions {
+                        device: engine.device,
+                        spin: true,
+                        ..Default::default()
+                    };
+                    let engine = crate::infer::Engine::load(&engine.model, &options)
+                        .map_err(|e| e.to_string())?;
+                    let settings = ExportSettings {
+                        net: live.net,
+                        thresholds: live.thresholds,
+                        style: crate::render::OverlayStyle {
+                            limbs: overlay.limbs,
+                            joints: overlay.joints,
+                            numbers: overlay.numbers,
+                            confidence_shading: overlay.confidence_shading,
+                            thickness: None,
+                        },
+                        encode: Default::default(),
+                        fps_overlay: false,
+                    };
+                    let request = ExportRequest {
+                        input,
+                        output: output.clone(),
+                        jsonl: Some(output.with_extension("jsonl")),
+                        json_dir: None,
+                        overwrite: true,
+                    };
+                    let report = crate::pipeline::export_file(
+                        &request,
+                        vec![engine],
+                        &settings,
+                        cancel,
+                        |_| {},
+                        |p: ExportProgress| {
+                            if let Ok(mut g) = progress.lock() {
+                                *g = (p.frames_done, p.frames_total);
+                            }
+                            ctx.request_repaint();
+                        },
+                    )
+                    .map_err(|e| e.to_string())?;
+                    Ok(format!(
+                        "{} {} frames to {}",
+                        if report.partial {
+                            "cancelled: kept"
+                        } else {
+                            "exported"
+                        },
+                        report.frames,
+                        output.display()
+                    ))
+                })();
+                if let Ok(mut r) = result.lock() {
+                    *r = Some(outcome);
+                }
+            });
         match spawned {
             Ok(_) => self.export = Some(job),
             Err(e) => self.say(format!("cannot start export: {e}")),
@@ -311,10 +389,16 @@ impl PosecamApp {
         self.poll();
         self.handle_input(ctx);
         egui::TopBottomPanel::top("source").show(ctx, |ui| self.source_ui(ui));
-        egui::SidePanel::right("settings").resizable(true).default_width(290.0).show(ctx, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| self.settings_ui(ui));
-        });
-        egui::TopBottomPanel::bottom("stats").resizable(true).default_height(170.0).show(ctx, |ui| self.stats_ui(ui));
+        egui::SidePanel::right("settings")
+            .resizable(true)
+            .default_width(290.0)
+            .show(ctx, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| self.settings_ui(ui));
+            });
+        egui::TopBottomPanel::bottom("stats")
+            .resizable(true)
+            .default_height(170.0)
+            .show(ctx, |ui| self.stats_ui(ui));
         egui::CentralPanel::default().show(ctx, |ui| self.picture_ui(ui));
         self.apply_settings();
         if self.export.is_some() {
@@ -333,16 +417,29 @@ impl PosecamApp {
                 i.events
                     .iter()
                     .filter_map(|e| match e {
-                        egui::Event::Key { key, pressed: true, repeat: false, .. } => Some(*key),
+                        egui::Event::Key {
+                            key,
+                            pressed: true,
+                            repeat: false,
+                            ..
+                        } => Some(*key),
                         _ => None,
                     })
                     .collect(),
-                i.raw.dropped_files.iter().filter_map(|f| f.path.clone()).collect(),
+                i.raw
+                    .dropped_files
+                    .iter()
+                    .filter_map(|f| f.path.clone())
+                    .collect(),
             )
         });
         for key in keys {
             match key_action(key) {
-                Some(KeyAction::TogglePlay) => self.control(if self.playing { Control::Pause } else { Control::Play }),
+                Some(KeyAction::TogglePlay) => self.control(if self.playing {
+                    Control::Pause
+                } else {
+                    Control::Play
+                }),
                 Some(KeyAction::Step(n)) => self.control(Control::Step(n)),
                 Some(KeyAction::ToggleFullscreen) => {
                     self.fullscreen = !self.fullscreen;
@@ -365,27 +462,48 @@ impl PosecamApp {
             if self.cameras.is_empty() {
                 ui.label("No webcam found");
             } else {
-                let label = self.camera_choice.and_then(|i| self.cameras.iter().find(|c| c.index == i)).map_or("camera".into(), |c| c.name.clone());
-                egui::ComboBox::from_id_salt("camera").selected_text(label).show_ui(ui, |ui| {
-                    for c in self.cameras.clone() {
-                        if ui.selectable_label(self.camera_choice == Some(c.index), &c.name).clicked() {
-                            self.camera_choice = Some(c.index);
-                            self.formats = camera_formats(c.index).unwrap_or_default();
-                            self.format_choice = None;
-                        }
-                    }
-                });
-                if !self.formats.is_empty() {
-                    let text = self.format_choice.map_or("best frame rate".into(), |(w, h, f)| format!("{w}x{h} @ {f}"));
-                    egui::ComboBox::from_id_salt("format").selected_text(text).show_ui(ui, |ui| {
-                        for f in self.formats.clone() {
-                            ui.selectable_value(&mut self.format_choice, Some(f), format!("{}x{} @ {}", f.0, f.1, f.2));
+                let label = self
+                    .camera_choice
+                    .and_then(|i| self.cameras.iter().find(|c| c.index == i))
+                    .map_or("camera".into(), |c| c.name.clone());
+                egui::ComboBox::from_id_salt("camera")
+                    .selected_text(label)
+                    .show_ui(ui, |ui| {
+                        for c in self.cameras.clone() {
+                            if ui
+                                .selectable_label(self.camera_choice == Some(c.index), &c.name)
+                                .clicked()
+                            {
+                                self.camera_choice = Some(c.index);
+                                self.formats = camera_formats(c.index).unwrap_or_default();
+                                self.format_choice = None;
+                            }
                         }
                     });
+                if !self.formats.is_empty() {
+                    let text = self
+                        .format_choice
+                        .map_or("best frame rate".into(), |(w, h, f)| {
+                            format!("{w}x{h} @ {f}")
+                        });
+                    egui::ComboBox::from_id_salt("format")
+                        .selected_text(text)
+                        .show_ui(ui, |ui| {
+                            for f in self.formats.clone() {
+                                ui.selectable_value(
+                                    &mut self.format_choice,
+                                    Some(f),
+                                    format!("{}x{} @ {}", f.0, f.1, f.2),
+                                );
+                            }
+                        });
                 }
                 if ui.button("Open camera").clicked() {
                     if let Some(index) = self.camera_choice {
-                        self.open_source(SourceSpec::Camera { index, format: self.format_choice });
+                        self.open_source(SourceSpec::Camera {
+                            index,
+                            format: self.format_choice,
+                        });
                     }
                 }
             }
@@ -395,7 +513,13 @@ impl PosecamApp {
             }
             if ui.button("Open file…").clicked() {
                 if let Some(path) = rfd::FileDialog::new()
-                    .add_filter("videos and images", &["mp4", "mkv", "avi", "mov", "webm", "gif", "jpg", "jpeg", "png", "bmp", "webp"])
+                    .add_filter(
+                        "videos and images",
+                        &[
+                            "mp4", "mkv", "avi", "mov", "webm", "gif", "jpg", "jpeg", "png", "bmp",
+                            "webp",
+                        ],
+                    )
                     .pick_file()
                 {
                     match SourceSpec::parse(&path.display().to_string()) {
@@ -406,7 +530,11 @@ impl PosecamApp {
             }
             if self.source_failed {
                 if let Some(spec) = self.source.clone() {
-                    if ui.button("Reopen").on_hover_text("the source failed; try again").clicked() {
+                    if ui
+                        .button("Reopen")
+                        .on_hover_text("the source failed; try again")
+                        .clicked()
+                    {
                         self.open_source(spec);
                     }
                 }
@@ -419,9 +547,17 @@ impl PosecamApp {
         let seekable = self.info.as_ref().is_some_and(|i| i.seekable && !i.live);
         if seekable || self.info.as_ref().is_some_and(|i| i.live) {
             ui.horizontal(|ui| {
-                let label = if self.playing { "⏸ Pause" } else { "▶ Play" };
+                let label = if self.playing {
+                    "⏸ Pause"
+                } else {
+                    "▶ Play"
+                };
                 if ui.button(label).clicked() {
-                    self.control(if self.playing { Control::Pause } else { Control::Play });
+                    self.control(if self.playing {
+                        Control::Pause
+                    } else {
+                        Control::Play
+                    });
                 }
                 if seekable {
                     if ui.button("◀").on_hover_text("previous frame (←)").clicked() {
@@ -430,12 +566,20 @@ impl PosecamApp {
                     if ui.button("▶|").on_hover_text("next frame (→)").clicked() {
                         self.control(Control::Step(1));
                     }
-                    if ui.checkbox(&mut self.settings.real_time, "real time").on_hover_text("off: as fast as inference goes").changed() {
+                    if ui
+                        .checkbox(&mut self.settings.real_time, "real time")
+                        .on_hover_text("off: as fast as inference goes")
+                        .changed()
+                    {
                         self.control(Control::RealTime(self.settings.real_time));
                     }
                     let duration = self.info.as_ref().and_then(|i| i.duration_s).unwrap_or(0.0);
                     let mut t = self.last.as_ref().map_or(0.0, |l| l.frame.time_s);
-                    let slider = ui.add(egui::Slider::new(&mut t, 0.0..=duration.max(0.01)).suffix(" s").text("position"));
+                    let slider = ui.add(
+                        egui::Slider::new(&mut t, 0.0..=duration.max(0.01))
+                            .suffix(" s")
+                            .text("position"),
+                    );
                     if slider.drag_stopped() || (slider.changed() && !slider.dragged()) {
                         self.control(Control::Seek(t));
                     }
@@ -452,7 +596,9 @@ impl PosecamApp {
         let t = &mut self.settings.thresholds;
         ui.add(egui::Slider::new(&mut t.peak, 0.0..=1.0).text("Peak threshold"));
         ui.add(egui::Slider::new(&mut t.paf, 0.0..=1.0).text("PAF threshold"));
-        ui.add(egui::Slider::new(&mut t.paf_sample_fraction, 0.0..=1.0).text("PAF sample fraction"));
+        ui.add(
+            egui::Slider::new(&mut t.paf_sample_fraction, 0.0..=1.0).text("PAF sample fraction"),
+        );
         ui.add(egui::Slider::new(&mut t.min_parts, 1..=25).text("Minimum parts"));
         ui.add(egui::Slider::new(&mut t.min_person_score, 0.0..=1.5).text("Minimum person score"));
         if ui.button("CMU defaults").clicked() {
@@ -460,10 +606,15 @@ impl PosecamApp {
         }
         ui.separator();
         ui.heading("Network");
-        ui.add(egui::Slider::new(&mut self.settings.net_height, 96..=1024).step_by(8.0).text("Net input height"));
+        ui.add(
+            egui::Slider::new(&mut self.settings.net_height, 96..=1024)
+                .step_by(8.0)
+                .text("Net input height"),
+        );
         ui.horizontal(|ui| {
             ui.label("Scales");
-            ui.text_edit_singleline(&mut self.settings.scales).on_hover_text("e.g. 1.0, 0.75, 0.5");
+            ui.text_edit_singleline(&mut self.settings.scales)
+                .on_hover_text("e.g. 1.0, 0.75, 0.5");
         });
         ui.horizontal(|ui| {
             ui.label("Model");
@@ -471,15 +622,20 @@ impl PosecamApp {
         });
         ui.horizontal(|ui| {
             if ui.button("Browse…").clicked() {
-                if let Some(p) = rfd::FileDialog::new().add_filter("ONNX model", &["onnx"]).pick_file() {
+                if let Some(p) = rfd::FileDialog::new()
+                    .add_filter("ONNX model", &["onnx"])
+                    .pick_file()
+                {
                     self.settings.model = p.display().to_string();
                 }
             }
-            egui::ComboBox::from_id_salt("device").selected_text(self.settings.device.clone()).show_ui(ui, |ui| {
-                for d in ["auto", "cpu", "cuda"] {
-                    ui.selectable_value(&mut self.settings.device, d.to_string(), d);
-                }
-            });
+            egui::ComboBox::from_id_salt("device")
+                .selected_text(self.settings.device.clone())
+                .show_ui(ui, |ui| {
+                    for d in ["auto", "cpu", "cuda"] {
+                        ui.selectable_value(&mut self.settings.device, d.to_string(), d);
+                    }
+                });
             if ui.button("Load").clicked() {
                 match (&self.pipeline, self.engine_spec()) {
                     (Some(p), Some(spec)) => p.load_engine(spec),
@@ -498,11 +654,13 @@ impl PosecamApp {
         ui.checkbox(&mut o.limbs, "Limbs");
         ui.checkbox(&mut o.numbers, "Person numbers");
         ui.checkbox(&mut o.confidence_shading, "Confidence shading");
-        egui::ComboBox::from_label("Debug view").selected_text(format!("{:?}", o.debug)).show_ui(ui, |ui| {
-            ui.selectable_value(&mut o.debug, DebugView::Off, "Off");
-            ui.selectable_value(&mut o.debug, DebugView::Heatmap, "Heatmap");
-            ui.selectable_value(&mut o.debug, DebugView::Paf, "PAF");
-        });
+        egui::ComboBox::from_label("Debug view")
+            .selected_text(format!("{:?}", o.debug))
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut o.debug, DebugView::Off, "Off");
+                ui.selectable_value(&mut o.debug, DebugView::Heatmap, "Heatmap");
+                ui.selectable_value(&mut o.debug, DebugView::Paf, "PAF");
+            });
         if o.debug != DebugView::Off {
             let channels = self.last.as_ref().map_or(1, |l| match o.debug {
                 DebugView::Heatmap => l.maps.heatmaps.channels(),
@@ -510,18 +668,35 @@ impl PosecamApp {
             });
             o.debug_channel = o.debug_channel.min(channels.saturating_sub(1));
             let name = match (o.debug, self.last.as_ref()) {
-                (DebugView::Heatmap, Some(l)) => l.skeleton.parts.get(o.debug_channel).map_or("background", |p| p.name).to_string(),
+                (DebugView::Heatmap, Some(l)) => l
+                    .skeleton
+                    .parts
+                    .get(o.debug_channel)
+                    .map_or("background", |p| p.name)
+                    .to_string(),
                 (DebugView::Paf, Some(l)) => l
                     .skeleton
                     .limbs
                     .iter()
                     .find(|lb| lb.paf_x == o.debug_channel || lb.paf_y == o.debug_channel)
                     .map_or(String::new(), |lb| {
-                        format!("{}→{} {}", l.skeleton.parts[lb.from].name, l.skeleton.parts[lb.to].name, if lb.paf_x == o.debug_channel { "x" } else { "y" })
+                        format!(
+                            "{}→{} {}",
+                            l.skeleton.parts[lb.from].name,
+                            l.skeleton.parts[lb.to].name,
+                            if lb.paf_x == o.debug_channel {
+                                "x"
+                            } else {
+                                "y"
+                            }
+                        )
                     }),
                 _ => String::new(),
             };
-            ui.add(egui::Slider::new(&mut o.debug_channel, 0..=channels.saturating_sub(1)).text("channel"));
+            ui.add(
+                egui::Slider::new(&mut o.debug_channel, 0..=channels.saturating_sub(1))
+                    .text("channel"),
+            );
             ui.label(name);
             ui.add(egui::Slider::new(&mut o.debug_opacity, 0.0..=1.0).text("opacity"));
         }
@@ -538,7 +713,10 @@ impl PosecamApp {
         if let Some(job) = &self.export {
             let (done, total) = job.progress.lock().map(|g| *g).unwrap_or((0, None));
             let fraction = total.map_or(0.0, |t| done as f32 / t.max(1) as f32);
-            ui.add(egui::ProgressBar::new(fraction).text(format!("exporting {done}{} frames", total.map(|t| format!("/{t}")).unwrap_or_default())));
+            ui.add(egui::ProgressBar::new(fraction).text(format!(
+                "exporting {done}{} frames",
+                total.map(|t| format!("/{t}")).unwrap_or_default()
+            )));
             if ui.button("Cancel export").clicked() {
                 job.cancel.store(true, Ordering::Relaxed);
             }
@@ -551,10 +729,20 @@ impl PosecamApp {
                     Err(e) => self.say(format!("export to {out} failed: {e}")),
                 }
             }
-        } else if ui.add_enabled(is_video, egui::Button::new("Export video…")).on_disabled_hover_text("open a video file first").clicked() {
+        } else if ui
+            .add_enabled(is_video, egui::Button::new("Export video…"))
+            .on_disabled_hover_text("open a video file first")
+            .clicked()
+        {
             if let Some(SourceSpec::Video(input)) = &self.source {
-                let stem = input.file_stem().map_or("video".into(), |s| s.to_string_lossy().into_owned());
-                if let Some(out) = rfd::FileDialog::new().set_file_name(format!("{stem}_pose.mp4")).add_filter("MP4 video", &["mp4"]).save_file() {
+                let stem = input
+                    .file_stem()
+                    .map_or("video".into(), |s| s.to_string_lossy().into_owned());
+                if let Some(out) = rfd::FileDialog::new()
+                    .set_file_name(format!("{stem}_pose.mp4"))
+                    .add_filter("MP4 video", &["mp4"])
+                    .save_file()
+                {
                     self.start_export(out);
                 }
             }
@@ -572,22 +760,35 @@ impl PosecamApp {
             ui.separator();
             ui.label(format!("latency {:.0} ms", self.stats.mean_latency_ms()));
             ui.separator();
-            ui.label(format!("inference {:.1} ms", self.stats.mean_inference_ms()));
+            ui.label(format!(
+                "inference {:.1} ms",
+                self.stats.mean_inference_ms()
+            ));
             ui.separator();
-            ui.label(format!("association {:.2} ms", self.stats.mean_association_ms()));
+            ui.label(format!(
+                "association {:.2} ms",
+                self.stats.mean_association_ms()
+            ));
             ui.separator();
             ui.label(format!("people: {}", self.people.len()));
             ui.separator();
             ui.label(format!("dropped: {}", self.stats.dropped));
             ui.separator();
-            ui.label(format!("provider: {}", self.provider.map_or("-".into(), |p| p.to_string())));
+            ui.label(format!(
+                "provider: {}",
+                self.provider.map_or("-".into(), |p| p.to_string())
+            ));
             if !self.skeleton_name.is_empty() {
                 ui.separator();
                 ui.label(self.skeleton_name);
             }
         });
         let series = |f: fn(&StatSample) -> f32| -> egui_plot::PlotPoints {
-            self.stats.samples.iter().map(|s| [s.at_s - now, f(s) as f64]).collect()
+            self.stats
+                .samples
+                .iter()
+                .map(|s| [s.at_s - now, f(s) as f64])
+                .collect()
         };
         egui_plot::Plot::new("timings")
             .legend(egui_plot::Legend::default())
@@ -598,8 +799,14 @@ impl PosecamApp {
             .allow_scroll(false)
             .show(ui, |plot| {
                 plot.line(egui_plot::Line::new("latency", series(|s| s.latency_ms)));
-                plot.line(egui_plot::Line::new("inference", series(|s| s.inference_ms)));
-                plot.line(egui_plot::Line::new("association", series(|s| s.association_ms)));
+                plot.line(egui_plot::Line::new(
+                    "inference",
+                    series(|s| s.inference_ms),
+                ));
+                plot.line(egui_plot::Line::new(
+                    "association",
+                    series(|s| s.association_ms),
+                ));
             });
     }
 
@@ -607,7 +814,10 @@ impl PosecamApp {
         let Some(last) = &self.last else {
             ui.centered_and_justified(|ui| {
                 let text = match (&self.source, self.messages.last()) {
-                    (None, _) if self.cameras.is_empty() => "No webcam found.\nOpen a video or image above, or drop a file here.".to_string(),
+                    (None, _) if self.cameras.is_empty() => {
+                        "No webcam found.\nOpen a video or image above, or drop a file here."
+                            .to_string()
+                    }
                     (_, Some(m)) => m.clone(),
                     _ => "Waiting for the first frame…".to_string(),
                 };
@@ -619,19 +829,34 @@ impl PosecamApp {
         let size = (image.width(), image.height());
         let key = (last.frame.index, Arc::as_ptr(image) as usize);
         if self.texture_frame != Some(key) {
-            let color = egui::ColorImage::from_rgb([size.0 as usize, size.1 as usize], image.as_raw());
+            let color =
+                egui::ColorImage::from_rgb([size.0 as usize, size.1 as usize], image.as_raw());
             match &mut self.texture {
                 Some(t) => t.set(color, TextureOptions::LINEAR),
-                None => self.texture = Some(ui.ctx().load_texture("frame", color, TextureOptions::LINEAR)),
+                None => {
+                    self.texture = Some(ui.ctx().load_texture(
+                        "frame",
+                        color,
+                        TextureOptions::LINEAR,
+                    ))
+                }
             }
             self.texture_frame = Some(key);
         }
         let avail = ui.available_rect_before_wrap();
-        let r = fit_rect([avail.min.x, avail.min.y, avail.width(), avail.height()], size);
+        let r = fit_rect(
+            [avail.min.x, avail.min.y, avail.width(), avail.height()],
+            size,
+        );
         let rect = Rect::from_min_size(Pos2::new(r[0], r[1]), egui::vec2(r[2], r[3]));
         let painter = ui.painter_at(avail);
         if let Some(t) = &self.texture {
-            painter.image(t.id(), rect, Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)), Color32::WHITE);
+            painter.image(
+                t.id(),
+                rect,
+                Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+                Color32::WHITE,
+            );
         }
         let o = self.settings.overlay;
         if o.debug != DebugView::Off {
@@ -649,30 +874,58 @@ impl PosecamApp {
                     .map(|&v| {
                         if signed {
                             let m = (v.abs().min(1.0) * 255.0) as u8;
-                            if v >= 0.0 { Color32::from_rgba_unmultiplied(255, 60, 0, m.min(alpha)) } else { Color32::from_rgba_unmultiplied(0, 120, 255, m.min(alpha)) }
+                            if v >= 0.0 {
+                                Color32::from_rgba_unmultiplied(255, 60, 0, m.min(alpha))
+                            } else {
+                                Color32::from_rgba_unmultiplied(0, 120, 255, m.min(alpha))
+                            }
                         } else {
                             let m = (v.clamp(0.0, 1.0) * 255.0) as u8;
                             Color32::from_rgba_unmultiplied(255, m, 0, m.min(alpha))
                         }
                     })
                     .collect();
-                let color = egui::ColorImage { size: [gw, gh], source_size: egui::vec2(gw as f32, gh as f32), pixels };
+                let color = egui::ColorImage {
+                    size: [gw, gh],
+                    source_size: egui::vec2(gw as f32, gh as f32),
+                    pixels,
+                };
                 match &mut self.debug_texture {
                     Some(t) => t.set(color, TextureOptions::LINEAR),
-                    None => self.debug_texture = Some(ui.ctx().load_texture("debug", color, TextureOptions::LINEAR)),
+                    None => {
+                        self.debug_texture = Some(ui.ctx().load_texture(
+                            "debug",
+                            color,
+                            TextureOptions::LINEAR,
+                        ))
+                    }
                 }
                 // The grid's cells are centred on image points: the texture spans half a cell beyond.
                 let (x0, y0) = maps.grid_to_image.apply(-0.5, -0.5);
                 let (x1, y1) = maps.grid_to_image.apply(gw as f32 - 0.5, gh as f32 - 0.5);
-                let (a, b) = (image_to_screen(r, size, (x0 - 0.5, y0 - 0.5)), image_to_screen(r, size, (x1 - 0.5, y1 - 0.5)));
+                let (a, b) = (
+                    image_to_screen(r, size, (x0 - 0.5, y0 - 0.5)),
+                    image_to_screen(r, size, (x1 - 0.5, y1 - 0.5)),
+                );
                 if let Some(t) = &self.debug_texture {
-                    painter.with_clip_rect(rect).image(t.id(), Rect::from_min_max(Pos2::new(a.0, a.1), Pos2::new(b.0, b.1)), Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)), Color32::WHITE);
+                    painter.with_clip_rect(rect).image(
+                        t.id(),
+                        Rect::from_min_max(Pos2::new(a.0, a.1), Pos2::new(b.0, b.1)),
+                        Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+                        Color32::WHITE,
+                    );
                 }
             }
         }
         let skeleton = last.skeleton;
         let thickness = (r[3].min(r[2]) / 120.0).max(2.0);
-        let shade = |score: f32| if o.confidence_shading { score.clamp(0.2, 1.0) } else { 1.0 };
+        let shade = |score: f32| {
+            if o.confidence_shading {
+                score.clamp(0.2, 1.0)
+            } else {
+                1.0
+            }
+        };
         let to_screen = |k: &crate::pose::Keypoint| {
             let (x, y) = image_to_screen(r, size, (k.x, k.y));
             Pos2::new(x, y)
@@ -680,10 +933,19 @@ impl PosecamApp {
         for (i, person) in self.people.iter().enumerate() {
             if o.limbs {
                 for limb in skeleton.drawn_limbs() {
-                    if let (Some(Some(a)), Some(Some(b))) = (person.keypoints.get(limb.from), person.keypoints.get(limb.to)) {
+                    if let (Some(Some(a)), Some(Some(b))) = (
+                        person.keypoints.get(limb.from),
+                        person.keypoints.get(limb.to),
+                    ) {
                         let [cr, cg, cb] = skeleton.parts[limb.to].color;
                         let alpha = (200.0 * shade(a.score.min(b.score))) as u8;
-                        painter.line_segment([to_screen(a), to_screen(b)], Stroke::new(thickness, Color32::from_rgba_unmultiplied(cr, cg, cb, alpha)));
+                        painter.line_segment(
+                            [to_screen(a), to_screen(b)],
+                            Stroke::new(
+                                thickness,
+                                Color32::from_rgba_unmultiplied(cr, cg, cb, alpha),
+                            ),
+                        );
                     }
                 }
             }
@@ -691,7 +953,16 @@ impl PosecamApp {
                 for (p, k) in person.keypoints.iter().enumerate() {
                     if let (Some(k), Some(def)) = (k, skeleton.parts.get(p)) {
                         let [cr, cg, cb] = def.color;
-                        painter.circle_filled(to_screen(k), thickness * 0.9, Color32::from_rgba_unmultiplied(cr, cg, cb, (255.0 * shade(k.score)) as u8));
+                        painter.circle_filled(
+                            to_screen(k),
+                            thickness * 0.9,
+                            Color32::from_rgba_unmultiplied(
+                                cr,
+                                cg,
+                                cb,
+                                (255.0 * shade(k.score)) as u8,
+                            ),
+                        );
                     }
                 }
             }
@@ -699,8 +970,15 @@ impl PosecamApp {
                 if let Some([x0, y0, _, _]) = person.bounds() {
                     let (x, y) = image_to_screen(r, size, (x0, y0));
                     let galley_pos = Pos2::new(x, y - 4.0);
-                    let text = painter.layout_no_wrap(format!("#{}", i + 1), egui::FontId::proportional(15.0), Color32::WHITE);
-                    let bg = Rect::from_min_size(galley_pos - egui::vec2(2.0, text.size().y), text.size() + egui::vec2(4.0, 0.0));
+                    let text = painter.layout_no_wrap(
+                        format!("#{}", i + 1),
+                        egui::FontId::proportional(15.0),
+                        Color32::WHITE,
+                    );
+                    let bg = Rect::from_min_size(
+                        galley_pos - egui::vec2(2.0, text.size().y),
+                        text.size() + egui::vec2(4.0, 0.0),
+                    );
                     painter.rect_filled(bg, 2.0, Color32::from_black_alpha(160));
                     painter.galley(bg.min + egui::vec2(2.0, 0.0), text, Color32::WHITE);
                 }

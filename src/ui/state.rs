@@ -116,7 +116,10 @@ pub fn fit_rect(avail: [f32; 4], picture: (u32, u32)) -> [f32; 4] {
 /// Maps image pixel coordinates (pixel centres at integers) into a screen rectangle.
 pub fn image_to_screen(rect: [f32; 4], picture: (u32, u32), (x, y): (f32, f32)) -> (f32, f32) {
     let [rx, ry, rw, rh] = rect;
-    (rx + (x + 0.5) / picture.0.max(1) as f32 * rw, ry + (y + 0.5) / picture.1.max(1) as f32 * rh)
+    (
+        rx + (x + 0.5) / picture.0.max(1) as f32 * rw,
+        ry + (y + 0.5) / picture.1.max(1) as f32 * rh,
+    )
 }
 
 /// One frame's figures, kept for the rolling statistics.
@@ -142,14 +145,22 @@ impl Stats {
 
     pub fn push(&mut self, s: StatSample) {
         self.samples.push_back(s);
-        while self.samples.front().is_some_and(|f| s.at_s - f.at_s > Self::WINDOW_S) {
+        while self
+            .samples
+            .front()
+            .is_some_and(|f| s.at_s - f.at_s > Self::WINDOW_S)
+        {
             self.samples.pop_front();
         }
     }
 
     /// Results per second over the last two seconds.
     pub fn fps(&self, now_s: f64) -> f64 {
-        let recent = self.samples.iter().filter(|s| now_s - s.at_s <= 2.0).count();
+        let recent = self
+            .samples
+            .iter()
+            .filter(|s| now_s - s.at_s <= 2.0)
+            .count();
         recent as f64 / 2.0f64.min(now_s.max(1e-3))
     }
 
@@ -199,20 +210,36 @@ mod tests {
 
     #[test]
     fn pictures_keep_their_aspect_ratio() {
-        assert_eq!(fit_rect([0.0, 0.0, 200.0, 100.0], (100, 100)), [50.0, 0.0, 100.0, 100.0]);
-        assert_eq!(fit_rect([10.0, 0.0, 100.0, 100.0], (200, 100)), [10.0, 25.0, 100.0, 50.0]);
+        assert_eq!(
+            fit_rect([0.0, 0.0, 200.0, 100.0], (100, 100)),
+            [50.0, 0.0, 100.0, 100.0]
+        );
+        assert_eq!(
+            fit_rect([10.0, 0.0, 100.0, 100.0], (200, 100)),
+            [10.0, 25.0, 100.0, 50.0]
+        );
         let r = fit_rect([0.0, 0.0, 100.0, 50.0], (960, 540));
         assert!((r[2] / r[3] - 960.0 / 540.0).abs() < 1e-4);
-        assert_eq!(image_to_screen([0.0, 0.0, 200.0, 100.0], (100, 50), (49.5, 24.5)), (100.0, 50.0));
+        assert_eq!(
+            image_to_screen([0.0, 0.0, 200.0, 100.0], (100, 50), (49.5, 24.5)),
+            (100.0, 50.0)
+        );
     }
 
     #[test]
     fn settings_become_pipeline_settings_safely() {
-        let s = AppSettings { scales: "1.0, 0.75,bogus,-2".into(), net_height: 371, ..AppSettings::default() };
+        let s = AppSettings {
+            scales: "1.0, 0.75,bogus,-2".into(),
+            net_height: 371,
+            ..AppSettings::default()
+        };
         let live = s.live();
         assert_eq!(live.net.scales, vec![1.0, 0.75]);
         assert_eq!(live.net.net_height, 368);
-        let empty = AppSettings { scales: "".into(), ..AppSettings::default() };
+        let empty = AppSettings {
+            scales: "".into(),
+            ..AppSettings::default()
+        };
         assert_eq!(empty.live().net.scales, vec![1.0]);
         let json = serde_json::to_string(&s).unwrap();
         let back: AppSettings = serde_json::from_str(&json).unwrap();
@@ -226,7 +253,13 @@ mod tests {
     fn stats_roll_over_their_window() {
         let mut st = Stats::default();
         for i in 0..300 {
-            st.push(StatSample { at_s: i as f64 * 0.1, inference_ms: 40.0, association_ms: 0.2, latency_ms: 50.0, people: 2 });
+            st.push(StatSample {
+                at_s: i as f64 * 0.1,
+                inference_ms: 40.0,
+                association_ms: 0.2,
+                latency_ms: 50.0,
+                people: 2,
+            });
         }
         assert!(st.samples.len() <= 101);
         assert!((st.fps(29.9) - 10.0).abs() < 0.6);

@@ -1,0 +1,106 @@
+//! The window, driven headless with egui_kittest: the panel is there, frames of a shared clip show
+//! skeletons, a slider's change applies at once to a paused frame, and with no webcam the app says so.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use posecam::capture::SourceSpec;
+use posecam::ui::{PosecamApp, StartOptions};
+
+fn harness(options: StartOptions) -> Harness<'static, Option<PosecamApp>> {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_state(
+            move |ctx, app: &mut Option<PosecamApp>| {
+                app.get_or_insert_with(|| PosecamApp::new(ctx, None, options.clone()))
+                    .draw(ctx);
+            },
+            None,
+        )
+}
+
+/// Steps the UI until `done` or the deadline.
+fn step_until(
+    h: &mut Harness<'static, Option<PosecamApp>>,
+    secs: u64,
+    done: impl Fn(&PosecamApp) -> bool,
+) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        h.step();
+        if h.state().as_ref().is_some_and(&done) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn a_clip_shows_skeletons_and_the_peak_slider_acts_on_a_paused_frame() {
+    let (Some(model), Some(clip)) = (
+        common::shared_model(),
+        common::shared("data/video/street-960x540-5f.mp4"),
+    ) else {
+        return;
+    };
+    let mut h = harness(StartOptions {
+        source: Some(SourceSpec::Video(clip)),
+        model: Some(model),
+        device: None,
+    });
+    assert!(
+        step_until(&mut h, 30, |app| app.people.len() >= 3),
+        "skeletons over the people"
+    );
+    for label in [
+        "Peak threshold",
+        "PAF threshold",
+        "Minimum parts",
+        "Net input height",
+        "Debug view",
+    ] {
+        assert!(
+            h.query_all_by_label_contains(label).next().is_some(),
+            "panel shows {label}"
+        );
+    }
+    assert!(h
+        .query_all_by_label_contains("provider: CPU")
+        .next()
+        .is_some());
+    assert!(h.query_all_by_label_contains("latency").next().is_some());
+
+    h.key_press(egui::Key::Space);
+    h.step();
+    assert!(!h.state().as_ref().unwrap().playing, "space pauses");
+    h.state_mut().as_mut().unwrap().settings.thresholds.peak = 1.0;
+    h.step();
+    let app = h.state().as_ref().unwrap();
+    assert!(
+        app.people.is_empty(),
+        "the paused frame is re-associated at once"
+    );
+    h.step();
+    assert!(h.query_all_by_label_contains("people: 0").next().is_some());
+}
+
+#[test]
+fn without_a_webcam_the_window_opens_and_says_so() {
+    if !posecam::capture::list_cameras().is_empty() {
+        eprintln!("SKIPPED: this machine has a webcam");
+        return;
+    }
+    let mut h = harness(StartOptions::default());
+    h.step();
+    h.step();
+    assert!(h
+        .query_all_by_label_contains("No webcam found")
+        .next()
+        .is_some());
+    assert!(h.query_all_by_label_contains("Open file").next().is_some());
+}
