@@ -103,7 +103,15 @@ case "$cmd" in
   test)
     POSECAM_SKIP_FETCH=1 setup
     POSECAM_SKIP_FETCH=1 install_models
-    cargo test --release --no-fail-fast
+    log="$(mktemp)"
+    set +e
+    cargo test --release --no-fail-fast 2>&1 | tee "$log"
+    status=${PIPESTATUS[0]}
+    set -e
+    awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
+         END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+    rm -f "$log"
+    exit "$status"
     ;;
   bench)
     setup

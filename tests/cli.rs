@@ -2,17 +2,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use common::posecam;
 
-fn posecam(args: &[&str]) -> Output {
-    Command::new(common::posecam_bin())
-        .args(args)
-        .env_remove("POSECAM_MODEL")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run posecam")
-}
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -3,17 +3,10 @@
 
 mod common;
 
+use common::posecam;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-fn posecam(args: &[&str]) -> Output {
-    Command::new(common::posecam_bin())
-        .args(args)
-        .env_remove("POSECAM_MODEL")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run posecam")
-}
 
 fn ffmpeg(args: &[&str]) {
     let o = Command::new("ffmpeg")

@@ -84,7 +84,10 @@ fn a_clip_shows_skeletons_and_the_peak_slider_acts_on_a_paused_frame() {
         o.debug_channel = 1;
     }
     h.step();
-    assert!(h.query_all_by_label_contains("neck").next().is_some(), "the debug channel is named");
+    assert!(
+        h.query_all_by_label_contains("neck").next().is_some(),
+        "the debug channel is named"
+    );
     h.state_mut().as_mut().unwrap().settings.overlay.debug = posecam::ui::state::DebugView::Paf;
     h.step();
 

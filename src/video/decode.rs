@@ -354,18 +354,7 @@ impl VideoReader {
                 let (ctx, ..) = self.to_net.as_mut().expect("set above");
                 ctx.run(yuv, &mut self.rgb)
                     .map_err(|e| fail(&self.path, e.to_string()))?;
-                let (stride, data, row) = (self.rgb.stride(0), self.rgb.data(0), dw as usize * 3);
-                let mut buf = Vec::with_capacity(row * dh as usize);
-                for y in 0..dh as usize {
-                    buf.extend_from_slice(&data[y * stride..y * stride + row]);
-                }
-                let image = RgbImage::from_raw(dw, dh, buf).expect("sized above");
-                Some(match rotation {
-                    90 => image::imageops::rotate90(&image),
-                    180 => image::imageops::rotate180(&image),
-                    270 => image::imageops::rotate270(&image),
-                    _ => image,
-                })
+                Some(upright_rgb(&self.rgb, rotation))
             }
         };
         let rgb = if self.rgb_output {
@@ -386,22 +375,7 @@ impl VideoReader {
             let (ctx, ..) = self.to_rgb.as_mut().expect("set above");
             ctx.run(yuv, &mut self.rgb_full)
                 .map_err(|e| fail(&self.path, e.to_string()))?;
-            let (stride, data, row) = (
-                self.rgb_full.stride(0),
-                self.rgb_full.data(0),
-                w as usize * 3,
-            );
-            let mut buf = Vec::with_capacity(row * h as usize);
-            for y in 0..h as usize {
-                buf.extend_from_slice(&data[y * stride..y * stride + row]);
-            }
-            let image = RgbImage::from_raw(w, h, buf).expect("sized above");
-            Some(match rotation {
-                90 => image::imageops::rotate90(&image),
-                180 => image::imageops::rotate180(&image),
-                270 => image::imageops::rotate270(&image),
-                _ => image,
-            })
+            Some(upright_rgb(&self.rgb_full, rotation))
         } else {
             None
         };
@@ -409,6 +383,23 @@ impl VideoReader {
             picture = picture.rotated(rotation);
         }
         Ok((picture, net_rgb, rgb))
+    }
+}
+
+/// Copies an RGB24 frame (rows padded to its stride) into an image, turned upright by `rotation`.
+fn upright_rgb(frame: &ff::frame::Video, rotation: u32) -> RgbImage {
+    let (w, h) = (frame.width(), frame.height());
+    let (stride, data, row) = (frame.stride(0), frame.data(0), w as usize * 3);
+    let mut buf = Vec::with_capacity(row * h as usize);
+    for y in 0..h as usize {
+        buf.extend_from_slice(&data[y * stride..y * stride + row]);
+    }
+    let image = RgbImage::from_raw(w, h, buf).expect("sized from the frame");
+    match rotation {
+        90 => image::imageops::rotate90(&image),
+        180 => image::imageops::rotate180(&image),
+        270 => image::imageops::rotate270(&image),
+        _ => image,
     }
 }
 

@@ -32,3 +32,13 @@ pub fn shared_model() -> Option<PathBuf> {
 pub fn posecam_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_posecam"))
 }
+
+/// Runs the posecam binary with `args`, without inherited model settings or colours.
+pub fn posecam(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(posecam_bin())
+        .args(args)
+        .env_remove("POSECAM_MODEL")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run posecam")
+}
