@@ -147,22 +147,11 @@ impl ModelArgs {
     /// Engines for parallel inference workers (throughput mode): `workers` of them, or on CPU by default
     /// one per two cores (at least two on a multi-core machine), sharing the cores; one on CUDA.
     pub fn load_workers(&self, workers: Option<usize>) -> Result<Vec<Engine>> {
-        let path = self.model_path()?;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let first = Engine::load(&path, &self.engine_options(self.threads))?;
-        let count = match (workers, first.provider()) {
-            (Some(n), _) => n.max(1),
-            (None, posecam::infer::Provider::Cuda) => 1,
-            (None, _) => (cores / 2).clamp(1, 4).max(usize::from(cores >= 2) * 2),
-        };
-        if count == 1 {
-            return Ok(vec![first]);
-        }
-        drop(first);
-        let threads = self.threads.or(Some((cores / count).max(1)));
-        (0..count)
-            .map(|_| Ok(Engine::load(&path, &self.engine_options(threads))?))
-            .collect()
+        Ok(Engine::load_workers(
+            &self.model_path()?,
+            &self.engine_options(self.threads),
+            workers,
+        )?)
     }
 }
 

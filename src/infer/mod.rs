@@ -200,6 +200,32 @@ impl Engine {
         })
     }
 
+    /// Engines for parallel inference workers (throughput mode, see [`crate::pipeline::export`]):
+    /// `workers` of them, or by default on CPU one per two cores (at least two on a multi-core
+    /// machine) sharing the cores, and one on CUDA.
+    pub fn load_workers(
+        model: &Path,
+        options: &EngineOptions,
+        workers: Option<usize>,
+    ) -> Result<Vec<Engine>, EngineError> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let first = Engine::load(model, options)?;
+        let count = match (workers, first.provider()) {
+            (Some(n), _) => n.max(1),
+            (None, Provider::Cuda) => 1,
+            (None, Provider::Cpu) => (cores / 2).clamp(1, 4).max(usize::from(cores >= 2) * 2),
+        };
+        if count == 1 {
+            return Ok(vec![first]);
+        }
+        drop(first);
+        let shared = EngineOptions {
+            threads: options.threads.or(Some((cores / count).max(1))),
+            ..options.clone()
+        };
+        (0..count).map(|_| Engine::load(model, &shared)).collect()
+    }
+
     pub fn skeleton(&self) -> &'static Skeleton {
         self.spec.skeleton
     }

@@ -327,7 +327,7 @@ impl PosecamApp {
                         spin: true,
                         ..Default::default()
                     };
-                    let engine = crate::infer::Engine::load(&engine.model, &options)
+                    let engines = crate::infer::Engine::load_workers(&engine.model, &options, None)
                         .map_err(|e| e.to_string())?;
                     let settings = ExportSettings {
                         net: live.net,
@@ -342,16 +342,17 @@ impl PosecamApp {
                         encode: Default::default(),
                         fps_overlay: false,
                     };
+                    // The save dialog confirmed replacing the video; keypoints go to a free name.
                     let request = ExportRequest {
                         input,
                         output: output.clone(),
-                        jsonl: Some(output.with_extension("jsonl")),
+                        jsonl: Some(free_name_beside(&output, "jsonl")),
                         json_dir: None,
                         overwrite: true,
                     };
                     let report = crate::pipeline::export_file(
                         &request,
-                        vec![engine],
+                        engines,
                         &settings,
                         cancel,
                         |_| {},
@@ -987,6 +988,21 @@ impl PosecamApp {
     }
 }
 
+/// `<stem>.<ext>` beside `path`, or `<stem>-2.<ext>`, `<stem>-3.<ext>`... if taken.
+fn free_name_beside(path: &std::path::Path, ext: &str) -> PathBuf {
+    let first = path.with_extension(ext);
+    if !first.exists() {
+        return first;
+    }
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "keypoints".into(), |s| s.to_string_lossy().into_owned());
+    (2..)
+        .map(|n| path.with_file_name(format!("{stem}-{n}.{ext}")))
+        .find(|p| !p.exists())
+        .unwrap_or(first)
+}
+
 impl eframe::App for PosecamApp {
     fn update(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.draw(ctx);
@@ -1017,4 +1033,24 @@ pub fn run(options: StartOptions) -> Result<(), String> {
         }),
     )
     .map_err(|e| format!("cannot open a window: {e} (no display? `posecam image`/`posecam export` work without one)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::free_name_beside;
+
+    #[test]
+    fn keypoint_files_never_replace_existing_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let video = dir.path().join("clip_pose.mp4");
+        assert_eq!(
+            free_name_beside(&video, "jsonl"),
+            dir.path().join("clip_pose.jsonl")
+        );
+        std::fs::write(dir.path().join("clip_pose.jsonl"), "x").unwrap();
+        assert_eq!(
+            free_name_beside(&video, "jsonl"),
+            dir.path().join("clip_pose-2.jsonl")
+        );
+    }
 }
