@@ -31,6 +31,14 @@ pub fn has_image_extension(path: &Path) -> bool {
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
+/// True when both paths exist and name the same file (so an output would replace an input).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
 /// Decodes `path` to RGB, upright according to its EXIF orientation.
 pub fn load_rgb(path: &Path) -> Result<RgbImage, ImageIoError> {
     if !path.exists() {

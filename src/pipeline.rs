@@ -568,13 +568,6 @@ fn temporary_beside(target: &Path) -> Result<tempfile::NamedTempFile, PipelineEr
         .map_err(|e| out_err(format!("cannot write in {}: {e}", dir.display())))
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
-}
-
 /// [`export`] with the file handling users rely on: outputs are written to temporary files beside
 /// them and renamed when complete (a failed export leaves nothing; a cancelled one leaves the frames
 /// done so far), an existing output is replaced only with `overwrite`, and the input is never an
@@ -595,7 +588,7 @@ pub fn export_file(
             path: (*t).clone(),
             reason: reason.into(),
         };
-        if same_file(t, input) || *t == input {
+        if crate::imageio::same_file(t, input) || *t == input {
             return Err(err("would overwrite the input"));
         }
         if t.exists() && !request.overwrite {
@@ -627,18 +620,18 @@ pub fn export_file(
             .file_stem()
             .map_or_else(|| "video".into(), |s| s.to_string_lossy().into_owned()),
     };
-    // Messages name the real output, not the temporary file.
-    let rename = |e: PipelineError| {
-        let tmp = video_tmp.path().display().to_string();
-        let msg = e
-            .to_string()
-            .replace(&tmp, &request.output.display().to_string());
-        PipelineError::Output {
-            path: request.output.clone(),
-            reason: msg,
-        }
-    };
-    let report = match export(
+    // Messages name the real outputs, not their temporary files.
+    let mut renames = vec![(
+        video_tmp.path().display().to_string(),
+        request.output.display().to_string(),
+    )];
+    if let (Some(tmp), Some(target)) = (&json_tmp, &request.jsonl) {
+        renames.push((
+            tmp.path().display().to_string(),
+            target.display().to_string(),
+        ));
+    }
+    let report = export(
         input,
         video_tmp.path(),
         &outputs,
@@ -646,17 +639,22 @@ pub fn export_file(
         settings,
         cancel,
         progress,
-    ) {
-        Ok(r) => r,
-        Err(e @ (PipelineError::Video(_) | PipelineError::Engine(_))) => {
-            let tmp = video_tmp.path().display().to_string();
-            if e.to_string().contains(&tmp) {
-                return Err(rename(e));
-            }
-            return Err(e);
+    )
+    .map_err(|e| {
+        let message = e.to_string();
+        match renames
+            .iter()
+            .find(|(tmp, _)| message.contains(tmp.as_str()))
+        {
+            Some(_) => PipelineError::Output {
+                path: request.output.clone(),
+                reason: renames
+                    .iter()
+                    .fold(message, |m, (tmp, real)| m.replace(tmp.as_str(), real)),
+            },
+            None => e,
         }
-        Err(e) => return Err(rename(e)),
-    };
+    })?;
     if report.frames == 0 {
         return Err(PipelineError::Output {
             path: request.output.clone(),

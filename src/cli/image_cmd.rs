@@ -1,7 +1,7 @@
 //! `posecam image`: people in still images, as rendered images and OpenPose JSON.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -185,7 +185,7 @@ fn plan(args: &ImageArgs) -> Result<Vec<Job>> {
             (args.output.clone(), args.json.clone())
         };
         for out in image_out.iter().chain(json_out.iter()) {
-            if same_file(out, &input) {
+            if imageio::same_file(out, &input) {
                 bail!("output {} would overwrite its input", out.display());
             }
         }
@@ -196,11 +196,4 @@ fn plan(args: &ImageArgs) -> Result<Vec<Job>> {
         });
     }
     Ok(jobs)
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
 }
