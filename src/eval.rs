@@ -100,102 +100,32 @@ pub struct ApSummary {
     pub per_threshold: Vec<f64>,
 }
 
+/// OKS thresholds of COCO AP: 0.50, 0.55, ..., 0.95.
+const OKS_THRESHOLDS: usize = 10;
+
+fn oks_threshold(i: usize) -> f64 {
+    0.5 + 0.05 * i as f64
+}
+
+/// One kept detection: its score, and per threshold whether it matched and whether that match was to
+/// an ignored person.
+type ScoredDetection = (f64, Vec<bool>, Vec<bool>);
+
 /// OKS AP of `detections` against `ground_truth` over all images (area range "all").
 pub fn keypoint_ap(ground_truth: &[GroundTruth], detections: &[Detection]) -> ApSummary {
-    let thresholds: Vec<f64> = (0..10).map(|i| 0.5 + 0.05 * i as f64).collect();
     let mut image_ids: Vec<u64> = ground_truth.iter().map(|g| g.image_id).collect();
     image_ids.extend(detections.iter().map(|d| d.image_id));
     image_ids.sort_unstable();
     image_ids.dedup();
-
     let n_positive = ground_truth.iter().filter(|g| !g.ignored()).count();
-    // (score, matched per threshold, ignored per threshold) for every kept detection.
-    let mut scored: Vec<(f64, Vec<bool>, Vec<bool>)> = Vec::new();
+    let mut scored: Vec<ScoredDetection> = Vec::new();
     for &image in &image_ids {
-        let mut gts: Vec<&GroundTruth> = ground_truth
-            .iter()
-            .filter(|g| g.image_id == image)
-            .collect();
-        gts.sort_by_key(|g| g.ignored()); // non-ignored first, stable
-        let mut dets: Vec<&Detection> = detections.iter().filter(|d| d.image_id == image).collect();
-        dets.sort_by(|a, b| b.score.total_cmp(&a.score));
-        dets.truncate(MAX_DETECTIONS);
-        let ious: Vec<Vec<f64>> = dets
-            .iter()
-            .map(|d| gts.iter().map(|g| oks(d, g)).collect())
-            .collect();
-        let mut per_det: Vec<(Vec<bool>, Vec<bool>)> =
-            vec![(vec![false; 10], vec![false; 10]); dets.len()];
-        for (ti, &t) in thresholds.iter().enumerate() {
-            let mut gt_taken = vec![false; gts.len()];
-            for (di, _) in dets.iter().enumerate() {
-                let mut best = t.min(1.0 - 1e-10);
-                let mut matched: Option<usize> = None;
-                for (gi, g) in gts.iter().enumerate() {
-                    if gt_taken[gi] && g.iscrowd == 0 {
-                        continue;
-                    }
-                    // Already matched to a real person: ignored ones (sorted last) cannot beat it.
-                    if let Some(m) = matched {
-                        if !gts[m].ignored() && g.ignored() {
-                            break;
-                        }
-                    }
-                    if ious[di][gi] < best {
-                        continue;
-                    }
-                    best = ious[di][gi];
-                    matched = Some(gi);
-                }
-                if let Some(m) = matched {
-                    gt_taken[m] = true;
-                    per_det[di].0[ti] = true;
-                    per_det[di].1[ti] = gts[m].ignored();
-                }
-            }
-        }
-        for (d, (m, ig)) in dets.iter().zip(per_det) {
-            scored.push((d.score, m, ig));
-        }
+        scored.extend(match_image(ground_truth, detections, image));
     }
     // pycocotools sorts with a stable mergesort on -score.
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-
-    let recall_points: Vec<f64> = (0..=100).map(|i| i as f64 / 100.0).collect();
-    let per_threshold: Vec<f64> = (0..thresholds.len())
-        .map(|ti| {
-            if n_positive == 0 {
-                return -1.0;
-            }
-            let (mut tp, mut fp) = (0.0, 0.0);
-            let mut recall = Vec::new();
-            let mut precision = Vec::new();
-            for (_, m, ig) in &scored {
-                if ig[ti] {
-                    continue;
-                }
-                if m[ti] {
-                    tp += 1.0;
-                } else {
-                    fp += 1.0;
-                }
-                recall.push(tp / n_positive as f64);
-                precision.push(tp / (tp + fp + f64::EPSILON));
-            }
-            for i in (1..precision.len()).rev() {
-                if precision[i] > precision[i - 1] {
-                    precision[i - 1] = precision[i];
-                }
-            }
-            let sum: f64 = recall_points
-                .iter()
-                .map(|&r| {
-                    let idx = recall.partition_point(|&x| x < r);
-                    precision.get(idx).copied().unwrap_or(0.0)
-                })
-                .sum();
-            sum / recall_points.len() as f64
-        })
+    let per_threshold: Vec<f64> = (0..OKS_THRESHOLDS)
+        .map(|ti| average_precision(&scored, ti, n_positive))
         .collect();
     let ap = per_threshold.iter().sum::<f64>() / per_threshold.len() as f64;
     ApSummary {
@@ -204,6 +134,105 @@ pub fn keypoint_ap(ground_truth: &[GroundTruth], detections: &[Detection]) -> Ap
         ap75: per_threshold[5],
         per_threshold,
     }
+}
+
+/// Greedy matching of one image's detections (best score first) to its people, per threshold.
+fn match_image(
+    ground_truth: &[GroundTruth],
+    detections: &[Detection],
+    image: u64,
+) -> Vec<ScoredDetection> {
+    let mut gts: Vec<&GroundTruth> = ground_truth
+        .iter()
+        .filter(|g| g.image_id == image)
+        .collect();
+    gts.sort_by_key(|g| g.ignored()); // non-ignored first, stable
+    let mut dets: Vec<&Detection> = detections.iter().filter(|d| d.image_id == image).collect();
+    dets.sort_by(|a, b| b.score.total_cmp(&a.score));
+    dets.truncate(MAX_DETECTIONS);
+    let ious: Vec<Vec<f64>> = dets
+        .iter()
+        .map(|d| gts.iter().map(|g| oks(d, g)).collect())
+        .collect();
+    let mut per_det: Vec<ScoredDetection> = dets
+        .iter()
+        .map(|d| {
+            (
+                d.score,
+                vec![false; OKS_THRESHOLDS],
+                vec![false; OKS_THRESHOLDS],
+            )
+        })
+        .collect();
+    for ti in 0..OKS_THRESHOLDS {
+        let t = oks_threshold(ti);
+        let mut gt_taken = vec![false; gts.len()];
+        for (di, row) in ious.iter().enumerate() {
+            if let Some(m) = best_match(&gts, &gt_taken, row, t) {
+                gt_taken[m] = true;
+                per_det[di].1[ti] = true;
+                per_det[di].2[ti] = gts[m].ignored();
+            }
+        }
+    }
+    per_det
+}
+
+/// The person a detection matches at threshold `t` (pycocotools' rules).
+fn best_match(gts: &[&GroundTruth], taken: &[bool], ious: &[f64], t: f64) -> Option<usize> {
+    let mut best = t.min(1.0 - 1e-10);
+    let mut matched: Option<usize> = None;
+    for (gi, g) in gts.iter().enumerate() {
+        if taken[gi] && g.iscrowd == 0 {
+            continue;
+        }
+        // Already matched to a real person: ignored ones (sorted last) cannot beat it.
+        if matched.is_some_and(|m| !gts[m].ignored() && g.ignored()) {
+            break;
+        }
+        if ious[gi] < best {
+            continue;
+        }
+        best = ious[gi];
+        matched = Some(gi);
+    }
+    matched
+}
+
+/// Area under the interpolated precision/recall curve at 101 recall points, for threshold `ti`.
+fn average_precision(scored: &[ScoredDetection], ti: usize, n_positive: usize) -> f64 {
+    if n_positive == 0 {
+        return -1.0;
+    }
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut recall = Vec::new();
+    let mut precision = Vec::new();
+    for (_, m, ig) in scored {
+        if ig[ti] {
+            continue;
+        }
+        if m[ti] {
+            tp += 1.0;
+        } else {
+            fp += 1.0;
+        }
+        recall.push(tp / n_positive as f64);
+        precision.push(tp / (tp + fp + f64::EPSILON));
+    }
+    for i in (1..precision.len()).rev() {
+        if precision[i] > precision[i - 1] {
+            precision[i - 1] = precision[i];
+        }
+    }
+    let recall_points = 101;
+    let sum: f64 = (0..recall_points)
+        .map(|i| {
+            let r = i as f64 / 100.0;
+            let idx = recall.partition_point(|&x| x < r);
+            precision.get(idx).copied().unwrap_or(0.0)
+        })
+        .sum();
+    sum / recall_points as f64
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@ pub mod eval;
 pub mod fetch;
 pub mod imageio;
 pub mod infer;
-pub mod live;
 pub mod output;
 pub mod paths;
 pub mod pipeline;

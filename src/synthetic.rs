@@ -3,7 +3,7 @@
 //! them to check that association returns exactly the people drawn.
 
 use crate::infer::preprocess::NetGeometry;
-use crate::pose::{MapStack, PoseMaps, Skeleton};
+use crate::pose::{GridToImage, MapStack, PoseMaps, Skeleton};
 
 /// A known person: a position per skeleton part (image pixels), `None` where the part is absent.
 pub type KnownPose = Vec<Option<(f32, f32)>>;
@@ -23,17 +23,41 @@ pub fn render_maps(
         None,
     )
     .expect("valid synthetic geometry");
-    let to_grid = geometry.grid_to_image();
-    let (gw, gh) = geometry.grid();
+    let grid = Grid {
+        to_image: geometry.grid_to_image(),
+        size: geometry.grid(),
+    };
+    let (gw, gh) = grid.size;
     let parts = skeleton.parts.len();
-    let sigma = 1.0f32; // grid cells: CMU's 7 px at stride 8, rounded up
+    let limbs = skeleton.limbs.len();
+    PoseMaps {
+        heatmaps: MapStack::from_chw(render_heatmaps(skeleton, people, &grid), parts + 1, gh, gw)
+            .expect("sized by render_heatmaps"),
+        pafs: MapStack::from_chw(render_pafs(skeleton, people, &grid), limbs * 2, gh, gw)
+            .expect("sized by render_pafs"),
+        grid_to_image: grid.to_image,
+        image_size,
+    }
+}
+
+/// The output grid: its size and where it lies in the image.
+struct Grid {
+    to_image: GridToImage,
+    size: (usize, usize),
+}
+
+/// Gaussian peaks (σ = 1 cell, CMU's 7 px at stride 8 rounded up), background = 1 − max.
+fn render_heatmaps(skeleton: &Skeleton, people: &[KnownPose], grid: &Grid) -> Vec<f32> {
+    let (gw, gh) = grid.size;
+    let parts = skeleton.parts.len();
+    let sigma = 1.0f32;
     let mut heat = vec![0.0f32; (parts + 1) * gh * gw];
     for person in people {
         for (p, pos) in person.iter().enumerate().take(parts) {
             let Some(&(x, y)) = pos.as_ref() else {
                 continue;
             };
-            let (pc, pr) = to_grid.invert(x, y);
+            let (pc, pr) = grid.to_image.invert(x, y);
             for r in 0..gh {
                 for c in 0..gw {
                     let d2 = (c as f32 - pc).powi(2) + (r as f32 - pr).powi(2);
@@ -50,7 +74,12 @@ pub fn render_maps(
             .fold(0.0, f32::max);
         heat[parts * gh * gw + i] = 1.0 - max;
     }
+    heat
+}
 
+/// Unit vectors along each limb within one cell of its axis, averaged where limbs overlap.
+fn render_pafs(skeleton: &Skeleton, people: &[KnownPose], grid: &Grid) -> Vec<f32> {
+    let (gw, gh) = grid.size;
     let limbs = skeleton.limbs.len();
     let mut paf = vec![0.0f32; limbs * 2 * gh * gw];
     let mut count = vec![0u32; limbs * gh * gw];
@@ -61,8 +90,8 @@ pub fn render_maps(
             else {
                 continue;
             };
-            let (ac, ar) = to_grid.invert(a.0, a.1);
-            let (bc, br) = to_grid.invert(b.0, b.1);
+            let (ac, ar) = grid.to_image.invert(a.0, a.1);
+            let (bc, br) = grid.to_image.invert(b.0, b.1);
             let (dc, dr) = (bc - ac, br - ar);
             let len = (dc * dc + dr * dr).sqrt();
             if len < 1e-6 {
@@ -94,13 +123,7 @@ pub fn render_maps(
             }
         }
     }
-
-    PoseMaps {
-        heatmaps: MapStack::from_chw(heat, parts + 1, gh, gw).expect("sized above"),
-        pafs: MapStack::from_chw(paf, limbs * 2, gh, gw).expect("sized above"),
-        grid_to_image: to_grid,
-        image_size,
-    }
+    paf
 }
 
 /// A plausible standing person (COCO-18 parts) of height `h` pixels with the neck at (`x`, `y`).
@@ -127,4 +150,31 @@ pub fn standing_person_coco18(x: f32, y: f32, h: f32) -> KnownPose {
         (0.55 * u, -0.9 * u),
     ];
     pts.iter().map(|&(dx, dy)| Some((x + dx, y + dy))).collect()
+}
+
+/// Writes `frames` frames of the synthetic camera's picture (`width × height`, 30 fps) as an H.264
+/// clip: what benchmarks export when they compare against a live source.
+pub fn write_clip(
+    path: &std::path::Path,
+    width: u32,
+    height: u32,
+    frames: u64,
+) -> Result<(), crate::video::VideoError> {
+    use crate::video::{ColorSpec, EncodeOptions, VideoFormat, VideoWriter, Yuv420Image};
+    let format = VideoFormat {
+        width,
+        height,
+        time_base: ffmpeg_next::Rational::new(1, 30),
+        frame_rate: Some(ffmpeg_next::Rational::new(30, 1)),
+        colors: ColorSpec::BT601,
+        primaries: ffmpeg_next::color::Primaries::BT470BG,
+        transfer: ffmpeg_next::color::TransferCharacteristic::SMPTE170M,
+    };
+    let mut writer = VideoWriter::create(path, &format, None, &EncodeOptions::for_this_machine())?;
+    let mut source = crate::capture::SyntheticSource::new(width, height, 0, frames);
+    for i in 0..frames {
+        let picture = Yuv420Image::from_rgb(&source.picture(i), ColorSpec::BT601);
+        writer.write(&picture, i as i64)?;
+    }
+    writer.finish(false).map(|_| ())
 }

@@ -1,6 +1,9 @@
 //! `posecam export` as users meet it, checked with FFmpeg's own probe: frame counts, timestamps,
 //! audio, keypoint files, odd inputs, and one clear line (and no file left behind) for bad ones.
 
+// Each scenario reads top to bottom, however long.
+#![allow(clippy::too_many_lines)]
+
 mod common;
 
 use common::posecam;
@@ -218,7 +221,7 @@ fn shared_clip_exports_every_frame_with_audio_and_keypoints() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["decode", "infer", "associate", "encode"]);
+    assert_eq!(names, ["source", "infer", "associate", "encode"]);
 }
 
 #[test]
@@ -580,4 +583,178 @@ fn ctrl_c_keeps_a_playable_partial_file() {
         duration(&p)
     );
     assert!(f.leftovers().is_empty(), "{:?}", f.leftovers());
+}
+
+/// Keypoints (x, y) present in an OpenPose person.
+fn keypoints(p: &serde_json::Value) -> Vec<Option<(f64, f64)>> {
+    p["pose_keypoints_2d"]
+        .as_array()
+        .unwrap()
+        .chunks(3)
+        .map(|k| {
+            let (x, y, c) = (
+                k[0].as_f64().unwrap(),
+                k[1].as_f64().unwrap(),
+                k[2].as_f64().unwrap(),
+            );
+            (c > 0.0).then_some((x, y))
+        })
+        .collect()
+}
+
+/// Mean distance between the parts of two people (infinite unless they have the same parts).
+fn distance(a: &[Option<(f64, f64)>], b: &[Option<(f64, f64)>]) -> f64 {
+    if a.iter().zip(b).any(|(p, q)| p.is_some() != q.is_some()) {
+        return f64::INFINITY;
+    }
+    let d: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .filter_map(|(p, q)| {
+            let ((px, py), (qx, qy)) = ((*p)?, (*q)?);
+            Some(((px - qx).powi(2) + (py - qy).powi(2)).sqrt())
+        })
+        .collect();
+    if d.is_empty() {
+        f64::INFINITY
+    } else {
+        d.iter().sum::<f64>() / d.len() as f64
+    }
+}
+
+#[test]
+fn image_and_export_find_the_same_people_on_the_same_frame() {
+    let (Some(model), Some(clip)) = (
+        common::shared_model(),
+        common::shared("data/video/street-960x540-5f.mp4"),
+    ) else {
+        return;
+    };
+    let f = fixture();
+    // The frame as posecam decodes it, saved as a picture.
+    let png = f.path("frame2.png");
+    let mut reader = posecam::video::VideoReader::open(&clip).unwrap();
+    let frame = (0..3)
+        .map(|_| reader.next_frame().unwrap().unwrap())
+        .last()
+        .unwrap();
+    frame.picture.to_rgb().save(&png).unwrap();
+    let image = posecam(&["image", s(&png), "--model", s(&model)]);
+    assert_ok(&image);
+    let from_image: serde_json::Value = serde_json::from_slice(&image.stdout).unwrap();
+    let jsonl = f.path("clip.jsonl");
+    let export = posecam(&[
+        "export",
+        s(&clip),
+        "-o",
+        s(&f.path("clip.mp4")),
+        "--json",
+        s(&jsonl),
+        "--model",
+        s(&model),
+    ]);
+    assert_ok(&export);
+    let line: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&jsonl)
+            .unwrap()
+            .lines()
+            .nth(2)
+            .unwrap(),
+    )
+    .unwrap();
+    let (a, b) = (
+        from_image["people"].as_array().unwrap(),
+        line["people"].as_array().unwrap(),
+    );
+    assert!(a.len() >= 3, "a street full of people: {}", a.len());
+    assert_eq!(a.len(), b.len(), "same people count");
+    for p in a {
+        let best = b
+            .iter()
+            .map(|q| distance(&keypoints(p), &keypoints(q)))
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            best < 0.01,
+            "a person found by `image` is {best:.3} px from any found by `export`"
+        );
+    }
+}
+
+#[test]
+fn a_spliced_mpeg_ts_with_an_audio_stream_that_appears_late_exports() {
+    let f = fixture();
+    let (a, b, spliced) = (f.path("a.ts"), f.path("b.ts"), f.path("spliced.ts"));
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=160x120:rate=10",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine",
+        "-t",
+        "4",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-c:a",
+        "aac",
+        "-f",
+        "mpegts",
+        s(&a),
+    ]);
+    // The second half carries a second audio track: a stream the first half never announced.
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=160x120:rate=10",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=880",
+        "-t",
+        "2",
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-map",
+        "2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-c:a",
+        "aac",
+        "-f",
+        "mpegts",
+        "-output_ts_offset",
+        "4",
+        s(&b),
+    ]);
+    let mut bytes = std::fs::read(&a).unwrap();
+    bytes.extend(std::fs::read(&b).unwrap());
+    std::fs::write(&spliced, bytes).unwrap();
+    let out = f.path("spliced.mp4");
+    assert_ok(&posecam(&[
+        "export",
+        s(&spliced),
+        "-o",
+        s(&out),
+        "--model",
+        s(&f.tiny),
+    ]));
+    let p = probe(&out);
+    assert_eq!(frames(&p), 60);
+    assert!(
+        stream(&p, "audio").is_some(),
+        "the complete audio track is kept"
+    );
 }

@@ -342,3 +342,23 @@ fn cuda_on_a_cpu_only_runtime_fails_loudly_and_auto_falls_back() {
     let engine = Engine::load(&path, &auto).unwrap();
     assert_eq!(engine.provider(), posecam::infer::Provider::Cpu);
 }
+
+#[test]
+fn outputs_that_are_not_4d_are_unfit_models_not_crashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut g = tfpose_model();
+    // The 57 maps flattened to [N·h, w·57]: the right numbers in the wrong shape.
+    let last = g.nodes.last_mut().unwrap();
+    last.outputs = vec!["nhwc".into()];
+    g.nodes.push(node(
+        "Flatten",
+        &["nhwc"],
+        &["flat"],
+        vec![("axis", Attr::Int(2))],
+    ));
+    g.outputs = vec![("flat".into(), vec![Dim::Named("nh"), Dim::Named("w57")])];
+    let path = write(dir.path(), "flat.onnx", &g);
+    let err = Engine::load(&path, &options()).unwrap_err();
+    assert!(matches!(err, EngineError::ModelContract { .. }), "{err}");
+    assert!(err.to_string().contains("flat"), "{err}");
+}

@@ -77,18 +77,18 @@ fn a_clip_shows_skeletons_and_the_peak_slider_acts_on_a_paused_frame() {
 
     // Every overlay, including the debug view of a heatmap and of a PAF channel, draws.
     {
-        let o = &mut h.state_mut().as_mut().unwrap().settings.overlay;
-        o.numbers = true;
-        o.confidence_shading = true;
-        o.debug = posecam::ui::state::DebugView::Heatmap;
-        o.debug_channel = 1;
+        let s = &mut h.state_mut().as_mut().unwrap().settings;
+        s.overlay.numbers = true;
+        s.overlay.confidence_shading = true;
+        s.debug.view = posecam::ui::state::DebugView::Heatmap;
+        s.debug.channel = 1;
     }
     h.step();
     assert!(
         h.query_all_by_label_contains("neck").next().is_some(),
         "the debug channel is named"
     );
-    h.state_mut().as_mut().unwrap().settings.overlay.debug = posecam::ui::state::DebugView::Paf;
+    h.state_mut().as_mut().unwrap().settings.debug.view = posecam::ui::state::DebugView::Paf;
     h.step();
 
     h.key_press(egui::Key::Space);

@@ -62,24 +62,6 @@ fn preset_parser() -> clap::builder::PossibleValuesParser {
     )
 }
 
-/// The preset `auto` stands for on this machine.
-fn auto_preset() -> &'static str {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if cores <= 4 {
-        "ultrafast"
-    } else {
-        "veryfast"
-    }
-}
-
-/// What `posecam export` uses when given no encoding flags.
-pub fn default_encode_options() -> EncodeOptions {
-    EncodeOptions {
-        crf: 20,
-        preset: auto_preset().into(),
-    }
-}
-
 /// Temporary files to remove if the user insists on stopping (second Ctrl-C).
 static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
@@ -91,6 +73,15 @@ pub fn run(args: ExportArgs) -> Result<()> {
     }
     let info = video::probe(input)?;
     let engines = args.model.load_workers(args.infer_workers)?;
+    if let Some(e) = engines.first() {
+        tracing::info!(
+            "model {} on {} ({} inference worker{})",
+            e.model_path().display(),
+            e.provider(),
+            engines.len(),
+            if engines.len() == 1 { "" } else { "s" }
+        );
+    }
     tracing::info!("{}: {}", input.display(), pipeline::describe(&info));
 
     let cancel = Arc::new(AtomicBool::new(false));
@@ -106,7 +97,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         encode: EncodeOptions {
             crf: args.crf,
             preset: if args.preset == "auto" {
-                auto_preset().into()
+                EncodeOptions::auto_preset().into()
             } else {
                 args.preset.clone()
             },
@@ -134,14 +125,23 @@ pub fn run(args: ExportArgs) -> Result<()> {
     );
     reporter.finish();
     let report = report?;
-    let slowest = report
+    print_summary(&report, &args)?;
+    if report.partial {
+        // The file is valid; the status tells scripts it is not the whole video.
+        std::process::exit(130);
+    }
+    Ok(())
+}
+
+fn print_summary(report: &pipeline::ExportReport, args: &ExportArgs) -> Result<()> {
+    let per_frame = report
         .stages
         .iter()
         .map(|s| format!("{} {:.1} ms", s.name, s.busy_ms_mean))
         .collect::<Vec<_>>()
         .join(", ");
     eprintln!(
-        "{} {} frames in {:.1} s ({:.1} fps, {:.2} people/frame; per frame: {slowest}) -> {}{}",
+        "{} {} frames in {:.1} s ({:.1} fps, {:.2} people/frame; per frame: {per_frame}) -> {}{}",
         if report.partial {
             "PARTIAL export (cancelled):"
         } else {
@@ -158,11 +158,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
             .unwrap_or_default(),
     );
     if args.stats {
-        println!("{}", serde_json::to_string(&report)?);
-    }
-    if report.partial {
-        // The file is valid; the status tells scripts it is not the whole video.
-        std::process::exit(130);
+        println!("{}", serde_json::to_string(report)?);
     }
     Ok(())
 }

@@ -105,7 +105,8 @@ pub fn run(args: ImageArgs) -> Result<()> {
     Ok(())
 }
 
-fn plan(args: &ImageArgs) -> Result<Vec<Job>> {
+/// The images named, folders expanded (sorted); true when a folder was among them.
+fn collect_inputs(args: &ImageArgs) -> Result<(Vec<PathBuf>, bool)> {
     let mut inputs = Vec::new();
     let mut any_folder = false;
     for input in &args.inputs {
@@ -130,6 +131,11 @@ fn plan(args: &ImageArgs) -> Result<Vec<Job>> {
             inputs.push(input.clone());
         }
     }
+    Ok((inputs, any_folder))
+}
+
+fn plan(args: &ImageArgs) -> Result<Vec<Job>> {
+    let (inputs, any_folder) = collect_inputs(args)?;
     let several = inputs.len() > 1 || any_folder;
     if several && args.output.is_none() && args.json.is_none() {
         bail!("several inputs: give -o FOLDER and/or --json FOLDER for the results");

@@ -17,6 +17,7 @@ use ort::value::TensorRef;
 
 use crate::pose::{MapStack, PoseMaps, Skeleton};
 use model::{Manifest, MapSource, ModelSpec, TensorInfo};
+pub use preprocess::NetInput;
 use preprocess::{NetGeometry, Preprocessor};
 pub use runtime::{Device, Provider};
 
@@ -81,6 +82,44 @@ impl Default for NetConfig {
         Self {
             net_height: 368,
             scales: vec![1.0],
+        }
+    }
+}
+
+/// How many inference workers to run and how many threads each gets.
+///
+/// On a CPU, several single- or few-threaded sessions working on different frames outrun one session
+/// using every core: ONNX Runtime's intra-op scaling is well below linear on the small convolutions of
+/// pose networks (1.7× on 2 cores). On CUDA one session keeps the GPU busy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerPlan {
+    pub workers: usize,
+    /// Intra-op threads per session (`None`: ONNX Runtime's default).
+    pub threads_per_worker: Option<usize>,
+}
+
+impl WorkerPlan {
+    pub fn cores() -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+
+    /// The plan for `provider`, honouring an explicit worker count (capped at the core count) and
+    /// thread count.
+    pub fn new(provider: Provider, workers: Option<usize>, threads: Option<usize>) -> Self {
+        let cores = Self::cores();
+        let workers = match (workers, provider) {
+            (Some(n), _) => n.clamp(1, cores),
+            (None, Provider::Cuda) => 1,
+            (None, Provider::Cpu) => (cores / 2).clamp(1, 4).max(usize::from(cores >= 2) * 2),
+        };
+        let threads_per_worker = match (threads, provider, workers) {
+            (Some(t), ..) => Some(t),
+            (None, Provider::Cpu, n) if n > 1 => Some((cores / n).max(1)),
+            _ => None,
+        };
+        Self {
+            workers,
+            threads_per_worker,
         }
     }
 }
@@ -179,7 +218,7 @@ impl Engine {
         let manifest = Manifest::load_for(model_path).map_err(&contract_err)?;
         let spec = model::detect(&inputs, &outputs, manifest.as_ref().map(|(_, m)| m))
             .map_err(&contract_err)?;
-        tracing::info!(
+        tracing::debug!(
             model = %model_path.display(),
             skeleton = spec.skeleton.name,
             input = %describe(&inputs),
@@ -200,30 +239,26 @@ impl Engine {
         })
     }
 
-    /// Engines for parallel inference workers (throughput mode, see [`crate::pipeline::export`]):
-    /// `workers` of them, or by default on CPU one per two cores (at least two on a multi-core
-    /// machine) sharing the cores, and one on CUDA.
+    /// Engines for parallel inference workers: `workers` of them (at most one per core), or as many
+    /// as [`WorkerPlan`] suggests for the provider the first one lands on.
     pub fn load_workers(
         model: &Path,
         options: &EngineOptions,
         workers: Option<usize>,
     ) -> Result<Vec<Engine>, EngineError> {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let first = Engine::load(model, options)?;
-        let count = match (workers, first.provider()) {
-            (Some(n), _) => n.max(1),
-            (None, Provider::Cuda) => 1,
-            (None, Provider::Cpu) => (cores / 2).clamp(1, 4).max(usize::from(cores >= 2) * 2),
-        };
-        if count == 1 {
+        let plan = WorkerPlan::new(first.provider(), workers, options.threads);
+        if plan.workers == 1 && options.threads == plan.threads_per_worker {
             return Ok(vec![first]);
         }
         drop(first);
         let shared = EngineOptions {
-            threads: options.threads.or(Some((cores / count).max(1))),
+            threads: plan.threads_per_worker,
             ..options.clone()
         };
-        (0..count).map(|_| Engine::load(model, &shared)).collect()
+        (0..plan.workers)
+            .map(|_| Engine::load(model, &shared))
+            .collect()
     }
 
     pub fn skeleton(&self) -> &'static Skeleton {
@@ -246,23 +281,6 @@ impl Engine {
         self.last_timings
     }
 
-    /// Size the largest scale of `net` resizes an `original_size` image to.
-    pub fn content_size(
-        &self,
-        original_size: (u32, u32),
-        net: &NetConfig,
-    ) -> Result<(u32, u32), EngineError> {
-        let largest = net
-            .scales
-            .iter()
-            .copied()
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .fold(1.0f32, f32::max);
-        let height = (net.net_height as f32 * largest).round().max(1.0) as usize;
-        let g = self.geometry((original_size.0 as usize, original_size.1 as usize), height)?;
-        Ok((g.content_width as u32, g.content_height as u32))
-    }
-
     /// Network input geometry for an image of `size` at `net_height`.
     pub fn geometry(
         &self,
@@ -280,16 +298,13 @@ impl Engine {
 
     /// Runs the network on `image` at every scale of `net` and returns the (averaged) maps.
     pub fn infer(&mut self, image: &RgbImage, net: &NetConfig) -> Result<PoseMaps, EngineError> {
-        self.infer_resized(image, image.dimensions(), net)
+        self.infer_input(NetInput::Rgb(image), net)
     }
 
-    /// Like [`Engine::infer`] for a copy of an `original_size` image already resized (typically to
-    /// [`Engine::content_size`]), so callers that can scale cheaply (video decoders) skip a resize.
-    /// Keypoints still come back in original-image pixels.
-    pub fn infer_resized(
+    /// [`Engine::infer`] for any picture; keypoints come back in its pixels.
+    pub fn infer_input(
         &mut self,
-        image: &RgbImage,
-        original_size: (u32, u32),
+        picture: NetInput<'_>,
         net: &NetConfig,
     ) -> Result<PoseMaps, EngineError> {
         let mut timings = InferTimings::default();
@@ -303,16 +318,15 @@ impl Engine {
         let mut per_scale = Vec::with_capacity(scales.len());
         for &scale in &scales {
             let height = (net.net_height as f32 * scale).round().max(1.0) as usize;
-            let geometry =
-                self.geometry((original_size.0 as usize, original_size.1 as usize), height)?;
-            per_scale.push(self.infer_at(image, &geometry, &mut timings)?);
+            let geometry = self.geometry(picture.size(), height)?;
+            per_scale.push(self.infer_at(picture, &geometry, &mut timings)?);
         }
         let t = Instant::now();
-        let maps = if per_scale.len() == 1 {
-            per_scale.pop().expect("one scale")
-        } else {
-            average_scales(&per_scale)
-        };
+        let maps = match per_scale.len() {
+            1 => per_scale.pop(),
+            _ => average_scales(&per_scale),
+        }
+        .ok_or_else(|| EngineError::Inference("no scale to run".into()))?;
         timings.postprocess += t.elapsed();
         self.last_timings = timings;
         Ok(maps)
@@ -320,13 +334,13 @@ impl Engine {
 
     fn infer_at(
         &mut self,
-        image: &RgbImage,
+        picture: NetInput<'_>,
         geometry: &NetGeometry,
         timings: &mut InferTimings,
     ) -> Result<PoseMaps, EngineError> {
         let t = Instant::now();
         self.preprocessor
-            .fill(image, geometry, &self.spec.input, &mut self.tensor)
+            .fill(picture, geometry, &self.spec.input, &mut self.tensor)
             .map_err(EngineError::Input)?;
         let (w, h) = (geometry.net_width, geometry.net_height);
         let shape = match self.spec.input.layout {
@@ -345,50 +359,87 @@ impl Engine {
         timings.inference += t.elapsed();
 
         let t = Instant::now();
+        let contract = OutputContract {
+            spec: &self.spec,
+            names: &self.output_names,
+            model: &self.model_path,
+        };
+        let maps = contract.extract_maps(&outputs, geometry)?;
+        timings.postprocess += t.elapsed();
+        Ok(maps)
+    }
+}
+
+/// Reads the maps out of a run's outputs, checking them against the model's contract.
+struct OutputContract<'a> {
+    spec: &'a ModelSpec,
+    names: &'a [String],
+    model: &'a Path,
+}
+
+impl OutputContract<'_> {
+    /// One output tensor's data, checked against the contract: 4-D, `channels` channels, on `grid`.
+    fn output_data(
+        &self,
+        outputs: &ort::session::SessionOutputs<'_>,
+        slot: model::OutputSlot,
+        channels: usize,
+        geometry: &NetGeometry,
+    ) -> Result<Arc<[f32]>, EngineError> {
+        let name = &self.names[slot.index];
+        let (shape, data) = outputs[slot.index]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| EngineError::Inference(format!("output {name}: {e}")))?;
         let grid = geometry.grid();
-        let skeleton = self.spec.skeleton;
-        let take = |slot: model::OutputSlot,
-                    channels: usize|
-         -> Result<(Arc<[f32]>, usize), EngineError> {
-            let name = &self.output_names[slot.index];
-            let (shape, data) = outputs[slot.index]
-                .try_extract_tensor::<f32>()
-                .map_err(|e| EngineError::Inference(format!("output {name}: {e}")))?;
+        let fits = shape.len() == 4 && {
             let (c, oh, ow) = match slot.layout {
                 model::TensorLayout::Nchw => (shape[1], shape[2], shape[3]),
                 model::TensorLayout::Nhwc => (shape[3], shape[1], shape[2]),
             };
-            if shape.len() != 4 || c as usize != channels || (ow as usize, oh as usize) != grid {
-                return Err(EngineError::Inference(format!(
-                    "output {name} has shape {shape:?}, expected {channels} channels on a {}x{} grid \
-                     (input {w}x{h}, stride {})",
-                    grid.0, grid.1, geometry.stride
-                )));
-            }
-            Ok((Arc::from(data), c as usize))
+            c as usize == channels && (ow as usize, oh as usize) == grid
         };
+        if !fits {
+            return Err(EngineError::ModelContract {
+                path: self.model.to_path_buf(),
+                reason: format!(
+                    "output {name} has shape {shape:?}, expected 4-D with {channels} channels on a \
+                     {}x{} grid (input {}x{}, stride {})",
+                    grid.0, grid.1, geometry.net_width, geometry.net_height, geometry.stride
+                ),
+                inputs: String::new(),
+                outputs: String::new(),
+            });
+        }
+        Ok(Arc::from(data))
+    }
+
+    fn extract_maps(
+        &self,
+        outputs: &ort::session::SessionOutputs<'_>,
+        geometry: &NetGeometry,
+    ) -> Result<PoseMaps, EngineError> {
+        let skeleton = self.spec.skeleton;
+        let (gw, gh) = geometry.grid();
         let bad = || EngineError::Inference("output tensor smaller than its shape".into());
-        let (gw, gh) = grid;
+        let (hc, pc) = (skeleton.heatmap_channels(), skeleton.paf_channels());
         let (heatmaps, pafs) = match self.spec.maps {
             MapSource::Separate { heatmaps, pafs } => {
-                let (hd, hc) = take(heatmaps, skeleton.heatmap_channels())?;
-                let (pd, pc) = take(pafs, skeleton.paf_channels())?;
+                let hd = self.output_data(outputs, heatmaps, hc, geometry)?;
+                let pd = self.output_data(outputs, pafs, pc, geometry)?;
                 (
                     MapStack::new(hd, heatmaps.layout.maps(), hc, gh, gw, 0, hc).ok_or_else(bad)?,
                     MapStack::new(pd, pafs.layout.maps(), pc, gh, gw, 0, pc).ok_or_else(bad)?,
                 )
             }
             MapSource::Combined(slot) => {
-                let (hc, pc) = (skeleton.heatmap_channels(), skeleton.paf_channels());
-                let (data, total) = take(slot, hc + pc)?;
+                let data = self.output_data(outputs, slot, hc + pc, geometry)?;
                 let layout = slot.layout.maps();
                 (
-                    MapStack::new(data.clone(), layout, total, gh, gw, 0, hc).ok_or_else(bad)?,
-                    MapStack::new(data, layout, total, gh, gw, hc, pc).ok_or_else(bad)?,
+                    MapStack::new(data.clone(), layout, hc + pc, gh, gw, 0, hc).ok_or_else(bad)?,
+                    MapStack::new(data, layout, hc + pc, gh, gw, hc, pc).ok_or_else(bad)?,
                 )
             }
         };
-        timings.postprocess += t.elapsed();
         Ok(PoseMaps {
             heatmaps,
             pafs,
@@ -417,7 +468,10 @@ fn register_provider(
         Device::Auto => match builder.with_execution_providers([cuda(0)]) {
             Ok(b) => Ok((b, Provider::Cuda)),
             Err(e) => {
-                tracing::info!(reason = %first_line(&e.to_string()), "CUDA unavailable, running on CPU");
+                static LOGGED: std::sync::Once = std::sync::Once::new();
+                LOGGED.call_once(|| {
+                    tracing::info!(reason = %first_line(&e.to_string()), "CUDA unavailable, running on CPU");
+                });
                 Ok((e.recover(), Provider::Cpu))
             }
         },
@@ -426,8 +480,8 @@ fn register_provider(
 
 /// Averages maps of several scales on the grid of the first, sampling the others bilinearly through
 /// image coordinates (the CMU demo averages after resizing every scale to the image).
-fn average_scales(all: &[PoseMaps]) -> PoseMaps {
-    let reference = &all[0];
+fn average_scales(all: &[PoseMaps]) -> Option<PoseMaps> {
+    let reference = all.first()?;
     let (gw, gh) = (reference.heatmaps.width(), reference.heatmaps.height());
     let average = |pick: &dyn Fn(&PoseMaps) -> &MapStack| {
         let channels = pick(reference).channels();
@@ -446,14 +500,14 @@ fn average_scales(all: &[PoseMaps]) -> PoseMaps {
         }
         let n = all.len() as f32;
         out.iter_mut().for_each(|v| *v /= n);
-        MapStack::from_chw(out, channels, gh, gw).expect("sized above")
+        MapStack::from_chw(out, channels, gh, gw)
     };
-    PoseMaps {
-        heatmaps: average(&|m| &m.heatmaps),
-        pafs: average(&|m| &m.pafs),
+    Some(PoseMaps {
+        heatmaps: average(&|m| &m.heatmaps)?,
+        pafs: average(&|m| &m.pafs)?,
         grid_to_image: reference.grid_to_image,
         image_size: reference.image_size,
-    }
+    })
 }
 
 /// ONNX Runtime errors can span many lines; the first says what went wrong.

@@ -1,13 +1,20 @@
-//! From an RGB image to the network's input tensor: keep the aspect ratio, resize so the height is the
+//! From a picture to the network's input tensor: keep the aspect ratio, resize so the height is the
 //! net height (or fit a fixed-size input), pad right and bottom to a multiple of the stride (as the CMU
 //! demo does), then write values in the model's layout, channel order and scale.
+//!
+//! There is one resize for every path (`posecam image`, export, the window): cubic convolution with
+//! a = −0.75 and no anti-aliasing, which is OpenCV's `INTER_CUBIC`, what the CMU demo feeds its
+//! networks. Video frames are converted to RGB first (in their own colours), so a frame saved as a
+//! picture and the same frame in a video give the network the same numbers, and the same people.
 
 use fast_image_resize::{
-    images::ImageRef, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,
+    images::{Image, ImageRef},
+    Filter, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,
 };
 use image::RgbImage;
 
 use crate::pose::GridToImage;
+use crate::video::Yuv420Image;
 
 use super::model::{ChannelOrder, InputConvention, TensorLayout};
 
@@ -88,10 +95,50 @@ impl NetGeometry {
     }
 }
 
-/// Resizes and converts images into input tensors, reusing its buffers.
+/// A picture to feed the network, in whichever form its source produced it.
+#[derive(Debug, Clone, Copy)]
+pub enum NetInput<'a> {
+    Rgb(&'a RgbImage),
+    Yuv(&'a Yuv420Image),
+}
+
+impl NetInput<'_> {
+    pub fn size(&self) -> (usize, usize) {
+        match self {
+            NetInput::Rgb(i) => (i.width() as usize, i.height() as usize),
+            NetInput::Yuv(i) => (i.width, i.height),
+        }
+    }
+}
+
+/// OpenCV's cubic kernel (Keys, a = −0.75).
+fn opencv_cubic(x: f64) -> f64 {
+    const A: f64 = -0.75;
+    let x = x.abs();
+    if x < 1.0 {
+        ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
+    } else if x < 2.0 {
+        A * (((x - 5.0) * x + 8.0) * x - 4.0)
+    } else {
+        0.0
+    }
+}
+
+/// The network-input resize: cubic a = −0.75 interpolation (no anti-aliasing filter when shrinking).
+fn net_resize_alg() -> ResizeAlg {
+    match Filter::new("opencv-cubic", opencv_cubic, 2.0) {
+        Ok(f) => ResizeAlg::Interpolation(FilterType::Custom(f)),
+        Err(_) => ResizeAlg::Interpolation(FilterType::CatmullRom),
+    }
+}
+
+/// Resizes and converts pictures into input tensors, reusing its buffers.
 pub struct Preprocessor {
     resizer: Resizer,
+    alg: ResizeAlg,
     resized: Vec<u8>,
+    /// A video frame in RGB, before resizing.
+    rgb: Vec<u8>,
 }
 
 impl Default for Preprocessor {
@@ -104,43 +151,39 @@ impl Preprocessor {
     pub fn new() -> Self {
         Self {
             resizer: Resizer::new(),
+            alg: net_resize_alg(),
             resized: Vec::new(),
+            rgb: Vec::new(),
         }
     }
 
-    /// Writes the input tensor for `image` at `geometry` into `tensor`. `image` is the original or any
-    /// resized copy of it (resized again to the content size unless it already has it).
+    /// Writes the input tensor for `picture` at `geometry` into `tensor`.
     pub fn fill(
         &mut self,
-        image: &RgbImage,
+        picture: NetInput<'_>,
         geometry: &NetGeometry,
         convention: &InputConvention,
         tensor: &mut Vec<f32>,
     ) -> Result<(), String> {
         let (cw, ch) = (geometry.content_width, geometry.content_height);
-        let content: &[u8] = if (cw as u32, ch as u32) == image.dimensions() {
-            image.as_raw()
+        let (rgb, (w, h)): (&[u8], _) = match picture {
+            NetInput::Rgb(image) => (image.as_raw(), image.dimensions()),
+            NetInput::Yuv(yuv) => {
+                yuv.to_rgb_into(&mut self.rgb);
+                (&self.rgb, (yuv.width as u32, yuv.height as u32))
+            }
+        };
+        let content: &[u8] = if (cw as u32, ch as u32) == (w, h) {
+            rgb
         } else {
-            let src = ImageRef::new(
-                image.width(),
-                image.height(),
-                image.as_raw(),
-                PixelType::U8x3,
-            )
-            .map_err(|e| format!("resize: {e}"))?;
             self.resized.resize(cw * ch * 3, 0);
-            let mut dst = fast_image_resize::images::Image::from_slice_u8(
-                cw as u32,
-                ch as u32,
-                &mut self.resized,
-                PixelType::U8x3,
-            )
-            .map_err(|e| format!("resize: {e}"))?;
-            // Cubic without anti-aliasing, like the cv2.INTER_CUBIC resize the CMU models were run with.
-            let options =
-                ResizeOptions::new().resize_alg(ResizeAlg::Interpolation(FilterType::CatmullRom));
+            let src =
+                ImageRef::new(w, h, rgb, PixelType::U8x3).map_err(|e| format!("resize: {e}"))?;
+            let mut dst =
+                Image::from_slice_u8(cw as u32, ch as u32, &mut self.resized, PixelType::U8x3)
+                    .map_err(|e| format!("resize: {e}"))?;
             self.resizer
-                .resize(&src, &mut dst, &options)
+                .resize(&src, &mut dst, &ResizeOptions::new().resize_alg(self.alg))
                 .map_err(|e| format!("resize: {e}"))?;
             &self.resized
         };
@@ -241,15 +284,65 @@ mod tests {
         };
         let mut p = Preprocessor::new();
         let mut t = Vec::new();
-        p.fill(&img, &g, &Preset::Cmu.convention(), &mut t).unwrap();
+        p.fill(NetInput::Rgb(&img), &g, &Preset::Cmu.convention(), &mut t)
+            .unwrap();
         assert_eq!(t.len(), 3 * 64);
         assert_eq!(t[0], 50.0 / 256.0 - 0.5, "plane 0 is blue");
         assert_eq!(t[64], 100.0 / 256.0 - 0.5);
         assert_eq!(t[128 + 8 + 2], 200.0 / 256.0 - 0.5);
         assert_eq!(t[3], 0.0, "padding is grey 128");
-        p.fill(&img, &g, &Preset::TfPose.convention(), &mut t)
-            .unwrap();
+        p.fill(
+            NetInput::Rgb(&img),
+            &g,
+            &Preset::TfPose.convention(),
+            &mut t,
+        )
+        .unwrap();
         assert_eq!(&t[0..3], &[50.0, 100.0, 200.0]);
         assert_eq!(&t[9..12], &[128.0, 128.0, 128.0]);
+    }
+
+    #[test]
+    fn the_kernel_is_opencv_cubic() {
+        assert_eq!(opencv_cubic(0.0), 1.0);
+        assert_eq!(opencv_cubic(1.0), 0.0);
+        assert_eq!(opencv_cubic(2.0), 0.0);
+        // Keys' kernel with a = -0.75 at 0.5 and 1.5.
+        assert!((opencv_cubic(0.5) - 0.59375).abs() < 1e-12);
+        assert!((opencv_cubic(1.5) + 0.09375).abs() < 1e-12);
+        // Weights of any phase sum to one.
+        for t in [0.1, 0.25, 0.5, 0.9] {
+            let sum: f64 = [-1.0, 0.0, 1.0, 2.0]
+                .iter()
+                .map(|k| opencv_cubic(t - k))
+                .sum();
+            assert!((sum - 1.0).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn yuv_and_rgb_pictures_give_the_same_tensor() {
+        use crate::video::ColorSpec;
+        let rgb = RgbImage::from_fn(97, 61, |x, y| {
+            image::Rgb([(x * 2) as u8, (y * 4) as u8, ((x + y) * 3 % 256) as u8])
+        });
+        let g = NetGeometry::new((97, 61), 32, 8, None).unwrap();
+        let conv = Preset::TfPose.convention();
+        let mut p = Preprocessor::new();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        p.fill(NetInput::Rgb(&rgb), &g, &conv, &mut a).unwrap();
+        let yuv = Yuv420Image::from_rgb(&rgb, ColorSpec::BT709);
+        p.fill(NetInput::Yuv(&yuv), &g, &conv, &mut b).unwrap();
+        assert_eq!(a.len(), b.len());
+        let rgb_of_yuv = yuv.to_rgb();
+        let mut c = Vec::new();
+        p.fill(NetInput::Rgb(&rgb_of_yuv), &g, &conv, &mut c)
+            .unwrap();
+        assert_eq!(
+            b, c,
+            "a video frame and the same frame as a picture give the same tensor"
+        );
+        let mean = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32;
+        assert!(mean < 4.0, "mean difference {mean} levels");
     }
 }

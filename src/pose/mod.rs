@@ -15,6 +15,8 @@ pub use associate::Associator;
 pub use maps::{GridToImage, MapLayout, MapStack, PoseMaps};
 pub use skeleton::{LimbDef, PartDef, Skeleton, BODY25, COCO18};
 
+use std::ops::RangeInclusive;
+
 use serde::{Deserialize, Serialize};
 
 /// A detected body part in original-image pixels.
@@ -87,6 +89,24 @@ impl Default for Thresholds {
 }
 
 impl Thresholds {
+    /// Accepted ranges, the same for flags, sliders and saved settings.
+    pub const PEAK: RangeInclusive<f32> = 0.0..=1.0;
+    pub const PAF: RangeInclusive<f32> = 0.0..=1.0;
+    pub const PAF_SAMPLES: RangeInclusive<usize> = 2..=100;
+    pub const PAF_FRACTION: RangeInclusive<f32> = 0.0..=1.0;
+    pub const MIN_PARTS: RangeInclusive<usize> = 1..=25;
+    pub const MIN_SCORE: RangeInclusive<f32> = 0.0..=2.0;
+
+    /// Checks every field against its range; the error names the field and the range.
+    pub fn validate(&self) -> Result<(), String> {
+        check_range("peak threshold", self.peak, Self::PEAK)?;
+        check_range("PAF threshold", self.paf, Self::PAF)?;
+        check_range("PAF samples", self.paf_samples, Self::PAF_SAMPLES)?;
+        check_range("PAF fraction", self.paf_sample_fraction, Self::PAF_FRACTION)?;
+        check_range("minimum parts", self.min_parts, Self::MIN_PARTS)?;
+        check_range("minimum score", self.min_person_score, Self::MIN_SCORE)
+    }
+
     /// Brings out-of-range values (from a config file or a flag) back into the range the algorithm needs.
     pub fn sanitized(mut self) -> Self {
         self.peak = finite_or(self.peak, 0.1).max(0.0);
@@ -96,6 +116,23 @@ impl Thresholds {
         self.min_parts = self.min_parts.max(1);
         self.min_person_score = finite_or(self.min_person_score, 0.4);
         self
+    }
+}
+
+/// `value` must lie in `range` (NaN never does); the error names the setting and the range.
+pub fn check_range<T: PartialOrd + std::fmt::Display>(
+    name: &str,
+    value: T,
+    range: RangeInclusive<T>,
+) -> Result<(), String> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} must be between {} and {}, got {value}",
+            range.start(),
+            range.end()
+        ))
     }
 }
 

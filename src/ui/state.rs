@@ -1,14 +1,35 @@
-//! The window's state that needs no window: persisted settings, geometry of the picture on screen,
-//! rolling statistics, and key bindings. Tested without egui running.
+//! The window's state that needs no window: persisted settings, the commands panels return, geometry
+//! of the picture on screen, rolling statistics, and key bindings. Tested without egui running.
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
+use crate::capture::SourceSpec;
 use crate::infer::NetConfig;
-use crate::live::LiveSettings;
-use crate::pose::Thresholds;
+use crate::pipeline::{Control, PipelineSettings};
+use crate::pose::{Skeleton, Thresholds};
+use crate::render::OverlayStyle;
+
+/// What a panel asks for; applied after the whole window is drawn.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Open(SourceSpec),
+    /// Open the current source again (after it failed).
+    Reopen,
+    Control(Control),
+    /// Load the model and device chosen in the settings.
+    LoadModel,
+    Snapshot,
+    ExportTo(PathBuf),
+    CancelExport,
+    ToggleFullscreen,
+    RescanCameras,
+    /// Show a message.
+    Say(String),
+}
 
 /// Everything remembered between runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,7 +41,8 @@ pub struct AppSettings {
     pub scales: String,
     pub model: String,
     pub device: String,
-    pub overlay: OverlayToggles,
+    pub overlay: OverlayStyle,
+    pub debug: DebugOverlay,
     pub real_time: bool,
     pub last_source: Option<String>,
     pub snapshot_dir: String,
@@ -34,7 +56,8 @@ impl Default for AppSettings {
             scales: "1.0".into(),
             model: String::new(),
             device: "auto".into(),
-            overlay: OverlayToggles::default(),
+            overlay: OverlayStyle::default(),
+            debug: DebugOverlay::default(),
             real_time: true,
             last_source: None,
             snapshot_dir: ".".into(),
@@ -58,8 +81,8 @@ impl AppSettings {
         }
     }
 
-    pub fn live(&self) -> LiveSettings {
-        LiveSettings {
+    pub fn pipeline(&self) -> PipelineSettings {
+        PipelineSettings {
             net: NetConfig {
                 net_height: self.net_height.clamp(64, 2048) / 8 * 8,
                 scales: self.parsed_scales(),
@@ -69,31 +92,46 @@ impl AppSettings {
     }
 }
 
-/// What is drawn over the picture.
+/// The network output blended over the picture, for looking inside the model.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct OverlayToggles {
-    pub joints: bool,
-    pub limbs: bool,
-    pub numbers: bool,
-    pub confidence_shading: bool,
-    pub debug: DebugView,
-    /// Index of the heatmap or PAF channel shown by the debug view.
-    pub debug_channel: usize,
-    pub debug_opacity: f32,
+pub struct DebugOverlay {
+    pub view: DebugView,
+    /// Index of the heatmap or PAF channel shown.
+    pub channel: usize,
+    pub opacity: f32,
 }
 
-impl Default for OverlayToggles {
+impl Default for DebugOverlay {
     fn default() -> Self {
         Self {
-            joints: true,
-            limbs: true,
-            numbers: false,
-            confidence_shading: false,
-            debug: DebugView::Off,
-            debug_channel: 0,
-            debug_opacity: 0.6,
+            view: DebugView::Off,
+            channel: 0,
+            opacity: 0.6,
         }
+    }
+}
+
+/// What a debug channel shows: a part's heatmap, or the x/y field of a limb.
+pub fn debug_channel_name(skeleton: &Skeleton, view: DebugView, channel: usize) -> String {
+    match view {
+        DebugView::Off => String::new(),
+        DebugView::Heatmap => skeleton
+            .parts
+            .get(channel)
+            .map_or("background", |p| p.name)
+            .to_string(),
+        DebugView::Paf => skeleton
+            .limbs
+            .iter()
+            .find(|l| l.paf_x == channel || l.paf_y == channel)
+            .map_or(String::new(), |l| {
+                let axis = if l.paf_x == channel { "x" } else { "y" };
+                format!(
+                    "{}→{} {axis}",
+                    skeleton.parts[l.from].name, skeleton.parts[l.to].name
+                )
+            }),
     }
 }
 
@@ -193,6 +231,19 @@ pub enum KeyAction {
     Snapshot,
 }
 
+impl KeyAction {
+    /// The command this key stands for, given whether the source is playing.
+    pub fn command(self, playing: bool) -> Command {
+        match self {
+            KeyAction::TogglePlay if playing => Command::Control(Control::Pause),
+            KeyAction::TogglePlay => Command::Control(Control::Play),
+            KeyAction::Step(n) => Command::Control(Control::Step(n)),
+            KeyAction::ToggleFullscreen => Command::ToggleFullscreen,
+            KeyAction::Snapshot => Command::Snapshot,
+        }
+    }
+}
+
 pub fn key_action(key: egui::Key) -> Option<KeyAction> {
     match key {
         egui::Key::Space => Some(KeyAction::TogglePlay),
@@ -233,14 +284,14 @@ mod tests {
             net_height: 371,
             ..AppSettings::default()
         };
-        let live = s.live();
+        let live = s.pipeline();
         assert_eq!(live.net.scales, vec![1.0, 0.75]);
         assert_eq!(live.net.net_height, 368);
         let empty = AppSettings {
             scales: "".into(),
             ..AppSettings::default()
         };
-        assert_eq!(empty.live().net.scales, vec![1.0]);
+        assert_eq!(empty.pipeline().net.scales, vec![1.0]);
         let json = serde_json::to_string(&s).unwrap();
         let back: AppSettings = serde_json::from_str(&json).unwrap();
         assert_eq!(back, s);
@@ -271,5 +322,28 @@ mod tests {
         assert_eq!(key_action(egui::Key::Space), Some(KeyAction::TogglePlay));
         assert_eq!(key_action(egui::Key::ArrowLeft), Some(KeyAction::Step(-1)));
         assert_eq!(key_action(egui::Key::Q), None);
+        assert_eq!(
+            KeyAction::TogglePlay.command(true),
+            Command::Control(Control::Pause)
+        );
+        assert_eq!(KeyAction::Snapshot.command(false), Command::Snapshot);
+    }
+
+    #[test]
+    fn debug_channels_are_named_by_part_or_limb() {
+        use crate::pose::COCO18;
+        assert_eq!(debug_channel_name(&COCO18, DebugView::Heatmap, 1), "neck");
+        assert_eq!(
+            debug_channel_name(&COCO18, DebugView::Heatmap, 18),
+            "background"
+        );
+        assert_eq!(
+            debug_channel_name(&COCO18, DebugView::Paf, 12),
+            "neck→right_shoulder x"
+        );
+        assert_eq!(
+            debug_channel_name(&COCO18, DebugView::Paf, 13),
+            "neck→right_shoulder y"
+        );
     }
 }

@@ -1,14 +1,12 @@
-//! Decoding: packets → frames (multi-threaded decoder) → upright RGB images.
+//! Decoding: packets → frames → upright YUV 4:2:0 pictures in the stream's own colours.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
+use super::{init, rational_f64, ColorSpec, VideoError, VideoInfo, Yuv420Image};
 use ff::format::Pixel;
 use ff::software::scaling;
 use ffmpeg_next as ff;
-use image::RgbImage;
-
-use super::{init, rational_f64, VideoError, VideoInfo, Yuv420Image};
 
 /// One decoded frame, upright, with its place in the stream.
 #[derive(Debug, Clone)]
@@ -21,10 +19,6 @@ pub struct DecodedFrame {
     pub time_s: f64,
     /// The full picture, as the encoder wants it.
     pub picture: Yuv420Image,
-    /// The picture scaled to the network's input size, when [`VideoReader::set_net_size`] asked for it.
-    pub net_rgb: Option<RgbImage>,
-    /// The full picture in RGB, when [`VideoReader::set_rgb_output`] asked for it (for display).
-    pub rgb: Option<RgbImage>,
 }
 
 /// Reads a video file frame by frame.
@@ -38,13 +32,6 @@ pub struct VideoReader {
     info: VideoInfo,
     /// Converts decoder formats other than YUV 4:2:0 (same size).
     to_yuv: Option<(scaling::Context, Pixel, u32, u32)>,
-    /// Scales YUV 4:2:0 to RGB at the network size (decoder orientation).
-    to_net: Option<(scaling::Context, u32, u32, u32, u32)>,
-    /// Upright network input size wanted with every frame.
-    net_size: Option<(u32, u32)>,
-    /// Full-size RGB wanted with every frame.
-    rgb_output: bool,
-    to_rgb: Option<(scaling::Context, u32, u32)>,
     /// After a seek, frame indices are estimates and the truncation check is off.
     seeked: bool,
     ready: VecDeque<DecodedFrame>,
@@ -54,9 +41,6 @@ pub struct VideoReader {
     eof_sent: bool,
     decoded: ff::frame::Video,
     yuv: ff::frame::Video,
-    /// Output frames of the scalers; each keeps one size (FFmpeg allocates them once).
-    rgb: ff::frame::Video,
-    rgb_full: ff::frame::Video,
 }
 
 impl VideoReader {
@@ -65,66 +49,28 @@ impl VideoReader {
         if !path.exists() && !super::is_sequence_pattern(path) {
             return Err(VideoError::Missing(path.to_path_buf()));
         }
-        let open_err = |e: ff::Error| VideoError::Open {
+        let input = ff::format::input(&path).map_err(|e| VideoError::Open {
             path: path.to_path_buf(),
             reason: e.to_string(),
-        };
-        let input = ff::format::input(&path).map_err(open_err)?;
+        })?;
+        Self::from_input(path, input)
+    }
+
+    fn from_input(path: &Path, input: ff::format::context::Input) -> Result<Self, VideoError> {
         let stream = input
             .streams()
             .best(ff::media::Type::Video)
             .ok_or_else(|| VideoError::NoVideo(path.to_path_buf()))?;
-        let stream_index = stream.index();
-        let time_base = stream.time_base();
-        let codec_err = |e: ff::Error| VideoError::Codec {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        };
-        let mut context =
-            ff::codec::context::Context::from_parameters(stream.parameters()).map_err(codec_err)?;
-        // Decoders run single-threaded unless told before opening. On small machines the decoder's own
-        // thread (a pipeline stage) is enough, and frame threads measurably slow inference beside it.
-        context.set_threading(ff::codec::threading::Config {
-            kind: ff::codec::threading::Type::Frame,
-            count: if small_machine() { 1 } else { 0 },
-            ..Default::default()
-        });
-        let decoder = context.decoder().video().map_err(codec_err)?;
-        let (w, h) = (decoder.width(), decoder.height());
-        if w == 0 || h == 0 || w > 16384 || h > 16384 {
-            return Err(VideoError::BadSize {
-                path: path.to_path_buf(),
-                width: w,
-                height: h,
-            });
-        }
-        let rotation = stream_rotation(&stream);
-        let (width, height) = if rotation % 180 == 90 { (h, w) } else { (w, h) };
-        let frame_rate =
-            rational_f64(stream.avg_frame_rate()).or_else(|| rational_f64(stream.rate()));
-        let duration_s = if stream.duration() > 0 {
-            rational_f64(time_base).map(|tb| stream.duration() as f64 * tb)
-        } else if input.duration() > 0 {
-            Some(input.duration() as f64 / ff::ffi::AV_TIME_BASE as f64)
-        } else {
-            None
-        };
-        let frames = (stream.frames() > 0).then_some(stream.frames() as u64);
-        let audio_streams = input
-            .streams()
-            .filter(|s| s.parameters().medium() == ff::media::Type::Audio)
-            .count();
-        let codec = decoder
-            .codec()
-            .map(|c| c.name().to_string())
-            .unwrap_or_else(|| "unknown".into());
+        let decoder = open_decoder(path, &stream)?;
+        let info = describe(&input, &stream, &decoder);
+        let (stream_index, time_base) = (stream.index(), stream.time_base());
         let start_pts = if stream.start_time() != ff::ffi::AV_NOPTS_VALUE {
             stream.start_time()
         } else {
             0
         };
         // Step between synthesised timestamps when a file has none.
-        let frame_step = match (frame_rate, rational_f64(time_base)) {
+        let frame_step = match (info.frame_rate, rational_f64(time_base)) {
             (Some(fps), Some(tb)) if fps > 0.0 => ((1.0 / fps) / tb).round().max(1.0) as i64,
             _ => 1,
         };
@@ -135,22 +81,8 @@ impl VideoReader {
             stream_index,
             time_base,
             start_pts,
-            info: VideoInfo {
-                width,
-                height,
-                rotation,
-                frame_rate,
-                frames,
-                duration_s,
-                audio_streams,
-                codec,
-                time_base,
-            },
+            info,
             to_yuv: None,
-            to_net: None,
-            net_size: None,
-            rgb_output: false,
-            to_rgb: None,
             seeked: false,
             ready: VecDeque::new(),
             next_index: 0,
@@ -159,8 +91,6 @@ impl VideoReader {
             eof_sent: false,
             decoded: ff::frame::Video::empty(),
             yuv: ff::frame::Video::empty(),
-            rgb: ff::frame::Video::empty(),
-            rgb_full: ff::frame::Video::empty(),
         })
     }
 
@@ -170,17 +100,6 @@ impl VideoReader {
 
     pub fn time_base(&self) -> ff::Rational {
         self.time_base
-    }
-
-    /// Also deliver each frame scaled to `size` (upright width, height) in RGB, for the network: one
-    /// scale-and-convert of the small image instead of converting the full picture.
-    pub fn set_net_size(&mut self, size: Option<(u32, u32)>) {
-        self.net_size = size;
-    }
-
-    /// Also deliver each frame as full-size upright RGB (for display).
-    pub fn set_rgb_output(&mut self, on: bool) {
-        self.rgb_output = on;
     }
 
     /// Jumps to the first frame shown at or after `time_s` seconds (from the stream start).
@@ -266,7 +185,7 @@ impl VideoReader {
                     .map_or(self.start_pts, |last| last + self.frame_step),
             };
             self.last_pts = Some(pts);
-            let (picture, net_rgb, rgb) = self.convert()?;
+            let picture = self.convert()?;
             let time_s =
                 rational_f64(self.time_base).map_or(0.0, |tb| (pts - self.start_pts) as f64 * tb);
             self.ready.push_back(DecodedFrame {
@@ -274,51 +193,39 @@ impl VideoReader {
                 pts,
                 time_s,
                 picture,
-                net_rgb,
-                rgb,
             });
             self.next_index += 1;
         }
         Ok(())
     }
 
-    #[allow(clippy::type_complexity)]
-    fn convert(&mut self) -> Result<(Yuv420Image, Option<RgbImage>, Option<RgbImage>), VideoError> {
+    /// The decoded frame as upright YUV 4:2:0, converting other pixel formats (same size).
+    fn convert(&mut self) -> Result<Yuv420Image, VideoError> {
         let (fmt, w, h) = (
             self.decoded.format(),
             self.decoded.width(),
             self.decoded.height(),
         );
-        let frame = self.next_index;
-        let fail = |path: &Path, reason: String| VideoError::Decode {
-            path: path.to_path_buf(),
-            frame,
-            reason,
-        };
-        let yuv: &ff::frame::Video = if fmt == Pixel::YUV420P {
-            &self.decoded
-        } else {
-            if !matches!(&self.to_yuv, Some((_, f, sw, sh)) if *f == fmt && *sw == w && *sh == h) {
-                let ctx = scaling::Context::get(
-                    fmt,
-                    w,
-                    h,
-                    Pixel::YUV420P,
-                    w,
-                    h,
-                    scaling::Flags::BILINEAR,
-                )
-                .map_err(|e| fail(&self.path, format!("no conversion from {fmt:?}: {e}")))?;
-                self.to_yuv = Some((ctx, fmt, w, h));
-                self.yuv = ff::frame::Video::empty();
+        let tagged = ColorSpec::from_tags(
+            self.decoded.color_space(),
+            self.decoded.color_range(),
+            (w, h),
+        );
+        let (yuv, colors) = match fmt {
+            Pixel::YUV420P => (&self.decoded, tagged),
+            Pixel::YUVJ420P => (
+                &self.decoded,
+                ColorSpec {
+                    full_range: true,
+                    ..tagged
+                },
+            ),
+            _ => {
+                self.convert_to_yuv(fmt, w, h)?;
+                (&self.yuv, converted_colors(fmt, tagged))
             }
-            let (ctx, ..) = self.to_yuv.as_mut().expect("set above");
-            ctx.run(&self.decoded, &mut self.yuv)
-                .map_err(|e| fail(&self.path, e.to_string()))?;
-            &self.yuv
         };
-        let rotation = self.info.rotation;
-        let mut picture = Yuv420Image::from_planes(
+        let picture = Yuv420Image::from_planes(
             w as usize,
             h as usize,
             [
@@ -326,80 +233,124 @@ impl VideoReader {
                 (yuv.data(1), yuv.stride(1)),
                 (yuv.data(2), yuv.stride(2)),
             ],
+            colors,
         );
-        let net_rgb = match self.net_size {
-            None => None,
-            Some((nw, nh)) => {
-                let (dw, dh) = if rotation % 180 == 90 {
-                    (nh, nw)
-                } else {
-                    (nw, nh)
-                };
-                if !matches!(&self.to_net, Some((_, sw, sh, tw, th)) if (*sw, *sh, *tw, *th) == (w, h, dw, dh))
-                {
-                    // Bicubic, like the cv2.INTER_CUBIC resize the CMU models were run with.
-                    let ctx = scaling::Context::get(
-                        Pixel::YUV420P,
-                        w,
-                        h,
-                        Pixel::RGB24,
-                        dw,
-                        dh,
-                        scaling::Flags::BICUBIC,
-                    )
-                    .map_err(|e| fail(&self.path, e.to_string()))?;
-                    self.to_net = Some((ctx, w, h, dw, dh));
-                    self.rgb = ff::frame::Video::empty();
-                }
-                let (ctx, ..) = self.to_net.as_mut().expect("set above");
-                ctx.run(yuv, &mut self.rgb)
-                    .map_err(|e| fail(&self.path, e.to_string()))?;
-                Some(upright_rgb(&self.rgb, rotation))
-            }
-        };
-        let rgb = if self.rgb_output {
-            if !matches!(&self.to_rgb, Some((_, sw, sh)) if (*sw, *sh) == (w, h)) {
-                let ctx = scaling::Context::get(
-                    Pixel::YUV420P,
-                    w,
-                    h,
-                    Pixel::RGB24,
-                    w,
-                    h,
-                    scaling::Flags::BILINEAR,
-                )
-                .map_err(|e| fail(&self.path, e.to_string()))?;
-                self.to_rgb = Some((ctx, w, h));
-                self.rgb_full = ff::frame::Video::empty();
-            }
-            let (ctx, ..) = self.to_rgb.as_mut().expect("set above");
-            ctx.run(yuv, &mut self.rgb_full)
-                .map_err(|e| fail(&self.path, e.to_string()))?;
-            Some(upright_rgb(&self.rgb_full, rotation))
-        } else {
-            None
-        };
-        if rotation != 0 {
-            picture = picture.rotated(rotation);
+        Ok(match self.info.rotation {
+            0 => picture,
+            r => picture.rotated(r),
+        })
+    }
+
+    fn convert_to_yuv(&mut self, fmt: Pixel, w: u32, h: u32) -> Result<(), VideoError> {
+        if !matches!(&self.to_yuv, Some((_, f, sw, sh)) if *f == fmt && *sw == w && *sh == h) {
+            let ctx =
+                scaling::Context::get(fmt, w, h, Pixel::YUV420P, w, h, scaling::Flags::BILINEAR)
+                    .map_err(|e| self.decode_error(format!("no conversion from {fmt:?}: {e}")))?;
+            self.to_yuv = Some((ctx, fmt, w, h));
+            self.yuv = ff::frame::Video::empty();
         }
-        Ok((picture, net_rgb, rgb))
+        let frame = self.next_index;
+        let Some((ctx, ..)) = self.to_yuv.as_mut() else {
+            return Ok(());
+        };
+        ctx.run(&self.decoded, &mut self.yuv)
+            .map_err(|e| VideoError::Decode {
+                path: self.path.clone(),
+                frame,
+                reason: e.to_string(),
+            })
     }
 }
 
-/// Copies an RGB24 frame (rows padded to its stride) into an image, turned upright by `rotation`.
-fn upright_rgb(frame: &ff::frame::Video, rotation: u32) -> RgbImage {
-    let (w, h) = (frame.width(), frame.height());
-    let (stride, data, row) = (frame.stride(0), frame.data(0), w as usize * 3);
-    let mut buf = Vec::with_capacity(row * h as usize);
-    for y in 0..h as usize {
-        buf.extend_from_slice(&data[y * stride..y * stride + row]);
+/// The colours of a picture FFmpeg's scaler converted to YUV 4:2:0: RGB, palette and grey sources come
+/// out BT.601 limited range, full-range "J" formats come out limited, other YUV formats keep their
+/// matrix and range.
+fn converted_colors(source: Pixel, tagged: ColorSpec) -> ColorSpec {
+    let name = source.descriptor().map_or("", |d| d.name());
+    let not_yuv = ["rgb", "bgr", "gbr", "pal", "gray", "ya", "argb", "abgr"]
+        .iter()
+        .any(|p| name.starts_with(p) || name.contains("rgb"));
+    if not_yuv {
+        return ColorSpec::BT601;
     }
-    let image = RgbImage::from_raw(w, h, buf).expect("sized from the frame");
-    match rotation {
-        90 => image::imageops::rotate90(&image),
-        180 => image::imageops::rotate180(&image),
-        270 => image::imageops::rotate270(&image),
-        _ => image,
+    ColorSpec {
+        full_range: tagged.full_range && !name.starts_with("yuvj"),
+        ..tagged
+    }
+}
+
+fn open_decoder(
+    path: &Path,
+    stream: &ff::format::stream::Stream,
+) -> Result<ff::decoder::Video, VideoError> {
+    let codec_err = |e: ff::Error| VideoError::Codec {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut context =
+        ff::codec::context::Context::from_parameters(stream.parameters()).map_err(codec_err)?;
+    // Decoders run single-threaded unless told before opening. On small machines the decoder's own
+    // thread (a pipeline stage) is enough, and frame threads measurably slow inference beside it.
+    context.set_threading(ff::codec::threading::Config {
+        kind: ff::codec::threading::Type::Frame,
+        count: if small_machine() { 1 } else { 0 },
+        ..Default::default()
+    });
+    let decoder = context.decoder().video().map_err(codec_err)?;
+    let (w, h) = (decoder.width(), decoder.height());
+    if w == 0 || h == 0 || w > super::MAX_SIDE || h > super::MAX_SIDE {
+        return Err(VideoError::BadSize {
+            path: path.to_path_buf(),
+            width: w,
+            height: h,
+        });
+    }
+    Ok(decoder)
+}
+
+fn describe(
+    input: &ff::format::context::Input,
+    stream: &ff::format::stream::Stream,
+    decoder: &ff::decoder::Video,
+) -> VideoInfo {
+    let (w, h) = (decoder.width(), decoder.height());
+    let rotation = stream_rotation(stream);
+    let (width, height) = if rotation % 180 == 90 { (h, w) } else { (w, h) };
+    let time_base = stream.time_base();
+    let duration_s = if stream.duration() > 0 {
+        rational_f64(time_base).map(|tb| stream.duration() as f64 * tb)
+    } else if input.duration() > 0 {
+        Some(input.duration() as f64 / ff::ffi::AV_TIME_BASE as f64)
+    } else {
+        None
+    };
+    let tagged = ColorSpec::from_tags(decoder.color_space(), decoder.color_range(), (w, h));
+    let colors = match decoder.format() {
+        Pixel::YUV420P | Pixel::None => tagged,
+        Pixel::YUVJ420P => ColorSpec {
+            full_range: true,
+            ..tagged
+        },
+        other => converted_colors(other, tagged),
+    };
+    VideoInfo {
+        width,
+        height,
+        rotation,
+        frame_rate: rational_f64(stream.avg_frame_rate()).or_else(|| rational_f64(stream.rate())),
+        frames: (stream.frames() > 0).then_some(stream.frames() as u64),
+        duration_s,
+        audio_streams: input
+            .streams()
+            .filter(|s| s.parameters().medium() == ff::media::Type::Audio)
+            .count(),
+        codec: decoder
+            .codec()
+            .map_or_else(|| "unknown".into(), |c| c.name().to_string()),
+        time_base,
+        colors,
+        color_primaries: decoder.color_primaries(),
+        color_transfer: decoder.color_transfer_characteristic(),
     }
 }
 

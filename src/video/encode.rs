@@ -26,6 +26,26 @@ impl Default for EncodeOptions {
     }
 }
 
+impl EncodeOptions {
+    /// CRF 20 and the fastest preset on machines with 4 cores or fewer, where encoding would take the
+    /// CPU from inference; `veryfast` otherwise. What `posecam export` and the window use by default.
+    pub fn for_this_machine() -> Self {
+        Self {
+            crf: 20,
+            preset: Self::auto_preset().into(),
+        }
+    }
+
+    /// The preset `auto` stands for on this machine.
+    pub fn auto_preset() -> &'static str {
+        if super::decode::small_machine() {
+            "ultrafast"
+        } else {
+            "veryfast"
+        }
+    }
+}
+
 pub const X264_PRESETS: &[&str] = &[
     "ultrafast",
     "superfast",
@@ -50,12 +70,52 @@ struct AudioCopy {
 
 enum AudioRoute {
     /// Packets copied unchanged.
-    Copy {
-        out_index: usize,
-        in_tb: ff::Rational,
-    },
+    Copy(CopiedStream),
     /// Decoded and re-encoded to AAC (the container cannot hold the original codec).
     Aac(Box<AacTranscoder>),
+}
+
+/// An audio stream copied packet for packet.
+struct CopiedStream {
+    out_index: usize,
+    in_tb: ff::Rational,
+    /// Decoding time of the last packet written (input time base).
+    last_dts: Option<i64>,
+    /// Packets left out because their time went backwards (spliced or damaged streams).
+    dropped: u64,
+}
+
+impl CopiedStream {
+    /// Writes `packet` unless its time goes backwards, which muxers refuse (a spliced stream): such
+    /// packets are left out rather than failing the export.
+    fn copy(
+        &mut self,
+        mut packet: ff::Packet,
+        output: &mut ff::format::context::Output,
+    ) -> Result<(), String> {
+        let dts = packet.dts().or(packet.pts());
+        if let (Some(t), Some(last)) = (dts, self.last_dts) {
+            if t <= last {
+                if self.dropped == 0 {
+                    tracing::warn!(
+                        "audio time goes backwards (spliced stream?): overlapping packets left out"
+                    );
+                }
+                self.dropped += 1;
+                return Ok(());
+            }
+        }
+        self.last_dts = dts.or(self.last_dts);
+        let out_tb = output
+            .stream(self.out_index)
+            .map_or(self.in_tb, |s| s.time_base());
+        packet.set_stream(self.out_index);
+        packet.set_position(-1);
+        packet.rescale_ts(self.in_tb, out_tb);
+        packet
+            .write_interleaved(output)
+            .map_err(|e| format!("audio: {e}"))
+    }
 }
 
 /// Audio codecs that players handle inside MP4/MOV; others are re-encoded to AAC there.
@@ -267,14 +327,44 @@ pub struct VideoWriter {
     frames: u64,
 }
 
+/// What the encoded video stream looks like.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoFormat {
+    pub width: u32,
+    pub height: u32,
+    /// Time base of the timestamps given to [`VideoWriter::write`].
+    pub time_base: ff::Rational,
+    pub frame_rate: Option<ff::Rational>,
+    /// The colours of the pictures written (tagged in the file).
+    pub colors: super::ColorSpec,
+    pub primaries: ff::color::Primaries,
+    pub transfer: ff::color::TransferCharacteristic,
+}
+
+impl VideoFormat {
+    /// The format of a decoded video, so the export looks like its input.
+    pub fn of(info: &super::VideoInfo) -> Self {
+        Self {
+            width: info.width,
+            height: info.height,
+            time_base: info.time_base,
+            frame_rate: info
+                .frame_rate
+                .map(ff::Rational::from)
+                .filter(|r| r.numerator() > 0),
+            colors: info.colors,
+            primaries: info.color_primaries,
+            transfer: info.color_transfer,
+        }
+    }
+}
+
 impl VideoWriter {
-    /// Creates `path` (the container is chosen by its extension) for `width × height` frames whose
-    /// timestamps are in `time_base`; copies every audio stream of `audio_source`.
+    /// Creates `path` (the container is chosen by its extension) for frames of `format`; copies every
+    /// audio stream of `audio_source`.
     pub fn create(
         path: &Path,
-        (width, height): (u32, u32),
-        time_base: ff::Rational,
-        frame_rate: Option<ff::Rational>,
+        format: &VideoFormat,
         audio_source: Option<&Path>,
         options: &EncodeOptions,
     ) -> Result<Self, VideoError> {
@@ -285,48 +375,14 @@ impl VideoWriter {
         };
         let mut output =
             ff::format::output(&path).map_err(|e| err(format!("cannot create: {e}")))?;
-        let global_header = output
-            .format()
-            .flags()
-            .contains(ff::format::Flags::GLOBAL_HEADER);
-        let codec = ff::encoder::find_by_name("libx264")
-            .ok_or_else(|| err("this FFmpeg has no libx264 encoder".into()))?;
-        // 4:2:0 needs even sizes: odd frames get their last column/row repeated.
-        let (ew, eh) = (width + width % 2, height + height % 2);
-        let mut encoder = ff::codec::context::Context::new_with_codec(codec)
-            .encoder()
-            .video()
-            .map_err(|e| err(e.to_string()))?;
-        encoder.set_width(ew);
-        encoder.set_height(eh);
-        encoder.set_format(Pixel::YUV420P);
-        encoder.set_time_base(time_base);
-        encoder.set_frame_rate(frame_rate);
-        if global_header {
-            encoder.set_flags(ff::codec::Flags::GLOBAL_HEADER);
-        }
-        let mut dict = ff::Dictionary::new();
-        dict.set("crf", &options.crf.to_string());
-        dict.set("preset", &options.preset);
-        let encoder = encoder.open_with(dict).map_err(|e| {
-            err(format!(
-                "cannot open libx264 (crf {}, preset {}): {e}",
-                options.crf, options.preset
-            ))
-        })?;
-        let video_index = {
-            let mut stream = output.add_stream(codec).map_err(|e| err(e.to_string()))?;
-            stream.set_parameters(&encoder);
-            stream.set_time_base(time_base);
-            stream.index()
-        };
-
+        let (encoder, video_index) =
+            open_video_encoder(&mut output, format, options).map_err(err)?;
         let audio = match audio_source {
             Some(src) => Some(add_audio_streams(&mut output, src).map_err(err)?),
             None => None,
         };
         output.write_header().map_err(|e| err(e.to_string()))?;
-
+        let (time_base, frame_rate) = (format.time_base, format.frame_rate);
         let default_duration = frame_rate
             .and_then(|r| {
                 let ticks = (r.denominator() as f64 * time_base.denominator() as f64)
@@ -335,14 +391,15 @@ impl VideoWriter {
             })
             .filter(|d| *d > 0)
             .unwrap_or(1);
+        let (ew, eh) = (encoder.width(), encoder.height());
         Ok(Self {
             path: path.to_path_buf(),
             output,
             encoder,
             video_index,
             time_base,
-            width,
-            height,
+            width: format.width,
+            height: format.height,
             yuv: ff::frame::Video::new(Pixel::YUV420P, ew, eh),
             audio,
             sent_pts: BTreeSet::new(),
@@ -440,58 +497,17 @@ impl VideoWriter {
         let Some(audio) = self.audio.as_mut() else {
             return Ok(());
         };
-        loop {
-            if audio.pending.is_none() && !audio.exhausted {
-                match audio.input.packets().next() {
-                    Some((stream, packet)) if audio.map[stream.index()].is_some() => {
-                        audio.pending = Some(packet);
-                    }
-                    Some(_) => continue,
-                    None => audio.exhausted = true,
-                }
-            }
-            let Some(packet) = audio.pending.as_ref() else {
-                return Ok(());
+        while let Some((packet, route)) = audio.next_before(until) {
+            let result = match route {
+                AudioRoute::Copy(stream) => stream.copy(packet, &mut self.output),
+                AudioRoute::Aac(t) => t.feed(Some(&packet), &mut self.output),
             };
-            let in_tb = match audio.map[packet.stream()]
-                .as_ref()
-                .expect("only mapped streams are pending")
-            {
-                AudioRoute::Copy { in_tb, .. } => *in_tb,
-                AudioRoute::Aac(t) => t.in_tb,
-            };
-            let start = packet
-                .dts()
-                .or(packet.pts())
-                .map_or(0.0, |t| t as f64 * f64::from(in_tb));
-            if until.is_some_and(|u| start > u) {
-                return Ok(());
-            }
-            let mut packet = audio.pending.take().expect("checked above");
-            let path = self.path.clone();
-            match audio.map[packet.stream()].as_mut().expect("mapped") {
-                AudioRoute::Copy { out_index, in_tb } => {
-                    let out_tb = self
-                        .output
-                        .stream(*out_index)
-                        .map(|s| s.time_base())
-                        .unwrap_or(*in_tb);
-                    packet.set_stream(*out_index);
-                    packet.set_position(-1);
-                    packet.rescale_ts(*in_tb, out_tb);
-                    packet
-                        .write_interleaved(&mut self.output)
-                        .map_err(|e| VideoError::Write {
-                            path,
-                            reason: format!("audio: {e}"),
-                        })?;
-                }
-                AudioRoute::Aac(t) => {
-                    t.feed(Some(&packet), &mut self.output)
-                        .map_err(|reason| VideoError::Write { path, reason })?;
-                }
-            }
+            result.map_err(|reason| VideoError::Write {
+                path: self.path.clone(),
+                reason,
+            })?;
         }
+        Ok(())
     }
 
     /// Flushes audio re-encoders (their last samples).
@@ -534,12 +550,105 @@ impl VideoWriter {
     }
 }
 
-fn add_audio_streams(
+/// libx264 in yuv420p at the format's size (odd sizes rounded up), tagged with its colours.
+fn open_video_encoder(
     output: &mut ff::format::context::Output,
-    source: &Path,
-) -> Result<AudioCopy, String> {
-    let input = ff::format::input(&source)
-        .map_err(|e| format!("reopening {} for audio: {e}", source.display()))?;
+    format: &VideoFormat,
+    options: &EncodeOptions,
+) -> Result<(ff::encoder::Video, usize), String> {
+    let global_header = output
+        .format()
+        .flags()
+        .contains(ff::format::Flags::GLOBAL_HEADER);
+    let codec = ff::encoder::find_by_name("libx264").ok_or("this FFmpeg has no libx264 encoder")?;
+    let mut encoder = ff::codec::context::Context::new_with_codec(codec)
+        .encoder()
+        .video()
+        .map_err(|e| e.to_string())?;
+    // 4:2:0 needs even sizes: odd frames get their last column/row repeated.
+    encoder.set_width(format.width + format.width % 2);
+    encoder.set_height(format.height + format.height % 2);
+    encoder.set_format(Pixel::YUV420P);
+    encoder.set_time_base(format.time_base);
+    encoder.set_frame_rate(format.frame_rate);
+    let (space, range) = format.colors.tags();
+    encoder.set_colorspace(space);
+    encoder.set_color_range(range);
+    // SAFETY: plain enum fields of the codec context this encoder owns, set before it is opened.
+    unsafe {
+        let ctx = encoder.as_mut_ptr();
+        (*ctx).color_primaries = format.primaries.into();
+        (*ctx).color_trc = format.transfer.into();
+    }
+    if global_header {
+        encoder.set_flags(ff::codec::Flags::GLOBAL_HEADER);
+    }
+    let mut dict = ff::Dictionary::new();
+    dict.set("crf", &options.crf.to_string());
+    dict.set("preset", &options.preset);
+    let encoder = encoder.open_with(dict).map_err(|e| {
+        format!(
+            "cannot open libx264 (crf {}, preset {}): {e}",
+            options.crf, options.preset
+        )
+    })?;
+    let mut stream = output.add_stream(codec).map_err(|e| e.to_string())?;
+    stream.set_parameters(&encoder);
+    stream.set_time_base(format.time_base);
+    Ok((encoder, stream.index()))
+}
+
+impl AudioCopy {
+    /// The next audio packet that starts before `until` seconds (any, for `None`), with its route.
+    fn next_before(&mut self, until: Option<f64>) -> Option<(ff::Packet, &mut AudioRoute)> {
+        while self.pending.is_none() && !self.exhausted {
+            match self.input.packets().next() {
+                // Streams that appear after opening (MPEG-TS) have no route: skipped.
+                Some((stream, packet))
+                    if self.map.get(stream.index()).is_some_and(Option::is_some) =>
+                {
+                    self.pending = Some(packet);
+                }
+                Some(_) => {}
+                None => self.exhausted = true,
+            }
+        }
+        let packet = self.pending.as_ref()?;
+        let in_tb = match self.map.get(packet.stream())?.as_ref()? {
+            AudioRoute::Copy(c) => c.in_tb,
+            AudioRoute::Aac(t) => t.in_tb,
+        };
+        let start = packet
+            .dts()
+            .or(packet.pts())
+            .map_or(0.0, |t| t as f64 * f64::from(in_tb));
+        if until.is_some_and(|u| start > u) {
+            return None;
+        }
+        let packet = self.pending.take()?;
+        let route = self.map.get_mut(packet.stream())?.as_mut()?;
+        Some((packet, route))
+    }
+}
+
+/// An audio stream the demuxer knows too little about to carry (no channels or rate yet: a stream
+/// found at the end of an MPEG-TS while probing).
+fn incomplete_audio(params: &ff::codec::Parameters) -> bool {
+    // SAFETY: reading plain fields of parameters owned by the open input.
+    let (channels, rate) = unsafe {
+        let p = params.as_ptr();
+        ((*p).ch_layout.nb_channels, (*p).sample_rate)
+    };
+    channels <= 0 || rate <= 0
+}
+
+/// How one audio stream reaches `output`.
+fn audio_route(
+    output: &mut ff::format::context::Output,
+    stream: &ff::format::stream::Stream,
+) -> Result<AudioRoute, String> {
+    let params = stream.parameters();
+    let id = params.id();
     let global_header = output
         .format()
         .flags()
@@ -547,47 +656,58 @@ fn add_audio_streams(
     let mp4_like = ["mp4", "mov"]
         .iter()
         .any(|n| output.format().name().split(',').any(|f| f == *n));
+    // SAFETY: the output format pointer is valid for the output's lifetime.
+    let storable = unsafe {
+        ff::ffi::avformat_query_codec(
+            output.format().as_ptr(),
+            id.into(),
+            ff::ffi::FF_COMPLIANCE_NORMAL,
+        )
+    } == 1;
+    if !(storable && (!mp4_like || MP4_AUDIO.contains(&id))) {
+        tracing::info!(
+            "audio stream {} ({id:?}) is re-encoded to AAC for this container",
+            stream.index()
+        );
+        let aac = AacTranscoder::new(output, stream, global_header)?;
+        return Ok(AudioRoute::Aac(Box::new(aac)));
+    }
+    let mut out = output
+        .add_stream(ff::encoder::find(ff::codec::Id::None))
+        .map_err(|e| e.to_string())?;
+    out.set_parameters(params);
+    // SAFETY: resetting the tag lets the muxer choose the right one for its container.
+    unsafe {
+        (*out.parameters().as_mut_ptr()).codec_tag = 0;
+    }
+    Ok(AudioRoute::Copy(CopiedStream {
+        out_index: out.index(),
+        in_tb: stream.time_base(),
+        last_dts: None,
+        dropped: 0,
+    }))
+}
+
+fn add_audio_streams(
+    output: &mut ff::format::context::Output,
+    source: &Path,
+) -> Result<AudioCopy, String> {
+    let input = ff::format::input(&source)
+        .map_err(|e| format!("reopening {} for audio: {e}", source.display()))?;
     let mut map: Vec<Option<AudioRoute>> = (0..input.nb_streams()).map(|_| None).collect();
     for stream in input.streams() {
         let params = stream.parameters();
         if params.medium() != ff::media::Type::Audio {
             continue;
         }
-        let id = params.id();
-        // SAFETY: the output format pointer is valid for the output's lifetime.
-        let storable = unsafe {
-            ff::ffi::avformat_query_codec(
-                output.format().as_ptr(),
-                id.into(),
-                ff::ffi::FF_COMPLIANCE_NORMAL,
-            )
-        } == 1;
-        let copy = storable && (!mp4_like || MP4_AUDIO.contains(&id));
-        let route = if copy {
-            let mut out = output
-                .add_stream(ff::encoder::find(ff::codec::Id::None))
-                .map_err(|e| e.to_string())?;
-            out.set_parameters(params);
-            // SAFETY: resetting the tag lets the muxer choose the right one for its container.
-            unsafe {
-                (*out.parameters().as_mut_ptr()).codec_tag = 0;
-            }
-            AudioRoute::Copy {
-                out_index: out.index(),
-                in_tb: stream.time_base(),
-            }
-        } else {
-            tracing::info!(
-                "audio stream {} ({id:?}) is re-encoded to AAC for this container",
+        if incomplete_audio(&params) {
+            tracing::warn!(
+                "audio stream {} has no channel layout or sample rate yet: left out",
                 stream.index()
             );
-            AudioRoute::Aac(Box::new(AacTranscoder::new(
-                output,
-                &stream,
-                global_header,
-            )?))
-        };
-        map[stream.index()] = Some(route);
+            continue;
+        }
+        map[stream.index()] = Some(audio_route(output, &stream)?);
     }
     Ok(AudioCopy {
         input,

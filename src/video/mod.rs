@@ -1,13 +1,15 @@
 //! Video files through FFmpeg: a [`VideoReader`] that yields upright RGB frames with their timestamps,
 //! and a [`VideoWriter`] that encodes H.264 and carries the input's audio across unchanged.
 
+pub mod color;
 mod decode;
 mod encode;
 mod frame;
 
+pub use color::{ColorSpec, Matrix};
 pub use decode::{DecodedFrame, VideoReader};
-pub use encode::{EncodeOptions, VideoWriter, X264_PRESETS};
-pub use frame::{rgb_to_yuv, yuv_to_rgb, Yuv420Image};
+pub use encode::{EncodeOptions, VideoFormat, VideoWriter, X264_PRESETS};
+pub use frame::Yuv420Image;
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -57,7 +59,15 @@ pub struct VideoInfo {
     pub codec: String,
     /// Time base of the video stream's timestamps.
     pub time_base: ffmpeg_next::Rational,
+    /// How the decoded pictures' numbers map to RGB.
+    pub colors: ColorSpec,
+    /// Carried into exported files unchanged.
+    pub color_primaries: ffmpeg_next::color::Primaries,
+    pub color_transfer: ffmpeg_next::color::TransferCharacteristic,
 }
+
+/// Largest frame side accepted from a video.
+pub const MAX_SIDE: u32 = 16384;
 
 pub(crate) fn init() {
     static INIT: Once = Once::new();

@@ -1,0 +1,466 @@
+//! Export: the shared stages with the lossless policy, feeding an encoder stage that draws skeletons
+//! into the YUV frames, encodes them (audio carried across) and writes the keypoint files.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+use serde::Serialize;
+
+use super::engines::WorkerEngine;
+use super::stage::{spawn_stage, EventSink, StageContext, StageStats};
+use super::{
+    start_stages, Delivery, FrameResult, PipelineError, PipelineSettings, SharedSettings,
+    StagesSpec, QUEUE_DEPTH,
+};
+use crate::capture::{Picture, PictureKind, VideoSource};
+use crate::infer::{Engine, NetConfig};
+use crate::output::{OpenPoseFrame, OpenPosePerson};
+use crate::pose::{Person, Thresholds};
+use crate::render::{draw_people, draw_text, OverlayStyle, YuvCanvas};
+use crate::video::{EncodeOptions, VideoFormat, VideoInfo, VideoReader, VideoWriter};
+
+/// What an export does besides the video.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOutputs {
+    /// One JSON line per frame (`frame`, `time`, `people`).
+    pub jsonl: Option<PathBuf>,
+    /// OpenPose's per-frame files `<stem>_<12-digit frame>_keypoints.json`.
+    pub json_dir: Option<PathBuf>,
+    pub json_stem: String,
+}
+
+/// Settings of one export.
+#[derive(Debug, Clone)]
+pub struct ExportSettings {
+    pub net: NetConfig,
+    pub thresholds: Thresholds,
+    pub style: OverlayStyle,
+    pub encode: EncodeOptions,
+    /// Print the processing rate (frames per second so far) in the top-left corner.
+    pub fps_overlay: bool,
+}
+
+/// Progress reported while exporting.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportProgress {
+    pub frames_done: u64,
+    pub frames_total: Option<u64>,
+    pub people: usize,
+}
+
+/// The outcome of an export.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportReport {
+    pub frames: u64,
+    /// Stopped early (cancelled): the output holds the frames done so far.
+    pub partial: bool,
+    pub elapsed_s: f64,
+    pub fps: f64,
+    pub people_per_frame: f64,
+    pub stages: Vec<StageStats>,
+}
+
+/// Exports `input` to the video at `video_out` (written directly: [`export_file`] handles temporary
+/// files) and the keypoint files in `outputs`. `cancel` stops decoding; the frames already decoded are
+/// kept. Each engine is one inference worker.
+pub fn export(
+    input: &Path,
+    video_out: &Path,
+    outputs: &ExportOutputs,
+    engines: Vec<Engine>,
+    settings: &ExportSettings,
+    cancel: Arc<AtomicBool>,
+    mut progress: impl FnMut(ExportProgress),
+) -> Result<ExportReport, PipelineError> {
+    let start = Instant::now();
+    // FFmpeg contexts are not Send: the reader and the writer live on their stages' threads; this probe
+    // only reads the stream parameters.
+    let info = VideoReader::open(input)?.info().clone();
+    if engines.is_empty() {
+        return Err(PipelineError::Stage(
+            "no inference engine to export with".into(),
+        ));
+    }
+    let (events, _events_rx) = EventSink::new(Arc::new(|| {}));
+    let shared = SharedSettings::new(PipelineSettings {
+        net: settings.net.clone(),
+        thresholds: settings.thresholds,
+    });
+    let ctx = StageContext::new(shared, events);
+    let source = input.to_path_buf();
+    let stages = start_stages(
+        StagesSpec {
+            opener: Box::new(move || {
+                Ok(Box::new(VideoSource::open(&source, PictureKind::Yuv)?) as _)
+            }),
+            controls: None,
+            engines: engines
+                .into_iter()
+                .map(|e| WorkerEngine::Fixed(Box::new(e)))
+                .collect(),
+            delivery: Delivery::Lossless,
+            cancel: cancel.clone(),
+            results_capacity: QUEUE_DEPTH,
+        },
+        ctx.clone(),
+    )?;
+    let (tx_progress, rx_progress) = bounded::<ExportProgress>(64);
+    let encoder = EncodeStage {
+        video_out: video_out.to_path_buf(),
+        format: VideoFormat::of(&info),
+        audio: (info.audio_streams > 0).then(|| input.to_path_buf()),
+        settings: settings.clone(),
+        outputs: outputs.clone(),
+        rx: stages.results.clone(),
+        progress: tx_progress,
+        frames_total: info.frames,
+        ctx: ctx.clone(),
+        cancel: cancel.clone(),
+    };
+    let encode = spawn_stage("encode", &ctx, move || encoder.run())?;
+    for p in rx_progress.iter() {
+        progress(p);
+    }
+    let encoded = encode.join().ok().flatten();
+    let mut stages_stats = stages.join()?;
+    let (encode_stats, frames, people_total) = match encoded {
+        Some(result) => result?,
+        None => {
+            return Err(PipelineError::Stage(
+                "the encoder stopped unexpectedly".into(),
+            ))
+        }
+    };
+    stages_stats.push(encode_stats.finish());
+    let elapsed_s = start.elapsed().as_secs_f64();
+    Ok(ExportReport {
+        frames,
+        partial: cancel.load(Ordering::Relaxed),
+        elapsed_s,
+        fps: frames as f64 / elapsed_s.max(1e-9),
+        people_per_frame: people_total as f64 / frames.max(1) as f64,
+        stages: stages_stats,
+    })
+}
+
+/// The last stage of an export.
+struct EncodeStage {
+    video_out: PathBuf,
+    format: VideoFormat,
+    audio: Option<PathBuf>,
+    settings: ExportSettings,
+    outputs: ExportOutputs,
+    rx: Receiver<FrameResult>,
+    progress: Sender<ExportProgress>,
+    frames_total: Option<u64>,
+    ctx: StageContext,
+    cancel: Arc<AtomicBool>,
+}
+
+type EncodeOutcome = Result<(StageStats, u64, u64), PipelineError>;
+
+impl EncodeStage {
+    fn run(self) -> EncodeOutcome {
+        let result = self.encode_all();
+        if let Err(e) = &result {
+            self.ctx.fail(e.to_string());
+        }
+        result
+    }
+
+    fn encode_all(&self) -> EncodeOutcome {
+        let mut writer = VideoWriter::create(
+            &self.video_out,
+            &self.format,
+            self.audio.as_deref(),
+            &self.settings.encode,
+        )?;
+        let mut keypoints = KeypointWriters::create(&self.outputs)?;
+        let mut stats = StageStats::new("encode");
+        let mut people_total = 0u64;
+        let started = Instant::now();
+        while let Some(result) = stats.recv(&self.rx, &self.ctx) {
+            let t = Instant::now();
+            let Picture::Yuv(mut picture) = result.frame.picture.clone() else {
+                return Err(PipelineError::Stage("export frames must be YUV".into()));
+            };
+            let picture = Arc::make_mut(&mut picture);
+            let mut canvas = YuvCanvas { image: picture };
+            draw_people(
+                &mut canvas,
+                result.skeleton,
+                &result.people,
+                &self.settings.style,
+            );
+            if self.settings.fps_overlay {
+                let fps = (writer.frames_written() + 1) as f64
+                    / started.elapsed().as_secs_f64().max(1e-3);
+                draw_fps(&mut canvas, fps);
+            }
+            writer.write(picture, result.frame.pts)?;
+            keypoints.write(result.frame.index, result.frame.time_s, &result.people)?;
+            people_total += result.people.len() as u64;
+            stats.busy(t);
+            let _ = self.progress.try_send(ExportProgress {
+                frames_done: writer.frames_written(),
+                frames_total: self.frames_total,
+                people: result.people.len(),
+            });
+        }
+        keypoints.finish()?;
+        let frames = writer.frames_written();
+        // A stopped export keeps the audio only as far as its video goes.
+        let partial = self.cancel.load(Ordering::Relaxed) || self.ctx.stopped();
+        writer.finish(partial)?;
+        Ok((stats, frames, people_total))
+    }
+}
+
+fn draw_fps(canvas: &mut YuvCanvas<'_>, fps: f64) {
+    let (w, h) = (canvas.image.width, canvas.image.height);
+    let scale = OverlayStyle::text_scale(w, h);
+    draw_text(
+        canvas,
+        &format!("{fps:.1} fps"),
+        scale * 4,
+        scale * 4,
+        scale,
+    );
+}
+
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    frame: u64,
+    time: f64,
+    people: &'a [OpenPosePerson],
+}
+
+/// The keypoint files of an export.
+struct KeypointWriters {
+    jsonl: Option<(PathBuf, std::io::BufWriter<std::fs::File>)>,
+    json_dir: Option<(PathBuf, String)>,
+}
+
+impl KeypointWriters {
+    fn create(outputs: &ExportOutputs) -> Result<Self, PipelineError> {
+        let jsonl = match &outputs.jsonl {
+            Some(p) => {
+                let file = std::fs::File::create(p).map_err(|e| output_error(p, e))?;
+                Some((p.clone(), std::io::BufWriter::new(file)))
+            }
+            None => None,
+        };
+        Ok(Self {
+            jsonl,
+            json_dir: outputs
+                .json_dir
+                .clone()
+                .map(|d| (d, outputs.json_stem.clone())),
+        })
+    }
+
+    fn write(&mut self, frame: u64, time_s: f64, people: &[Person]) -> Result<(), PipelineError> {
+        let persons: Vec<OpenPosePerson> = people.iter().map(OpenPosePerson::from_person).collect();
+        if let Some((path, out)) = self.jsonl.as_mut() {
+            let line = JsonLine {
+                frame,
+                time: (time_s * 1e6).round() / 1e6,
+                people: &persons,
+            };
+            serde_json::to_writer(&mut *out, &line)
+                .map_err(std::io::Error::from)
+                .and_then(|_| out.write_all(b"\n"))
+                .map_err(|e| output_error(path, e))?;
+        }
+        if let Some((dir, stem)) = &self.json_dir {
+            let path = dir.join(format!("{stem}_{frame:012}_keypoints.json"));
+            let body = serde_json::to_vec(&OpenPoseFrame {
+                version: 1.3,
+                people: persons,
+            })
+            .map_err(|e| output_error(&path, e.into()))?;
+            std::fs::write(&path, body).map_err(|e| output_error(&path, e))?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), PipelineError> {
+        if let Some((path, mut out)) = self.jsonl {
+            out.flush().map_err(|e| output_error(&path, e))?;
+        }
+        Ok(())
+    }
+}
+
+fn output_error(path: &Path, e: std::io::Error) -> PipelineError {
+    PipelineError::Output {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+/// What to write, for [`export_file`].
+#[derive(Debug, Clone)]
+pub struct ExportRequest {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub jsonl: Option<PathBuf>,
+    pub json_dir: Option<PathBuf>,
+    pub overwrite: bool,
+}
+
+/// A temporary file beside `target`, keeping its extension so FFmpeg picks the same container.
+fn temporary_beside(target: &Path) -> Result<tempfile::NamedTempFile, PipelineError> {
+    let out_err = |reason: String| PipelineError::Output {
+        path: target.to_path_buf(),
+        reason,
+    };
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(out_err(format!("folder {} does not exist", dir.display())));
+    }
+    let ext = target.extension().and_then(|e| e.to_str()).unwrap_or("tmp");
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("output");
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(&format!(".part.{ext}"))
+        .tempfile_in(&dir)
+        .map_err(|e| out_err(format!("cannot write in {}: {e}", dir.display())))
+}
+
+/// [`export`] with the file handling users rely on: outputs are written to temporary files beside
+/// them and renamed when complete (a failed export leaves nothing; a cancelled one leaves the frames
+/// done so far), an existing output is replaced only with `overwrite`, and the input is never an
+/// output. `on_temporary` sees each temporary path (to clean up on a hard stop).
+pub fn export_file(
+    request: &ExportRequest,
+    engines: Vec<Engine>,
+    settings: &ExportSettings,
+    cancel: Arc<AtomicBool>,
+    on_temporary: impl Fn(&Path),
+    progress: impl FnMut(ExportProgress),
+) -> Result<ExportReport, PipelineError> {
+    check_targets(request)?;
+    if let Some(dir) = &request.json_dir {
+        std::fs::create_dir_all(dir).map_err(|e| output_error(dir, e))?;
+    }
+    let video_tmp = temporary_beside(&request.output)?;
+    on_temporary(video_tmp.path());
+    let json_tmp = request.jsonl.as_deref().map(temporary_beside).transpose()?;
+    if let Some(t) = &json_tmp {
+        on_temporary(t.path());
+    }
+    let outputs = ExportOutputs {
+        jsonl: json_tmp.as_ref().map(|t| t.path().to_path_buf()),
+        json_dir: request.json_dir.clone(),
+        json_stem: request
+            .input
+            .file_stem()
+            .map_or_else(|| "video".into(), |s| s.to_string_lossy().into_owned()),
+    };
+    // Messages name the real outputs, not their temporary files.
+    let mut renames = vec![(video_tmp.path().to_path_buf(), request.output.clone())];
+    if let (Some(tmp), Some(target)) = (&json_tmp, &request.jsonl) {
+        renames.push((tmp.path().to_path_buf(), target.clone()));
+    }
+    let report = export(
+        &request.input,
+        video_tmp.path(),
+        &outputs,
+        engines,
+        settings,
+        cancel,
+        progress,
+    )
+    .map_err(|e| name_real_outputs(e, &renames))?;
+    if report.frames == 0 {
+        return Err(PipelineError::Output {
+            path: request.output.clone(),
+            reason: format!(
+                "no frame was exported{}: nothing written",
+                if report.partial { " (cancelled)" } else { "" }
+            ),
+        });
+    }
+    persist(video_tmp, &request.output, request.overwrite)?;
+    if let (Some(tmp), Some(target)) = (json_tmp, &request.jsonl) {
+        persist(tmp, target, request.overwrite)?;
+    }
+    Ok(report)
+}
+
+/// Outputs may not be the input, each other, or existing files (without `overwrite`).
+fn check_targets(request: &ExportRequest) -> Result<(), PipelineError> {
+    let mut targets = vec![&request.output];
+    targets.extend(request.jsonl.iter());
+    for t in targets {
+        let err = |reason: &str| PipelineError::Output {
+            path: t.clone(),
+            reason: reason.into(),
+        };
+        if crate::imageio::same_file(t, &request.input) || *t == request.input {
+            return Err(err("would overwrite the input"));
+        }
+        if t.exists() && !request.overwrite {
+            return Err(err("already exists (pass --overwrite to replace it)"));
+        }
+    }
+    if request.jsonl.as_ref() == Some(&request.output) {
+        return Err(PipelineError::Output {
+            path: request.output.clone(),
+            reason: "is also the JSON output".into(),
+        });
+    }
+    Ok(())
+}
+
+fn name_real_outputs(e: PipelineError, renames: &[(PathBuf, PathBuf)]) -> PipelineError {
+    let message = e.to_string();
+    let mentions = |p: &Path| message.contains(p.display().to_string().as_str());
+    if !renames.iter().any(|(tmp, _)| mentions(tmp)) {
+        return e;
+    }
+    PipelineError::Stage(renames.iter().fold(message.clone(), |m, (tmp, real)| {
+        m.replace(&tmp.display().to_string(), &real.display().to_string())
+    }))
+}
+
+fn persist(
+    tmp: tempfile::NamedTempFile,
+    target: &Path,
+    overwrite: bool,
+) -> Result<(), PipelineError> {
+    let r = if overwrite {
+        tmp.persist(target).map(|_| ())
+    } else {
+        tmp.persist_noclobber(target).map(|_| ())
+    };
+    r.map_err(|e| output_error(target, e.error))
+}
+
+/// Summary of the source, for messages.
+pub fn describe(info: &VideoInfo) -> String {
+    format!(
+        "{}x{} {}{}{}, {} audio stream(s)",
+        info.width,
+        info.height,
+        info.codec,
+        info.frame_rate
+            .map(|f| format!(" {f:.2} fps"))
+            .unwrap_or_default(),
+        info.frames
+            .map(|n| format!(", {n} frames"))
+            .unwrap_or_default(),
+        info.audio_streams
+    )
+}

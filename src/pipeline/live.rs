@@ -1,0 +1,137 @@
+//! The pipeline behind the window: the shared stages with the newest-frame-wins policy, controls for
+//! the source, a model that can change while running, and results and events for the window to take.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+
+use super::engines::{EngineHub, EngineSpec, WorkerEngine};
+use super::stage::{EventSink, StageContext};
+use super::{
+    start_stages, Control, Delivery, FrameResult, PipelineError, PipelineEvent, PipelineSettings,
+    SharedSettings, SourceOpener, Stages, StagesSpec,
+};
+use crate::capture::{PictureKind, SourceSpec};
+
+/// Results waiting for the window: it shows the newest and counts the rest in its statistics.
+const RESULTS_WAITING: usize = 4;
+
+/// How a live pipeline runs.
+#[derive(Debug, Clone, Default)]
+pub struct LiveOptions {
+    /// Inference workers (`None`: as many as suit the provider, see [`crate::infer::WorkerPlan`]).
+    pub workers: Option<usize>,
+}
+
+/// A running live pipeline. Dropping it stops its threads (without waiting for them).
+pub struct LivePipeline {
+    /// Taken when dropped, to stop and join the threads.
+    stages: Option<Stages>,
+    control: Sender<Control>,
+    hub: Arc<EngineHub>,
+    events: Receiver<PipelineEvent>,
+    results: Receiver<FrameResult>,
+    settings: SharedSettings,
+    ctx: StageContext,
+}
+
+impl LivePipeline {
+    /// Starts reading `source` and running `engine` on it. `notify` is called whenever a result or an
+    /// event is ready (the window asks for a repaint).
+    pub fn start(
+        source: SourceSpec,
+        engine: EngineSpec,
+        settings: PipelineSettings,
+        options: LiveOptions,
+        notify: Arc<dyn Fn() + Send + Sync>,
+    ) -> Result<Self, PipelineError> {
+        let opener: SourceOpener = Box::new(move || source.open(PictureKind::Rgb));
+        Self::start_with(opener, engine, settings, options, notify)
+    }
+
+    /// [`LivePipeline::start`] for any [`crate::capture::FrameSource`], opened by `opener` on the
+    /// source thread.
+    pub fn start_with(
+        opener: SourceOpener,
+        engine: EngineSpec,
+        settings: PipelineSettings,
+        options: LiveOptions,
+        notify: Arc<dyn Fn() + Send + Sync>,
+    ) -> Result<Self, PipelineError> {
+        let (control, controls) = bounded::<Control>(16);
+        let (events_sink, events) = EventSink::new(notify);
+        let settings = SharedSettings::new(settings);
+        let ctx = StageContext::new(settings.clone(), events_sink);
+        let hub = Arc::new(EngineHub::new(options.workers));
+        hub.load(engine);
+        let seats = hub.seats();
+        let spec = StagesSpec {
+            opener,
+            controls: Some(controls),
+            engines: (0..seats).map(|i| WorkerEngine::seat(&hub, i)).collect(),
+            delivery: Delivery::Newest,
+            cancel: Arc::default(),
+            results_capacity: RESULTS_WAITING,
+        };
+        let stages = start_stages(spec, ctx.clone())?;
+        Ok(Self {
+            results: stages.results.clone(),
+            stages: Some(stages),
+            control,
+            hub,
+            events,
+            settings,
+            ctx,
+        })
+    }
+
+    pub fn control(&self, c: Control) {
+        let _ = self.control.try_send(c);
+    }
+
+    /// Loads another model or device; the current one keeps running until the new one is ready, then
+    /// a [`PipelineEvent::ModelLoaded`] follows.
+    pub fn load_engine(&self, spec: EngineSpec) {
+        self.hub.load(spec);
+    }
+
+    /// Applies to the next frame. A change of net size runs the current frame again.
+    pub fn set_settings(&self, new: PipelineSettings) -> Result<(), PipelineError> {
+        let net = new.net.clone();
+        let old = self.settings.set(new)?;
+        if old.net != net {
+            self.control(Control::Refresh);
+        }
+        Ok(())
+    }
+
+    /// State events since the last call.
+    pub fn events(&self) -> impl Iterator<Item = PipelineEvent> + '_ {
+        self.events.try_iter()
+    }
+
+    /// Results since the last call, oldest first.
+    pub fn results(&self) -> impl Iterator<Item = FrameResult> + '_ {
+        self.results.try_iter()
+    }
+
+    /// Frames dropped so far (newest-wins replacements and late results).
+    pub fn dropped(&self) -> u64 {
+        self.ctx.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// How long dropping a live pipeline waits for its threads (one inference, at most).
+const STOP_PATIENCE: Duration = Duration::from_secs(3);
+
+impl Drop for LivePipeline {
+    fn drop(&mut self) {
+        self.ctx.abort.store(true, Ordering::Relaxed);
+        self.hub.close();
+        if let Some(stages) = self.stages.take() {
+            stages.stop(STOP_PATIENCE);
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! The one pipeline behind `posecam export` and the window:
+//!
+//! ```text
+//! source ─▶ infer ×N ─▶ associate (in order) ─▶ sink
+//! (decode,   (parallel   (peaks, limbs,          export: overlay + encode + keypoint files
+//!  camera)    workers)     people)                window: the newest result, repaint
+//! ```
+//!
+//! Each stage runs on its own named thread, joined by bounded channels. The stages are written once;
+//! the [`Delivery`] policy is the only difference between the two uses: export waits for room and
+//! loses nothing (every input frame comes out, in order), live keeps the newest frame and counts what
+//! it drops, so latency stays near one inference time. Settings are read per frame, so a slider
+//! applies to the next frame. State events travel apart from frames and are never dropped; a stage
+//! that fails or panics stops the others and is reported.
+
+mod associate;
+mod engines;
+mod export;
+mod infer;
+mod live;
+pub mod order;
+mod source;
+mod stage;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::Receiver;
+
+use crate::capture::{CaptureError, Frame, FrameSource, SourceInfo};
+use crate::infer::{EngineError, NetConfig, Provider};
+use crate::pose::{Person, PoseMaps, Skeleton, Thresholds};
+use crate::video::VideoError;
+
+pub use engines::EngineSpec;
+pub use export::{
+    describe, export, export_file, ExportOutputs, ExportProgress, ExportReport, ExportRequest,
+    ExportSettings,
+};
+pub use live::{LiveOptions, LivePipeline};
+pub use source::Control;
+pub use stage::StageStats;
+
+use engines::WorkerEngine;
+use stage::{spawn_stage, Outlet, StageContext};
+
+/// What a stage does when the next one is busy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Export: wait for room; every frame comes out, in order.
+    Lossless,
+    /// Live: the newest frame replaces the one waiting; replaced and late frames are counted as dropped.
+    Newest,
+}
+
+/// Frames waiting between two stages; small, so memory stays bounded and latency low.
+const QUEUE_DEPTH: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Video(#[from] VideoError),
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{path}: {reason}")]
+    Output {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+    #[error("cannot start a pipeline thread: {0}")]
+    Thread(String),
+    #[error("{0}")]
+    Stage(String),
+    #[error("the settings were lost: a pipeline thread crashed while changing them")]
+    SettingsPoisoned,
+}
+
+/// Settings the stages read for every frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineSettings {
+    pub net: NetConfig,
+    pub thresholds: Thresholds,
+}
+
+/// [`PipelineSettings`] shared by the stages and whoever changes them.
+#[derive(Debug, Clone)]
+pub struct SharedSettings(Arc<Mutex<PipelineSettings>>);
+
+impl SharedSettings {
+    pub fn new(settings: PipelineSettings) -> Self {
+        Self(Arc::new(Mutex::new(settings)))
+    }
+
+    /// The current settings. A poisoned lock is an error: guessing defaults would silently change
+    /// what the user chose.
+    pub fn get(&self) -> Result<PipelineSettings, PipelineError> {
+        self.0
+            .lock()
+            .map(|s| s.clone())
+            .map_err(|_| PipelineError::SettingsPoisoned)
+    }
+
+    /// Replaces the settings; returns the previous ones.
+    pub fn set(&self, new: PipelineSettings) -> Result<PipelineSettings, PipelineError> {
+        let mut s = self.0.lock().map_err(|_| PipelineError::SettingsPoisoned)?;
+        Ok(std::mem::replace(&mut *s, new))
+    }
+}
+
+/// Time spent on one frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FrameTimings {
+    pub inference_ms: f32,
+    pub association_ms: f32,
+    /// Capture (or due time) to result.
+    pub latency_ms: f32,
+}
+
+/// A frame with its people, and the network output kept for re-association and the debug view.
+#[derive(Debug, Clone)]
+pub struct FrameResult {
+    pub frame: Frame,
+    pub maps: Arc<PoseMaps>,
+    pub skeleton: &'static Skeleton,
+    pub people: Vec<Person>,
+    pub timings: FrameTimings,
+    /// Frames dropped so far (live mode).
+    pub dropped: u64,
+}
+
+/// State changes, delivered apart from frames and never dropped.
+#[derive(Debug, Clone)]
+pub enum PipelineEvent {
+    SourceOpened(SourceInfo),
+    ModelLoaded {
+        model: std::path::PathBuf,
+        provider: Provider,
+        skeleton: &'static Skeleton,
+        workers: usize,
+    },
+    /// The source ended (end of file); it can be sought or replayed.
+    Ended,
+    /// Something failed; the window shows it and stays up.
+    Error(String),
+}
+
+/// Opens a source on the source thread (FFmpeg contexts and webcams are not `Send`).
+pub type SourceOpener = Box<dyn FnOnce() -> Result<Box<dyn FrameSource>, CaptureError> + Send>;
+
+/// How to build the shared stages.
+pub(crate) struct StagesSpec {
+    pub opener: SourceOpener,
+    /// Live: play/pause/seek; export: none (read to the end).
+    pub controls: Option<Receiver<Control>>,
+    pub engines: Vec<WorkerEngine>,
+    pub delivery: Delivery,
+    /// Stop reading frames (Ctrl-C), keeping those read.
+    pub cancel: Arc<AtomicBool>,
+    /// Results waiting for the sink.
+    pub results_capacity: usize,
+}
+
+type StageHandle = JoinHandle<Option<Result<StageStats, PipelineError>>>;
+
+/// The running source, inference and association stages.
+pub(crate) struct Stages {
+    handles: Vec<StageHandle>,
+    pub results: Receiver<FrameResult>,
+    pub ctx: StageContext,
+}
+
+/// Starts source → inference workers → association.
+pub(crate) fn start_stages(spec: StagesSpec, ctx: StageContext) -> Result<Stages, PipelineError> {
+    let (frames_out, frames_in) = Outlet::<Frame>::new(
+        if spec.delivery == Delivery::Newest {
+            1
+        } else {
+            QUEUE_DEPTH
+        },
+        spec.delivery,
+        &ctx,
+    );
+    let (inferred_out, inferred_in) = crossbeam_channel::bounded(QUEUE_DEPTH * 2);
+    let (results_out, results) = Outlet::new(spec.results_capacity, spec.delivery, &ctx);
+    let mut handles = Vec::new();
+    let source = source::SourceStage {
+        opener: spec.opener,
+        controls: spec.controls,
+        out: frames_out,
+        cancel: spec.cancel,
+        ctx: ctx.clone(),
+    };
+    handles.push(spawn_stage("source", &ctx, move || source.run())?);
+    for (i, engine) in spec.engines.into_iter().enumerate() {
+        let (rx, tx, c) = (frames_in.clone(), inferred_out.clone(), ctx.clone());
+        let lossless = spec.delivery == Delivery::Lossless;
+        handles.push(spawn_stage(&format!("infer-{i}"), &ctx, move || {
+            infer::infer_worker(engine, rx, tx, c, lossless)
+        })?);
+    }
+    drop((frames_in, inferred_out));
+    let (delivery, c) = (spec.delivery, ctx.clone());
+    handles.push(spawn_stage("associate", &ctx, move || {
+        associate::associate_stage(inferred_in, results_out, delivery, c)
+    })?);
+    Ok(Stages {
+        handles,
+        results,
+        ctx,
+    })
+}
+
+impl Stages {
+    /// Stops every stage and waits up to `patience` for them to finish (a stage blocked in a device
+    /// read is left behind). Live pipelines do this when dropped, so no thread still runs inference
+    /// while the process exits.
+    pub(crate) fn stop(self, patience: std::time::Duration) {
+        self.ctx
+            .abort
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let deadline = std::time::Instant::now() + patience;
+        while self.handles.iter().any(|h| !h.is_finished()) && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        for handle in self.handles {
+            if handle.is_finished() {
+                let _ = handle.join();
+            } else {
+                tracing::warn!("a pipeline thread did not stop in time; leaving it behind");
+            }
+        }
+    }
+
+    /// Waits for every stage; per-stage figures (inference workers merged), or the first failure.
+    pub(crate) fn join(self) -> Result<Vec<StageStats>, PipelineError> {
+        let mut stats: Vec<StageStats> = Vec::new();
+        let mut error = None;
+        for handle in self.handles {
+            match handle.join().ok().flatten() {
+                Some(Ok(s)) => match stats.iter_mut().find(|x| x.name == s.name) {
+                    Some(existing) => existing.merge(s),
+                    None => stats.push(s),
+                },
+                Some(Err(e)) => {
+                    error.get_or_insert(e);
+                }
+                None => {
+                    let failure = self.ctx.failure.lock().ok().and_then(|f| f.clone());
+                    error.get_or_insert(PipelineError::Stage(
+                        failure.unwrap_or_else(|| "a pipeline stage stopped unexpectedly".into()),
+                    ));
+                }
+            }
+        }
+        match error {
+            Some(e) => Err(e),
+            None => Ok(stats.into_iter().map(StageStats::finish).collect()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poisoned_settings_lock_is_an_error_not_defaults() {
+        let shared = SharedSettings::new(PipelineSettings {
+            net: NetConfig::default(),
+            thresholds: Thresholds {
+                peak: 0.3,
+                ..Thresholds::default()
+            },
+        });
+        assert_eq!(shared.get().unwrap().thresholds.peak, 0.3);
+        let inner = shared.0.clone();
+        let _ = std::thread::Builder::new()
+            .name("poisoner".into())
+            .spawn(move || {
+                let _guard = inner.lock();
+                panic!("poisoning on purpose");
+            })
+            .unwrap()
+            .join();
+        assert!(matches!(shared.get(), Err(PipelineError::SettingsPoisoned)));
+        assert!(shared.set(shared_default()).is_err());
+    }
+
+    fn shared_default() -> PipelineSettings {
+        PipelineSettings {
+            net: NetConfig::default(),
+            thresholds: Thresholds::default(),
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! A tiny bitmap font for labels burnt into video frames (person numbers, fps).
+
+use super::canvas::Canvas;
+
+/// A 5×7 bitmap font for the few characters overlays need (digits, `.`, `#`, `fps`, space).
+fn glyph(c: char) -> Option<[u8; 7]> {
+    Some(match c {
+        '0' => [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E],
+        '1' => [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E],
+        '2' => [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F],
+        '3' => [0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E],
+        '4' => [0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02],
+        '5' => [0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E],
+        '6' => [0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E],
+        '7' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08],
+        '8' => [0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E],
+        '9' => [0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C],
+        '.' => [0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C],
+        '#' => [0x0A, 0x0A, 0x1F, 0x0A, 0x1F, 0x0A, 0x0A],
+        'f' => [0x06, 0x09, 0x08, 0x1C, 0x08, 0x08, 0x08],
+        'p' => [0x00, 0x00, 0x1E, 0x11, 0x1E, 0x10, 0x10],
+        's' => [0x00, 0x00, 0x0E, 0x10, 0x0E, 0x01, 0x1E],
+        ' ' => [0; 7],
+        _ => return None,
+    })
+}
+
+/// Draws `text` with its top-left corner at (`x`, `y`), `scale` pixels per font pixel, in white on a
+/// translucent dark box so it reads on any background. Characters outside the font are skipped.
+pub fn draw_text(canvas: &mut impl Canvas, text: &str, x: usize, y: usize, scale: usize) {
+    let scale = scale.max(1);
+    let glyphs: Vec<[u8; 7]> = text.chars().filter_map(glyph).collect();
+    if glyphs.is_empty() {
+        return;
+    }
+    let (w, h) = (glyphs.len() * 6 * scale + scale, 9 * scale);
+    canvas.fill_rect(x, y, x + w, y + h, [0, 0, 0], 0.55);
+    for (i, rows) in glyphs.iter().enumerate() {
+        for (r, bits) in rows.iter().enumerate() {
+            for col in 0..5 {
+                if bits & (0x10 >> col) != 0 {
+                    let px = x + scale + (i * 6 + col) * scale;
+                    let py = y + scale + r * scale;
+                    canvas.fill_rect(px, py, px + scale, py + scale, [255, 255, 255], 1.0);
+                }
+            }
+        }
+    }
+}

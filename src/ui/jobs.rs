@@ -1,0 +1,188 @@
+//! Work the window starts and watches: exports in the background, and snapshots.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use eframe::egui;
+
+use crate::infer::{Engine, EngineOptions};
+use crate::pipeline::{
+    EngineSpec, ExportProgress, ExportRequest, ExportSettings, FrameResult, PipelineSettings,
+};
+use crate::pose::Person;
+use crate::render::{draw_people, OverlayStyle, RgbCanvas};
+use crate::video::EncodeOptions;
+
+/// An export started from the window, with the same engine and encoder settings as `posecam export`.
+pub struct ExportJob {
+    pub output: PathBuf,
+    progress: Arc<Mutex<(u64, Option<u64>)>>,
+    cancel: Arc<AtomicBool>,
+    result: Arc<Mutex<Option<Result<String, String>>>>,
+}
+
+impl ExportJob {
+    pub fn start(
+        ctx: &egui::Context,
+        input: PathBuf,
+        output: PathBuf,
+        engine: EngineSpec,
+        pipeline: PipelineSettings,
+        style: OverlayStyle,
+    ) -> Result<Self, String> {
+        let job = Self {
+            output: output.clone(),
+            progress: Arc::new(Mutex::new((0, None))),
+            cancel: Arc::new(AtomicBool::new(false)),
+            result: Arc::new(Mutex::new(None)),
+        };
+        let (progress, cancel, result, ctx) = (
+            job.progress.clone(),
+            job.cancel.clone(),
+            job.result.clone(),
+            ctx.clone(),
+        );
+        let settings = ExportSettings {
+            net: pipeline.net,
+            thresholds: pipeline.thresholds,
+            style,
+            encode: EncodeOptions::for_this_machine(),
+            fps_overlay: false,
+        };
+        std::thread::Builder::new()
+            .name("posecam-export".into())
+            .spawn(move || {
+                let on_progress = |p: ExportProgress| {
+                    if let Ok(mut g) = progress.lock() {
+                        *g = (p.frames_done, p.frames_total);
+                    }
+                    ctx.request_repaint();
+                };
+                let outcome = run_export(input, output, &engine, &settings, cancel, on_progress);
+                if let Ok(mut r) = result.lock() {
+                    *r = Some(outcome);
+                }
+                ctx.request_repaint();
+            })
+            .map_err(|e| format!("cannot start export: {e}"))?;
+        Ok(job)
+    }
+
+    /// (frames done, frames in all if known).
+    pub fn progress(&self) -> (u64, Option<u64>) {
+        self.progress.lock().map(|g| *g).unwrap_or((0, None))
+    }
+
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// The outcome, once the export has finished.
+    pub fn finished(&self) -> Option<Result<String, String>> {
+        self.result.lock().ok().and_then(|mut r| r.take())
+    }
+}
+
+fn run_export(
+    input: PathBuf,
+    output: PathBuf,
+    engine: &EngineSpec,
+    settings: &ExportSettings,
+    cancel: Arc<AtomicBool>,
+    progress: impl FnMut(ExportProgress),
+) -> Result<String, String> {
+    let options = EngineOptions {
+        device: engine.device,
+        spin: true,
+        ..Default::default()
+    };
+    let engines = Engine::load_workers(&engine.model, &options, None).map_err(|e| e.to_string())?;
+    // The save dialog confirmed replacing the video; keypoints go to a free name beside it.
+    let request = ExportRequest {
+        input,
+        output: output.clone(),
+        jsonl: Some(free_name_beside(&output, "jsonl")),
+        json_dir: None,
+        overwrite: true,
+    };
+    let report =
+        crate::pipeline::export_file(&request, engines, settings, cancel, |_| {}, progress)
+            .map_err(|e| e.to_string())?;
+    let verb = if report.partial {
+        "cancelled: kept"
+    } else {
+        "exported"
+    };
+    Ok(format!(
+        "{verb} {} frames to {}",
+        report.frames,
+        output.display()
+    ))
+}
+
+/// `<stem>.<ext>` beside `path`, or `<stem>-2.<ext>`, `<stem>-3.<ext>`... if taken.
+pub fn free_name_beside(path: &Path, ext: &str) -> PathBuf {
+    let first = path.with_extension(ext);
+    if !first.exists() {
+        return first;
+    }
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "keypoints".into(), |s| s.to_string_lossy().into_owned());
+    (2..)
+        .map(|n| path.with_file_name(format!("{stem}-{n}.{ext}")))
+        .find(|p| !p.exists())
+        .unwrap_or(first)
+}
+
+/// Saves the frame on screen with its skeletons (drawn in the window's overlay style) as PNG, and its
+/// people as OpenPose JSON, into `folder`. Returns the base path written.
+pub fn snapshot(
+    last: &FrameResult,
+    people: &[Person],
+    style: &OverlayStyle,
+    folder: &Path,
+) -> Result<PathBuf, String> {
+    let mut image = (*last.frame.picture.to_rgb()).clone();
+    draw_people(
+        &mut RgbCanvas::from_image(&mut image),
+        last.skeleton,
+        people,
+        style,
+    );
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let base = folder.join(format!("posecam-{stamp}-{}", last.frame.index));
+    let json = serde_json::to_vec(&crate::output::OpenPoseFrame::new(people))
+        .map_err(|e| e.to_string())?;
+    crate::imageio::save_rgb(&base.with_extension("png"), &image, false)
+        .and_then(|_| {
+            crate::imageio::write_file_atomic(&base.with_extension("json"), false, |f| {
+                std::io::Write::write_all(f, &json).map_err(|e| e.to_string())
+            })
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::free_name_beside;
+
+    #[test]
+    fn keypoint_files_never_replace_existing_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let video = dir.path().join("clip_pose.mp4");
+        assert_eq!(
+            free_name_beside(&video, "jsonl"),
+            dir.path().join("clip_pose.jsonl")
+        );
+        std::fs::write(dir.path().join("clip_pose.jsonl"), "x").unwrap();
+        assert_eq!(
+            free_name_beside(&video, "jsonl"),
+            dir.path().join("clip_pose-2.jsonl")
+        );
+    }
+}

@@ -1,0 +1,206 @@
+//! The central picture: the frame as a texture (updated in place), the debug view of a network channel,
+//! and the skeletons painted from the same marks as exported videos.
+
+use std::sync::Arc;
+
+use eframe::egui;
+use egui::{Color32, Pos2, Rect, Stroke, TextureHandle, TextureOptions};
+
+use super::state::{fit_rect, image_to_screen, DebugOverlay, DebugView};
+use crate::pipeline::FrameResult;
+use crate::pose::{MapStack, Person};
+use crate::render::{overlay_marks, Mark, OverlayStyle};
+
+/// Textures kept from frame to frame.
+#[derive(Default)]
+pub struct PictureTextures {
+    frame: Option<TextureHandle>,
+    /// Which picture the frame texture holds (frame sequence, pixels).
+    frame_key: Option<(u64, usize)>,
+    debug: Option<TextureHandle>,
+}
+
+/// Where the picture lies on screen, for mapping image pixels to points.
+#[derive(Debug, Clone, Copy)]
+struct Placement {
+    rect: [f32; 4],
+    size: (u32, u32),
+}
+
+impl Placement {
+    fn point(&self, (x, y): (f32, f32)) -> Pos2 {
+        let (sx, sy) = image_to_screen(self.rect, self.size, (x, y));
+        Pos2::new(sx, sy)
+    }
+
+    /// Screen points per image pixel.
+    fn scale(&self) -> f32 {
+        self.rect[2] / self.size.0.max(1) as f32
+    }
+}
+
+pub fn picture_ui(
+    ui: &mut egui::Ui,
+    textures: &mut PictureTextures,
+    last: &FrameResult,
+    people: &[Person],
+    style: &OverlayStyle,
+    debug: &DebugOverlay,
+) {
+    let image = last.frame.picture.to_rgb();
+    let size = image.dimensions();
+    let key = (last.frame.seq, Arc::as_ptr(&image) as usize);
+    if textures.frame_key != Some(key) {
+        let color = egui::ColorImage::from_rgb([size.0 as usize, size.1 as usize], image.as_raw());
+        upload(ui.ctx(), &mut textures.frame, "frame", color);
+        textures.frame_key = Some(key);
+    }
+    let avail = ui.available_rect_before_wrap();
+    let placement = Placement {
+        rect: fit_rect(
+            [avail.min.x, avail.min.y, avail.width(), avail.height()],
+            size,
+        ),
+        size,
+    };
+    let r = placement.rect;
+    let rect = Rect::from_min_size(Pos2::new(r[0], r[1]), egui::vec2(r[2], r[3]));
+    let painter = ui.painter_at(avail);
+    let whole = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
+    if let Some(t) = &textures.frame {
+        painter.image(t.id(), rect, whole, Color32::WHITE);
+    }
+    if debug.view != DebugView::Off {
+        debug_ui(
+            ui,
+            &painter.with_clip_rect(rect),
+            textures,
+            last,
+            debug,
+            placement,
+        );
+    }
+    let marks = overlay_marks(
+        last.skeleton,
+        people,
+        style,
+        (size.0 as usize, size.1 as usize),
+    );
+    paint_marks(&painter, &marks, placement);
+}
+
+fn upload(
+    ctx: &egui::Context,
+    slot: &mut Option<TextureHandle>,
+    name: &str,
+    image: egui::ColorImage,
+) {
+    match slot {
+        Some(t) => t.set(image, TextureOptions::LINEAR),
+        None => *slot = Some(ctx.load_texture(name, image, TextureOptions::LINEAR)),
+    }
+}
+
+/// Paints overlay marks with egui: the same geometry and colours as the rasterised overlays.
+fn paint_marks(painter: &egui::Painter, marks: &[Mark], at: Placement) {
+    let scale = at.scale();
+    let rgba = |[r, g, b]: [u8; 3], opacity: f32| {
+        Color32::from_rgba_unmultiplied(r, g, b, (opacity.clamp(0.0, 1.0) * 255.0) as u8)
+    };
+    for mark in marks {
+        match mark {
+            Mark::Line {
+                from,
+                to,
+                width,
+                color,
+                opacity,
+            } => {
+                let stroke = Stroke::new((width * scale).max(1.5), rgba(*color, *opacity));
+                painter.line_segment([at.point(*from), at.point(*to)], stroke);
+            }
+            Mark::Dot {
+                at: c,
+                radius,
+                color,
+                opacity,
+            } => {
+                painter.circle_filled(
+                    at.point(*c),
+                    (radius * scale).max(1.5),
+                    rgba(*color, *opacity),
+                );
+            }
+            Mark::Label {
+                text, at: corner, ..
+            } => {
+                let galley = painter.layout_no_wrap(
+                    text.clone(),
+                    egui::FontId::proportional(15.0),
+                    Color32::WHITE,
+                );
+                let bg =
+                    Rect::from_min_size(at.point(*corner), galley.size() + egui::vec2(4.0, 0.0));
+                painter.rect_filled(bg, 2.0, Color32::from_black_alpha(160));
+                painter.galley(bg.min + egui::vec2(2.0, 0.0), galley, Color32::WHITE);
+            }
+        }
+    }
+}
+
+/// One network channel blended over the picture (heatmaps orange, PAFs red/blue by sign).
+fn debug_ui(
+    ui: &egui::Ui,
+    painter: &egui::Painter,
+    textures: &mut PictureTextures,
+    last: &FrameResult,
+    debug: &DebugOverlay,
+    at: Placement,
+) {
+    let maps = &last.maps;
+    let (stack, signed): (&MapStack, bool) = match debug.view {
+        DebugView::Heatmap => (&maps.heatmaps, false),
+        _ => (&maps.pafs, true),
+    };
+    if debug.channel >= stack.channels() {
+        return;
+    }
+    let (gw, gh) = (stack.width(), stack.height());
+    let alpha = (debug.opacity * 255.0) as u8;
+    let pixels: Vec<Color32> = stack
+        .channel_plane(debug.channel)
+        .iter()
+        .map(|&v| debug_color(v, signed, alpha))
+        .collect();
+    let color = egui::ColorImage {
+        size: [gw, gh],
+        source_size: egui::vec2(gw as f32, gh as f32),
+        pixels,
+    };
+    upload(ui.ctx(), &mut textures.debug, "debug", color);
+    // The grid's cells are centred on image points: the texture spans half a cell beyond.
+    let (x0, y0) = maps.grid_to_image.apply(-0.5, -0.5);
+    let (x1, y1) = maps.grid_to_image.apply(gw as f32 - 0.5, gh as f32 - 0.5);
+    let area = Rect::from_min_max(
+        at.point((x0 - 0.5, y0 - 0.5)),
+        at.point((x1 - 0.5, y1 - 0.5)),
+    );
+    if let Some(t) = &textures.debug {
+        let whole = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
+        painter.image(t.id(), area, whole, Color32::WHITE);
+    }
+}
+
+fn debug_color(v: f32, signed: bool, alpha: u8) -> Color32 {
+    if signed {
+        let m = (v.abs().min(1.0) * 255.0) as u8;
+        if v >= 0.0 {
+            Color32::from_rgba_unmultiplied(255, 60, 0, m.min(alpha))
+        } else {
+            Color32::from_rgba_unmultiplied(0, 120, 255, m.min(alpha))
+        }
+    } else {
+        let m = (v.clamp(0.0, 1.0) * 255.0) as u8;
+        Color32::from_rgba_unmultiplied(255, m, 0, m.min(alpha))
+    }
+}
