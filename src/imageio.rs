@@ -1,25 +1,26 @@
-//! Reading images safely (every failure a clear error, EXIF rotation honoured) and writing outputs
-//! without ever clobbering an existing file by accident.
+//! Reading images safely: regular files only, the pixel limit checked from the header before
+//! decoding, a truncated JPEG refused (a complete one accepted whatever follows it), EXIF rotation
+//! honoured. Writing encodes by extension into a file an [`crate::outputs::OutputSet`] staged.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use image::{ImageDecoder, ImageReader, RgbImage};
 
+use crate::inputs::{self, InputError};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImageIoError {
-    #[error("{0}: no such file")]
-    Missing(PathBuf),
-    #[error("{path}: cannot read: {reason}")]
-    Unreadable { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Input(#[from] InputError),
     #[error("{path}: not a supported image (JPEG, PNG, BMP, WebP): {reason}")]
     NotAnImage { path: PathBuf, reason: String },
     #[error("{path}: image is corrupt or truncated: {reason}")]
     Corrupt { path: PathBuf, reason: String },
-    #[error("{0} already exists (pass --overwrite to replace it)")]
-    Exists(PathBuf),
     #[error("{path}: cannot write: {reason}")]
     Write { path: PathBuf, reason: String },
+    #[error("{0}: output images must end in .png, .jpg or .jpeg")]
+    UnsupportedOutput(PathBuf),
 }
 
 /// File extensions treated as images when a folder is given.
@@ -39,135 +40,166 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Decodes `path` to RGB, upright according to its EXIF orientation.
-pub fn load_rgb(path: &Path) -> Result<RgbImage, ImageIoError> {
-    if !path.exists() {
-        return Err(ImageIoError::Missing(path.to_path_buf()));
-    }
-    let bytes = std::fs::read(path).map_err(|e| ImageIoError::Unreadable {
+/// Decodes `path` to RGB, upright according to its EXIF orientation, refusing pictures of more than
+/// `max_pixels` before decoding them.
+pub fn load_rgb(path: &Path, max_pixels: u64) -> Result<RgbImage, ImageIoError> {
+    inputs::regular_file(path)?;
+    let bytes = std::fs::read(path).map_err(|e| InputError::Unreadable {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    decode_rgb(&bytes).map_err(|e| match e {
-        DecodeFailure::Format(reason) => ImageIoError::NotAnImage {
-            path: path.to_path_buf(),
-            reason,
-        },
-        DecodeFailure::Data(reason) => ImageIoError::Corrupt {
-            path: path.to_path_buf(),
-            reason,
-        },
-    })
+    decode_rgb(&bytes, path, max_pixels)
 }
 
-enum DecodeFailure {
-    Format(String),
-    Data(String),
-}
-
-fn decode_rgb(bytes: &[u8]) -> Result<RgbImage, DecodeFailure> {
+fn decode_rgb(bytes: &[u8], path: &Path, max_pixels: u64) -> Result<RgbImage, ImageIoError> {
+    let not_image = |reason: String| ImageIoError::NotAnImage {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let corrupt = |reason: String| ImageIoError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
     let reader = ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| DecodeFailure::Format(e.to_string()))?;
+        .map_err(|e| not_image(e.to_string()))?;
     let format = reader
         .format()
-        .ok_or_else(|| DecodeFailure::Format("unrecognised file signature".into()))?;
+        .ok_or_else(|| not_image("unrecognised file signature".into()))?;
     if format == image::ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
         // JPEG decoders fill missing scanlines with grey and succeed; a truncated photo would
         // silently produce wrong detections.
-        return Err(DecodeFailure::Data(
+        return Err(corrupt(
             "JPEG data ends before its end-of-image marker".into(),
         ));
     }
-    let mut decoder = reader.into_decoder().map_err(|e| classify(&e))?;
+    let mut decoder = reader.into_decoder().map_err(|e| classify(&e, path))?;
+    inputs::within_pixels(path, decoder.dimensions(), max_pixels)?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(max_pixels.saturating_mul(8).max(1 << 20));
+    decoder.set_limits(limits).map_err(|e| classify(&e, path))?;
     let orientation = decoder.orientation().ok();
-    let mut image = image::DynamicImage::from_decoder(decoder).map_err(|e| classify(&e))?;
+    let mut image = image::DynamicImage::from_decoder(decoder).map_err(|e| classify(&e, path))?;
     if let Some(o) = orientation {
         image.apply_orientation(o);
     }
     if image.width() == 0 || image.height() == 0 {
-        return Err(DecodeFailure::Data("image has no pixels".into()));
+        return Err(corrupt("image has no pixels".into()));
     }
     Ok(image.into_rgb8())
 }
 
-fn classify(e: &image::ImageError) -> DecodeFailure {
+fn classify(e: &image::ImageError, path: &Path) -> ImageIoError {
+    let reason = e.to_string();
     match e {
-        image::ImageError::Unsupported(_) => DecodeFailure::Format(e.to_string()),
-        _ => DecodeFailure::Data(e.to_string()),
+        image::ImageError::Unsupported(_) => ImageIoError::NotAnImage {
+            path: path.to_path_buf(),
+            reason,
+        },
+        _ => ImageIoError::Corrupt {
+            path: path.to_path_buf(),
+            reason,
+        },
     }
 }
 
-/// A complete JPEG ends with the EOI marker (possibly followed by padding or trailing metadata).
+/// Whether a JPEG's image is complete: its segments (whose lengths skip embedded thumbnails) and scans
+/// lead to the end-of-image marker. Whatever follows it (phone "motion photos" append a video) does
+/// not matter.
 fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let tail = &bytes[bytes.len().saturating_sub(4096)..];
-    tail.windows(2).any(|w| w == [0xFF, 0xD9])
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return false;
+    }
+    let mut i = 2;
+    loop {
+        if bytes.get(i) != Some(&0xFF) {
+            return false;
+        }
+        while bytes.get(i) == Some(&0xFF) {
+            i += 1;
+        }
+        let Some(&marker) = bytes.get(i) else {
+            return false;
+        };
+        i += 1;
+        match marker {
+            0xD9 => return true,
+            // Restart markers and TEM stand alone.
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {
+                let Some(len) = bytes
+                    .get(i..i + 2)
+                    .map(|b| u16::from_be_bytes([b[0], b[1]]))
+                else {
+                    return false;
+                };
+                if len < 2 {
+                    return false;
+                }
+                i += len as usize;
+                if marker == 0xDA {
+                    match end_of_scan(bytes, i) {
+                        Some(next) => i = next,
+                        None => return false,
+                    }
+                }
+            }
+        }
+    }
 }
 
-/// Writes `contents` to `path` through a temporary file in the same folder, so a reader never sees a
-/// half-written file; refuses to replace an existing file unless `overwrite`.
-pub fn write_file_atomic(
-    path: &Path,
-    overwrite: bool,
-    contents: impl FnOnce(&mut std::fs::File) -> Result<(), String>,
-) -> Result<(), ImageIoError> {
-    let err = |reason: String| ImageIoError::Write {
-        path: path.to_path_buf(),
-        reason,
-    };
-    if path.exists() && !overwrite {
-        return Err(ImageIoError::Exists(path.to_path_buf()));
+/// Where the entropy-coded data starting at `from` ends: the next marker that is not stuffing or a
+/// restart marker.
+fn end_of_scan(bytes: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        i += bytes.get(i..)?.iter().position(|&b| b == 0xFF)?;
+        match *bytes.get(i + 1)? {
+            0x00 | 0xD0..=0xD7 => i += 2,
+            0xFF => i += 1,
+            _ => return Some(i),
+        }
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        return Err(err(format!("folder {} does not exist", dir.display())));
-    }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".posecam-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| err(e.to_string()))?;
-    contents(tmp.as_file_mut()).map_err(&err)?;
-    tmp.as_file_mut().flush().map_err(|e| err(e.to_string()))?;
-    if overwrite {
-        tmp.persist(path).map_err(|e| err(e.error.to_string()))?;
-    } else {
-        tmp.persist_noclobber(path)
-            .map_err(|e| match e.error.kind() {
-                std::io::ErrorKind::AlreadyExists => ImageIoError::Exists(path.to_path_buf()),
-                _ => err(e.error.to_string()),
-            })?;
-    }
-    Ok(())
 }
 
-/// Encodes `image` as PNG or JPEG (by `path`'s extension) and writes it with [`write_file_atomic`].
-pub fn save_rgb(path: &Path, image: &RgbImage, overwrite: bool) -> Result<(), ImageIoError> {
-    let format = match path
+/// The encoding an output image gets from its extension.
+pub fn output_format(path: &Path) -> Result<image::ImageFormat, ImageIoError> {
+    match path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .as_deref()
     {
-        Some("png") => image::ImageFormat::Png,
-        Some("jpg" | "jpeg") => image::ImageFormat::Jpeg,
-        _ => {
-            return Err(ImageIoError::Write {
-                path: path.to_path_buf(),
-                reason: "output image must end in .png, .jpg or .jpeg".into(),
-            })
-        }
+        Some("png") => Ok(image::ImageFormat::Png),
+        Some("jpg" | "jpeg") => Ok(image::ImageFormat::Jpeg),
+        _ => Err(ImageIoError::UnsupportedOutput(path.to_path_buf())),
+    }
+}
+
+/// Encodes `image` as `target`'s extension says into `staged` (a temporary file of an output set).
+pub fn write_image(staged: &Path, target: &Path, image: &RgbImage) -> Result<(), ImageIoError> {
+    let format = output_format(target)?;
+    let err = |reason: String| ImageIoError::Write {
+        path: target.to_path_buf(),
+        reason,
     };
-    write_file_atomic(path, overwrite, |file| {
-        let mut buffered = std::io::BufWriter::new(file);
-        image
-            .write_to(&mut buffered, format)
-            .map_err(|e| e.to_string())?;
-        buffered.flush().map_err(|e| e.to_string())
-    })
+    let file = std::fs::File::create(staged).map_err(|e| err(e.to_string()))?;
+    let mut buffered = std::io::BufWriter::new(file);
+    image
+        .write_to(&mut buffered, format)
+        .map_err(|e| err(e.to_string()))?;
+    let file = buffered.into_inner().map_err(|e| err(e.to_string()))?;
+    file.sync_all().map_err(|e| err(e.to_string()))
+}
+
+/// Writes `bytes` into `staged` (a temporary file of an output set), reporting errors as `target`'s.
+pub fn write_bytes(staged: &Path, target: &Path, bytes: &[u8]) -> Result<(), ImageIoError> {
+    let err = |e: std::io::Error| ImageIoError::Write {
+        path: target.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut file = std::fs::File::create(staged).map_err(err)?;
+    file.write_all(bytes).map_err(err)?;
+    file.sync_all().map_err(err)
 }
 
 #[cfg(test)]
@@ -181,10 +213,14 @@ mod tests {
         bytes.into_inner()
     }
 
+    fn decode(bytes: &[u8]) -> Result<RgbImage, ImageIoError> {
+        decode_rgb(bytes, Path::new("x"), crate::inputs::DEFAULT_MAX_PIXELS)
+    }
+
     #[test]
     fn good_images_decode() {
         for f in [image::ImageFormat::Png, image::ImageFormat::Jpeg] {
-            let img = decode_rgb(&encoded(f)).ok().unwrap();
+            let img = decode(&encoded(f)).ok().unwrap();
             assert_eq!(img.dimensions(), (32, 24));
         }
     }
@@ -195,38 +231,42 @@ mod tests {
             let bytes = encoded(f);
             let cut = &bytes[..bytes.len() * 2 / 3];
             assert!(
-                matches!(decode_rgb(cut), Err(DecodeFailure::Data(_))),
+                matches!(decode(cut), Err(ImageIoError::Corrupt { .. })),
                 "{f:?}"
             );
         }
         assert!(matches!(
-            decode_rgb(b"hello, world"),
-            Err(DecodeFailure::Format(_))
+            decode(b"hello, world"),
+            Err(ImageIoError::NotAnImage { .. })
         ));
-        assert!(matches!(decode_rgb(b""), Err(DecodeFailure::Format(_))));
+        assert!(matches!(decode(b""), Err(ImageIoError::NotAnImage { .. })));
     }
 
     #[test]
-    fn writes_never_clobber_without_permission() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.json");
-        write_file_atomic(&p, false, |f| {
-            f.write_all(b"one").map_err(|e| e.to_string())
-        })
-        .unwrap();
-        let again = write_file_atomic(&p, false, |f| {
-            f.write_all(b"two").map_err(|e| e.to_string())
-        });
-        assert!(matches!(again, Err(ImageIoError::Exists(_))));
-        assert_eq!(std::fs::read(&p).unwrap(), b"one");
-        write_file_atomic(&p, true, |f| f.write_all(b"two").map_err(|e| e.to_string())).unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        let failed = write_file_atomic(&dir.path().join("b"), false, |_| Err("boom".into()));
-        assert!(failed.is_err());
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "no temporary file left"
-        );
+    fn a_complete_jpeg_with_data_after_it_is_accepted() {
+        let mut bytes = encoded(image::ImageFormat::Jpeg);
+        // A motion photo: a video (with its own 0xFFD9 pairs nowhere near the end) after the image.
+        bytes.extend((0..20_000).map(|i| (i * 7 % 251) as u8));
+        assert!(jpeg_is_complete(&bytes));
+        assert_eq!(decode(&bytes).unwrap().dimensions(), (32, 24));
+        // Cut inside the scan: truncated.
+        let mut cut = encoded(image::ImageFormat::Jpeg);
+        cut.truncate(cut.len() - 40);
+        assert!(!jpeg_is_complete(&cut));
+    }
+
+    #[test]
+    fn headers_over_the_pixel_limit_are_refused_before_decoding() {
+        let png = encoded(image::ImageFormat::Png);
+        let e = decode_rgb(&png, Path::new("x.png"), 100).unwrap_err();
+        assert!(e.to_string().contains("--max-pixels"), "{e}");
+    }
+
+    #[test]
+    fn output_formats_follow_the_extension() {
+        assert!(output_format(Path::new("a.PNG")).is_ok());
+        assert!(output_format(Path::new("a.jpeg")).is_ok());
+        let e = output_format(Path::new("a.gif")).unwrap_err();
+        assert!(e.to_string().contains(".png, .jpg"), "{e}");
     }
 }

@@ -178,3 +178,96 @@ pub fn write_clip(
     }
     writer.finish(false).map(|_| ())
 }
+
+/// SplitMix64: a tiny deterministic generator, so every fuzz case is reproducible from its seed.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    /// Uniform in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+}
+
+/// One map value as a broken or hostile model might produce it.
+fn hostile_value(rng: &mut SplitMix64, style: usize) -> f32 {
+    let roll = rng.unit();
+    match style {
+        0 => rng.unit(),
+        1 if roll < 0.1 => f32::NAN,
+        2 if roll < 0.05 => [f32::INFINITY, f32::NEG_INFINITY][rng.below(2)],
+        3 if roll < 0.2 => (rng.unit() - 0.5) * 1e38,
+        4 => -rng.unit(),
+        5 => 0.5,
+        6 if roll < 0.02 => 1.0,
+        6 => 0.0,
+        _ => rng.unit() * 1.2 - 0.1,
+    }
+}
+
+/// Network output of random size and layout holding noise, plateaus, NaN, ±∞ and huge values, with
+/// random thresholds (some out of range): association must survive every one of them.
+pub fn fuzz_case(seed: u64, skeleton: &Skeleton) -> (PoseMaps, crate::pose::Thresholds) {
+    use crate::pose::{MapLayout, Thresholds};
+    let mut rng = SplitMix64(seed);
+    let image_size = (1 + rng.below(2000) as u32, 1 + rng.below(2000) as u32);
+    let net_height = 8 + rng.below(128);
+    let geometry = NetGeometry::new(
+        (image_size.0 as usize, image_size.1 as usize),
+        net_height,
+        8,
+        None,
+    )
+    .or_else(|_| NetGeometry::new((64, 64), 64, 8, None))
+    .expect("a 64x64 geometry is valid");
+    let (gw, gh) = geometry.grid();
+    let (hc, pc) = (skeleton.heatmap_channels(), skeleton.paf_channels());
+    let layout = [MapLayout::Chw, MapLayout::Hwc][rng.below(2)];
+    let style = rng.below(8);
+    let data: Vec<f32> = (0..(hc + pc) * gh * gw)
+        .map(|_| hostile_value(&mut rng, style))
+        .collect();
+    let data: std::sync::Arc<[f32]> = data.into();
+    let stack =
+        |first, channels| MapStack::new(data.clone(), layout, hc + pc, gh, gw, first, channels);
+    let maps = PoseMaps {
+        heatmaps: stack(0, hc).expect("sized above"),
+        pafs: stack(hc, pc).expect("sized above"),
+        grid_to_image: geometry.grid_to_image(),
+        image_size: (geometry.image_width as u32, geometry.image_height as u32),
+    };
+    // Mostly sensible, sometimes NaN, negative or far out of range.
+    let mut odd = |scale: f32| {
+        let normal = rng.unit() * scale;
+        match rng.below(10) {
+            0 => f32::NAN,
+            1 => -normal - 1.0,
+            2 => normal * 100.0,
+            _ => normal,
+        }
+    };
+    let (peak, paf, fraction, score) = (odd(1.0), odd(0.5), odd(1.0), odd(1.0));
+    let thresholds = Thresholds {
+        peak,
+        paf,
+        paf_samples: rng.below(30),
+        paf_sample_fraction: fraction,
+        min_parts: rng.below(30),
+        min_person_score: score,
+    };
+    (maps, thresholds)
+}

@@ -257,3 +257,21 @@ fn body25_is_just_another_table() {
     let found = detect(&BODY25, &truth, size, &Thresholds::default());
     assert_same_people(&found, &truth);
 }
+
+#[test]
+fn hostile_maps_never_panic_and_keypoints_stay_finite() {
+    // A few thousand cases here; `posecam bench --fuzz 1000000` runs a million.
+    let mut associator = Associator::new();
+    for seed in 0..2000u64 {
+        let (maps, thresholds) = posecam::synthetic::fuzz_case(seed, &COCO18);
+        let people = associator.run(&maps, &COCO18, &thresholds);
+        for p in &people {
+            for k in p.keypoints.iter().flatten() {
+                assert!(
+                    k.x.is_finite() && k.y.is_finite() && k.score.is_finite(),
+                    "seed {seed}: {k:?}"
+                );
+            }
+        }
+    }
+}

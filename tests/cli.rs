@@ -11,18 +11,7 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Fails unless the command failed with one `error:` line and no panic.
-fn assert_clean_failure(o: &Output, mentions: &str) {
-    let err = stderr(o);
-    assert!(!o.status.success(), "should fail: {err}");
-    assert!(!err.contains("panicked"), "panic: {err}");
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(lines.len(), 1, "one error line expected: {err}");
-    assert!(
-        lines[0].contains(mentions),
-        "error should mention '{mentions}': {err}"
-    );
-}
+use common::assert_refused as assert_clean_failure;
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -131,13 +120,13 @@ fn outputs_are_never_clobbered_by_accident() {
             s(&f.photo),
             "--overwrite",
         ]),
-        "overwrite its input",
+        "would overwrite the input",
     );
     assert_eq!(std::fs::read(&f.photo).unwrap(), before, "input untouched");
     let leftovers: Vec<_> = std::fs::read_dir(f.dir.path())
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .filter(|e| e.file_name().to_string_lossy().contains(".posecam"))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }

@@ -11,18 +11,7 @@ use common::posecam;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-fn ffmpeg(args: &[&str]) {
-    let o = Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("ffmpeg is installed by set-up");
-    assert!(
-        o.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
+use common::ffmpeg;
 
 /// ffprobe's JSON for streams (with decoded frame counts) and format.
 fn probe(path: &Path) -> serde_json::Value {
@@ -116,7 +105,7 @@ impl Fixture {
             .unwrap()
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.contains(".part"))
+            .filter(|n| n.contains(".posecam"))
             .collect()
     }
 }
@@ -536,34 +525,16 @@ fn bad_inputs_and_outputs_fail_cleanly() {
 fn ctrl_c_keeps_a_playable_partial_file() {
     let f = fixture();
     let long = f.path("long.mp4");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=640x360:rate=30",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine",
-        "-t",
-        "60",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-c:a",
-        "aac",
-        "-shortest",
-        s(&long),
-    ]);
+    common::long_clip(&long);
     let out = f.path("partial.mp4");
     let child = Command::new(common::posecam_bin())
         .args(["export", s(&long), "-o", s(&out), "--model", s(&f.tiny)])
+        .args(["--net-height", "1024", "--scales", "1,1"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(2500));
+    common::wait_for_progress(f.dir.path(), 100_000);
     let kill = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -21,7 +21,7 @@ fn engine(model: &Path) -> Engine {
 }
 
 fn people_in(engine: &mut Engine, image: &Path, net: &NetConfig) -> Vec<Person> {
-    let img = load_rgb(image).unwrap();
+    let img = load_rgb(image, posecam::inputs::DEFAULT_MAX_PIXELS).unwrap();
     let maps = engine.infer(&img, net).unwrap();
     Associator::new().run(&maps, engine.skeleton(), &Thresholds::default())
 }
@@ -39,7 +39,9 @@ fn ski_has_five_people_and_the_cat_none() {
     let net = NetConfig::default();
     let people = people_in(&mut engine, &ski, &net);
     assert_eq!(people.len(), 5, "{people:#?}");
-    let (w, h) = load_rgb(&ski).unwrap().dimensions();
+    let (w, h) = load_rgb(&ski, posecam::inputs::DEFAULT_MAX_PIXELS)
+        .unwrap()
+        .dimensions();
     for p in &people {
         assert!(p.part_count() >= 4);
         for k in p.keypoints.iter().flatten() {

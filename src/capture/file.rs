@@ -74,7 +74,7 @@ pub struct ImageSource {
 
 impl ImageSource {
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
-        let image = imageio::load_rgb(path)?;
+        let image = imageio::load_rgb(path, crate::inputs::DEFAULT_MAX_PIXELS)?;
         let info = SourceInfo {
             name: display_name(path),
             width: image.width(),

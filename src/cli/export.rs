@@ -2,18 +2,19 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use posecam::pipeline::{self, ExportProgress, ExportRequest, ExportSettings};
+use posecam::interrupt::{self, EXIT_INTERRUPTED};
+use posecam::pipeline::{self, ExportPlan, ExportProgress, ExportRequest, ExportSettings};
 use posecam::render::OverlayStyle;
-use posecam::video::{self, EncodeOptions, X264_PRESETS};
+use posecam::video::{EncodeOptions, X264_PRESETS};
 
-use super::{ModelArgs, ThresholdArgs};
+use super::{InputArgs, ModelArgs, ThresholdArgs};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -47,9 +48,12 @@ pub struct ExportArgs {
     /// Print the processing rate (fps) in the corner of the video.
     #[arg(long)]
     pub fps_overlay: bool,
-    /// Parallel inference workers (default: 2+ on CPU, sharing the cores; 1 on CUDA).
+    /// Parallel inference workers, at most one per core (default: 2+ on CPU, sharing the cores; 1 on
+    /// CUDA).
     #[arg(long)]
     pub infer_workers: Option<usize>,
+    #[command(flatten)]
+    pub inputs: InputArgs,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
@@ -62,16 +66,19 @@ fn preset_parser() -> clap::builder::PossibleValuesParser {
     )
 }
 
-/// Temporary files to remove if the user insists on stopping (second Ctrl-C).
-static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
 pub fn run(args: ExportArgs) -> Result<()> {
     let net = args.model.net()?;
-    let input = &args.input;
-    if !input.is_file() && !video::is_sequence_pattern(input) {
-        bail!("{}: no such file", input.display());
-    }
-    let info = video::probe(input)?;
+    let request = ExportRequest {
+        input: args.input.clone(),
+        output: args.output.clone(),
+        jsonl: args.json.clone(),
+        json_dir: args.json_dir.clone(),
+        overwrite: args.overwrite,
+        max_pixels: args.inputs.max_pixels,
+    };
+    // Inputs and outputs are checked (and the outputs staged) before the model loads.
+    let plan = ExportPlan::new(&request)?;
+    let info = plan.input_info().clone();
     let engines = args.model.load_workers(args.infer_workers)?;
     if let Some(e) = engines.first() {
         tracing::info!(
@@ -82,10 +89,9 @@ pub fn run(args: ExportArgs) -> Result<()> {
             if engines.len() == 1 { "" } else { "s" }
         );
     }
-    tracing::info!("{}: {}", input.display(), pipeline::describe(&info));
-
+    tracing::info!("{}: {}", args.input.display(), pipeline::describe(&info));
     let cancel = Arc::new(AtomicBool::new(false));
-    install_ctrlc(cancel.clone());
+    interrupt::finish_on_first_signal(cancel.clone());
     let settings = ExportSettings {
         net,
         thresholds: args.thresholds.thresholds(),
@@ -103,32 +109,14 @@ pub fn run(args: ExportArgs) -> Result<()> {
             },
         },
     };
-    let request = ExportRequest {
-        input: input.clone(),
-        output: args.output.clone(),
-        jsonl: args.json.clone(),
-        json_dir: args.json_dir.clone(),
-        overwrite: args.overwrite,
-    };
     let mut reporter = Reporter::new(info.frames);
-    let report = pipeline::export_file(
-        &request,
-        engines,
-        &settings,
-        cancel,
-        |p| {
-            if let Ok(mut t) = TEMPORARIES.lock() {
-                t.push(p.to_path_buf());
-            }
-        },
-        |p| reporter.update(p),
-    );
+    let report = plan.run(engines, &settings, cancel, |p| reporter.update(p));
     reporter.finish();
     let report = report?;
     print_summary(&report, &args)?;
     if report.partial {
-        // The file is valid; the status tells scripts it is not the whole video.
-        std::process::exit(130);
+        // The files are complete and playable; the status tells scripts it is not the whole video.
+        std::process::exit(EXIT_INTERRUPTED);
     }
     Ok(())
 }
@@ -161,24 +149,6 @@ fn print_summary(report: &pipeline::ExportReport, args: &ExportArgs) -> Result<(
         println!("{}", serde_json::to_string(report)?);
     }
     Ok(())
-}
-
-fn install_ctrlc(cancel: Arc<AtomicBool>) {
-    static PRESSES: AtomicUsize = AtomicUsize::new(0);
-    let _ = ctrlc::set_handler(move || {
-        if PRESSES.fetch_add(1, Ordering::SeqCst) == 0 {
-            cancel.store(true, Ordering::SeqCst);
-            eprintln!("\nstopping: finishing the frames done so far (Ctrl-C again to abort without output)");
-        } else {
-            if let Ok(t) = TEMPORARIES.lock() {
-                for p in t.iter() {
-                    let _ = std::fs::remove_file(p);
-                }
-            }
-            eprintln!("\naborted: no output written");
-            std::process::exit(130);
-        }
-    });
 }
 
 /// A progress bar on a terminal, a plain line every few seconds otherwise.

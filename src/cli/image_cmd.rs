@@ -1,17 +1,21 @@
 //! `posecam image`: people in still images, as rendered images and OpenPose JSON.
+//!
+//! Every output of one run is one transaction: all are checked before the model loads, written to
+//! temporaries, and committed together when every image succeeded; otherwise nothing is written.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use posecam::imageio::{self, has_image_extension};
+use posecam::infer::{Engine, NetConfig};
 use posecam::output::OpenPoseFrame;
-use posecam::pose::Associator;
+use posecam::outputs::{FolderFiles, OutputId, OutputSet};
+use posecam::pose::{Associator, Thresholds};
 use posecam::render::{draw_people, OverlayStyle, RgbCanvas};
 
-use super::{ModelArgs, ThresholdArgs};
+use super::{InputArgs, ModelArgs, ThresholdArgs};
 
 #[derive(Debug, Args)]
 pub struct ImageArgs {
@@ -28,70 +32,61 @@ pub struct ImageArgs {
     #[arg(long)]
     pub overwrite: bool,
     #[command(flatten)]
+    pub limits: InputArgs,
+    #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
 }
 
-/// Where one input's results go.
+/// Where one input's results go: (staged output, real output) of each kind.
 struct Job {
     input: PathBuf,
-    image_out: Option<PathBuf>,
-    json_out: Option<PathBuf>,
+    image_out: Option<Destination>,
+    json_out: Option<Destination>,
+}
+
+/// An output of one image: inside a staged file or folder of the run's output set.
+struct Destination {
+    output: OutputId,
+    /// The file name inside a folder output; `None` for a file output.
+    name: Option<String>,
+    target: PathBuf,
+}
+
+impl Destination {
+    fn staged(&self, outputs: &OutputSet) -> PathBuf {
+        match &self.name {
+            Some(n) => outputs.path(self.output).join(n),
+            None => outputs.path(self.output).to_path_buf(),
+        }
+    }
+}
+
+/// What every image is run with.
+struct Runner {
+    engine: Engine,
+    associator: Associator,
+    net: NetConfig,
+    thresholds: Thresholds,
+    max_pixels: u64,
+    to_stdout: bool,
 }
 
 pub fn run(args: ImageArgs) -> Result<()> {
-    let net = args.model.net()?;
-    let thresholds = args.thresholds.thresholds();
-    let jobs = plan(&args)?;
-    let mut engine = args.model.load_engine()?;
-    let skeleton = engine.skeleton();
-    let mut associator = Associator::new();
+    let (jobs, mut outputs) = plan(&args)?;
+    outputs.stage()?;
+    let mut runner = Runner {
+        engine: args.model.load_engine()?,
+        associator: Associator::new(),
+        net: args.model.net()?,
+        thresholds: args.thresholds.thresholds(),
+        max_pixels: args.limits.max_pixels,
+        to_stdout: args.output.is_none() && args.json.is_none(),
+    };
     let mut failures = 0usize;
-    let to_stdout = args.output.is_none() && args.json.is_none();
-
     for job in &jobs {
-        let result = (|| -> Result<()> {
-            let mut image = imageio::load_rgb(&job.input)?;
-            let maps = engine.infer(&image, &net)?;
-            let t = Instant::now();
-            let people = associator.run(&maps, skeleton, &thresholds);
-            let association = t.elapsed();
-            let frame = OpenPoseFrame::new(&people);
-            let json = serde_json::to_string(&frame)?;
-            if let Some(path) = &job.json_out {
-                imageio::write_file_atomic(path, args.overwrite, |f| {
-                    f.write_all(json.as_bytes()).map_err(|e| e.to_string())
-                })?;
-            }
-            if let Some(path) = &job.image_out {
-                draw_people(
-                    &mut RgbCanvas::from_image(&mut image),
-                    skeleton,
-                    &people,
-                    &OverlayStyle::default(),
-                );
-                imageio::save_rgb(path, &image, args.overwrite)?;
-            }
-            if to_stdout {
-                println!("{json}");
-            }
-            let timings = engine.last_timings();
-            let mut written: Vec<String> = Vec::new();
-            written.extend(job.image_out.iter().map(|p| p.display().to_string()));
-            written.extend(job.json_out.iter().map(|p| p.display().to_string()));
-            tracing::info!(
-                "{}: {} people (inference {:.1} ms, association {:.2} ms){}{}",
-                job.input.display(),
-                people.len(),
-                timings.inference.as_secs_f64() * 1e3,
-                association.as_secs_f64() * 1e3,
-                if written.is_empty() { "" } else { " -> " },
-                written.join(", ")
-            );
-            Ok(())
-        })();
-        if let Err(e) = result {
+        if let Err(e) = runner.run(job, &outputs) {
             if jobs.len() == 1 {
                 return Err(e);
             }
@@ -100,12 +95,69 @@ pub fn run(args: ImageArgs) -> Result<()> {
         }
     }
     if failures > 0 {
-        bail!("{failures} of {} images failed", jobs.len());
+        bail!(
+            "{failures} of {} images failed: nothing written (leave them out, or fix them)",
+            jobs.len()
+        );
+    }
+    outputs.commit()?;
+    Ok(())
+}
+
+impl Runner {
+    fn run(&mut self, job: &Job, outputs: &OutputSet) -> Result<()> {
+        let mut image = imageio::load_rgb(&job.input, self.max_pixels)?;
+        let maps = self.engine.infer(&image, &self.net)?;
+        let t = Instant::now();
+        let skeleton = self.engine.skeleton();
+        let people = self.associator.run(&maps, skeleton, &self.thresholds);
+        let association = t.elapsed();
+        let json = serde_json::to_string(&OpenPoseFrame::new(&people))?;
+        if let Some(d) = &job.json_out {
+            imageio::write_bytes(&d.staged(outputs), &d.target, json.as_bytes())?;
+        }
+        if let Some(d) = &job.image_out {
+            let style = OverlayStyle::default();
+            draw_people(
+                &mut RgbCanvas::from_image(&mut image),
+                skeleton,
+                &people,
+                &style,
+            );
+            imageio::write_image(&d.staged(outputs), &d.target, &image)?;
+        }
+        if self.to_stdout {
+            println!("{json}");
+        }
+        let written: Vec<String> = [&job.image_out, &job.json_out]
+            .into_iter()
+            .flatten()
+            .map(|d| d.target.display().to_string())
+            .collect();
+        tracing::info!(
+            "{}: {} people (inference {:.1} ms, association {:.2} ms){}{}",
+            job.input.display(),
+            people.len(),
+            self.engine.last_timings().inference.as_secs_f64() * 1e3,
+            association.as_secs_f64() * 1e3,
+            if written.is_empty() { "" } else { " -> " },
+            written.join(", ")
+        );
+        Ok(())
+    }
+}
+
+/// Every input is a regular file within the pixel limit, checked from its header before the model
+/// loads.
+fn check_input(path: &Path, max_pixels: u64) -> Result<()> {
+    posecam::inputs::regular_file(path)?;
+    if let Ok(size) = image::image_dimensions(path) {
+        posecam::inputs::within_pixels(path, size, max_pixels)?;
     }
     Ok(())
 }
 
-/// The images named, folders expanded (sorted); true when a folder was among them.
+/// The images named, folders expanded (sorted), each checked; true when a folder was among them.
 fn collect_inputs(args: &ImageArgs) -> Result<(Vec<PathBuf>, bool)> {
     let mut inputs = Vec::new();
     let mut any_folder = false;
@@ -131,75 +183,92 @@ fn collect_inputs(args: &ImageArgs) -> Result<(Vec<PathBuf>, bool)> {
             inputs.push(input.clone());
         }
     }
+    for input in &inputs {
+        check_input(input, args.limits.max_pixels)?;
+    }
     Ok((inputs, any_folder))
 }
 
-fn plan(args: &ImageArgs) -> Result<Vec<Job>> {
-    let (inputs, any_folder) = collect_inputs(args)?;
-    let several = inputs.len() > 1 || any_folder;
-    if several && args.output.is_none() && args.json.is_none() {
-        bail!("several inputs: give -o FOLDER and/or --json FOLDER for the results");
-    }
-    let folder = |p: &Option<PathBuf>| -> Result<()> {
-        if let Some(dir) = p {
-            if dir.exists() && !dir.is_dir() {
-                bail!(
-                    "{} must be a folder when there are several inputs",
-                    dir.display()
-                );
-            }
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        Ok(())
+/// File names of the outputs of `input` in output folders.
+fn names_in_folders(input: &Path) -> (String, String) {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "image".into());
+    let ext = match input
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+    {
+        Some(e) if e == "jpg" || e == "jpeg" => "jpg",
+        _ => "png",
     };
-    if several {
-        folder(&args.output)?;
-        folder(&args.json)?;
-    } else if let Some(out) = &args.output {
-        if out.is_dir() {
-            bail!(
-                "{} is a folder: name the output image file (.png or .jpg)",
-                out.display()
-            );
-        }
-    }
-    let mut jobs = Vec::with_capacity(inputs.len());
-    for input in inputs {
-        let stem = input
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "image".into());
-        let ext = match input
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-        {
-            Some(e) if e == "jpg" || e == "jpeg" => "jpg",
-            _ => "png",
+    (
+        format!("{stem}_rendered.{ext}"),
+        format!("{stem}_keypoints.json"),
+    )
+}
+
+/// Every job and the output set they write into, checked before any work.
+fn plan(args: &ImageArgs) -> Result<(Vec<Job>, OutputSet)> {
+    let (inputs, any_folder) = collect_inputs(args)?;
+    let mut outputs = OutputSet::new(&inputs, args.overwrite);
+    let several = inputs.len() > 1 || any_folder;
+    if !several {
+        let input = inputs.into_iter().next().context("no input image")?;
+        let mut file = |p: &Option<PathBuf>, role: &str| -> Result<Option<Destination>> {
+            let Some(target) = p else { return Ok(None) };
+            Ok(Some(Destination {
+                output: outputs.add_file(target, role)?,
+                name: None,
+                target: target.clone(),
+            }))
         };
-        let (image_out, json_out) = if several {
-            (
-                args.output
-                    .as_ref()
-                    .map(|d| d.join(format!("{stem}_rendered.{ext}"))),
-                args.json
-                    .as_ref()
-                    .map(|d| d.join(format!("{stem}_keypoints.json"))),
-            )
-        } else {
-            (args.output.clone(), args.json.clone())
-        };
-        for out in image_out.iter().chain(json_out.iter()) {
-            if imageio::same_file(out, &input) {
-                bail!("output {} would overwrite its input", out.display());
-            }
+        if let Some(o) = &args.output {
+            imageio::output_format(o)?;
         }
-        jobs.push(Job {
+        let image_out = file(&args.output, "-o")?;
+        let json_out = file(&args.json, "--json")?;
+        let job = Job {
             input,
             image_out,
             json_out,
-        });
+        };
+        return Ok((vec![job], outputs));
     }
-    Ok(jobs)
+    if args.output.is_none() && args.json.is_none() {
+        bail!("several inputs: give -o FOLDER and/or --json FOLDER for the results");
+    }
+    let names: Vec<(String, String)> = inputs.iter().map(|i| names_in_folders(i)).collect();
+    let mut folder = |p: &Option<PathBuf>, role: &str, pick: fn(&(String, String)) -> &String| {
+        p.as_ref()
+            .map(|dir| {
+                let files = FolderFiles::Names(names.iter().map(|n| pick(n).clone()).collect());
+                outputs
+                    .add_folder(dir, role, files)
+                    .map(|id| (id, dir.clone()))
+            })
+            .transpose()
+    };
+    let image_dir = folder(&args.output, "-o", |n| &n.0)?;
+    let json_dir = folder(&args.json, "--json", |n| &n.1)?;
+    let jobs = inputs
+        .into_iter()
+        .zip(names)
+        .map(|(input, (image_name, json_name))| {
+            let within = |dir: &Option<(OutputId, PathBuf)>, name: String| {
+                dir.as_ref().map(|(id, path)| Destination {
+                    output: *id,
+                    target: path.join(&name),
+                    name: Some(name),
+                })
+            };
+            Job {
+                input,
+                image_out: within(&image_dir, image_name),
+                json_out: within(&json_dir, json_name),
+            }
+        })
+        .collect();
+    Ok((jobs, outputs))
 }

@@ -5,12 +5,13 @@ mod export;
 mod image_cmd;
 mod model_cmd;
 
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
-use posecam::infer::{Device, Engine, EngineOptions, NetConfig};
-use posecam::pose::Thresholds;
+use posecam::infer::{Device, Engine, EngineOptions, NetConfig, WorkerPlan};
+use posecam::pose::{check_range, Thresholds};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,8 +27,8 @@ pub struct Cli {
     /// Window: open on this source (a video or image path, camera:N, or synthetic).
     #[arg(long)]
     pub source: Option<String>,
-    /// Window: ONNX model (default: the best model in models/).
-    #[arg(long, env = "POSECAM_MODEL")]
+    /// Window: ONNX model (default: POSECAM_MODEL, else the best model in models/).
+    #[arg(long)]
     pub model: Option<PathBuf>,
     /// Window: auto, cpu, cuda or cuda:N.
     #[arg(long)]
@@ -50,6 +51,7 @@ pub enum Command {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
+    posecam::interrupt::install().map_err(anyhow::Error::msg)?;
     match cli.command {
         Some(Command::Image(a)) => image_cmd::run(a),
         Some(Command::Export(a)) => export::run(a),
@@ -70,9 +72,13 @@ pub fn run(cli: Cli) -> Result<()> {
                     bail!("{}: no such file", p.display());
                 }
             }
+            let model = match cli.model {
+                Some(m) => Some(checked_model(m)?),
+                None => model_from_env()?,
+            };
             let options = posecam::ui::StartOptions {
                 source,
-                model: cli.model,
+                model,
                 device: cli.device,
             };
             posecam::ui::run(options).map_err(|e| anyhow::anyhow!(e))
@@ -80,41 +86,75 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// A clap parser for numbers in `range`; the error names the range (clap names the flag).
+fn number_in<T>(
+    range: RangeInclusive<T>,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy + Send + Sync + 'static,
+{
+    move |text: &str| {
+        let value: T = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{text}' is not a number"))?;
+        check_range("the value", value, range.clone())?;
+        Ok(value)
+    }
+}
+
+/// ONNX Runtime threads per session.
+const THREADS: RangeInclusive<usize> = 1..=256;
+
+/// `POSECAM_MODEL`, if set: an empty value is a mistake worth saying so.
+fn model_from_env() -> Result<Option<PathBuf>> {
+    match std::env::var_os("POSECAM_MODEL") {
+        None => Ok(None),
+        Some(v) if v.is_empty() => {
+            bail!("POSECAM_MODEL is set but empty: unset it, or set it to an .onnx model file")
+        }
+        Some(v) => Ok(Some(checked_model(PathBuf::from(v))?)),
+    }
+}
+
+/// A model path that is at least a file.
+fn checked_model(path: PathBuf) -> Result<PathBuf> {
+    if path.as_os_str().is_empty() {
+        bail!("--model is empty: name an .onnx model file");
+    }
+    if path.is_dir() {
+        bail!(
+            "{} is a folder: name the .onnx model file in it",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
 /// Which model to run and where.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Model")]
 pub struct ModelArgs {
-    /// ONNX model (CMU COCO/BODY-25 or tf-pose layout). Default: the best model found in models/.
-    #[arg(long, env = "POSECAM_MODEL")]
+    /// ONNX model (CMU COCO/BODY-25 or tf-pose layout). Default: POSECAM_MODEL, else the best model
+    /// found in models/.
+    #[arg(long)]
     pub model: Option<PathBuf>,
     /// auto (CUDA if it works, else CPU), cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     pub device: Device,
-    /// ONNX Runtime intra-op threads (default: one per core).
-    #[arg(long)]
+    /// ONNX Runtime intra-op threads per session (default: shared out by the worker plan).
+    #[arg(long, value_parser = number_in(THREADS))]
     pub threads: Option<usize>,
     /// Network input height in pixels (rounded to a multiple of 8); width follows the aspect ratio.
-    #[arg(long, default_value_t = 368)]
+    #[arg(long, default_value_t = 368, value_parser = number_in(NetConfig::NET_HEIGHT))]
     pub net_height: usize,
     /// Scales to average, e.g. 1.0,0.75,0.5 (OpenPose's scale_number/scale_gap).
-    #[arg(long, value_delimiter = ',', default_value = "1.0")]
+    #[arg(long, value_delimiter = ',', default_value = "1.0", value_parser = number_in(NetConfig::SCALE))]
     pub scales: Vec<f32>,
 }
 
 impl ModelArgs {
     pub fn net(&self) -> Result<NetConfig> {
-        if self.net_height < 8 || self.net_height > 4096 {
-            bail!(
-                "--net-height must be between 8 and 4096, got {}",
-                self.net_height
-            );
-        }
-        if let Some(s) = self
-            .scales
-            .iter()
-            .find(|s| !(s.is_finite() && **s > 0.0 && **s <= 4.0))
-        {
-            bail!("--scales must be numbers in (0, 4], got {s}");
-        }
         Ok(NetConfig {
             net_height: self.net_height,
             scales: self.scales.clone(),
@@ -123,8 +163,11 @@ impl ModelArgs {
 
     pub fn model_path(&self) -> Result<PathBuf> {
         match &self.model {
-            Some(p) => Ok(p.clone()),
-            None => default_model().context("no model given and none found"),
+            Some(p) => checked_model(p.clone()),
+            None => match model_from_env()? {
+                Some(p) => Ok(p),
+                None => default_model(),
+            },
         }
     }
 
@@ -144,9 +187,13 @@ impl ModelArgs {
         }
     }
 
-    /// Engines for parallel inference workers (throughput mode): `workers` of them, or on CPU by default
-    /// one per two cores (at least two on a multi-core machine), sharing the cores; one on CUDA.
+    /// Engines for parallel inference workers (throughput mode): `workers` of them (at most one per
+    /// core), or as many as the [`WorkerPlan`] suggests for the provider.
     pub fn load_workers(&self, workers: Option<usize>) -> Result<Vec<Engine>> {
+        if let Some(n) = workers {
+            check_range("--infer-workers", n, 1..=WorkerPlan::cores())
+                .map_err(|e| anyhow::anyhow!("{e} (one per core at most)"))?;
+        }
         Ok(Engine::load_workers(
             &self.model_path()?,
             &self.engine_options(self.threads),
@@ -164,26 +211,27 @@ fn default_model() -> Result<PathBuf> {
     })
 }
 
-/// Association thresholds as flags; defaults are the CMU demo's.
+/// Association thresholds as flags; defaults are the CMU demo's, ranges the same as the window's.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Detection")]
 pub struct ThresholdArgs {
     /// Minimum heatmap peak for a part.
-    #[arg(long, default_value_t = Thresholds::default().peak)]
+    #[arg(long, default_value_t = Thresholds::default().peak, value_parser = number_in(Thresholds::PEAK))]
     pub peak_threshold: f32,
     /// Minimum PAF alignment of a limb sample.
-    #[arg(long, default_value_t = Thresholds::default().paf)]
+    #[arg(long, default_value_t = Thresholds::default().paf, value_parser = number_in(Thresholds::PAF))]
     pub paf_threshold: f32,
     /// Samples along each candidate limb.
-    #[arg(long, default_value_t = Thresholds::default().paf_samples)]
+    #[arg(long, default_value_t = Thresholds::default().paf_samples, value_parser = number_in(Thresholds::PAF_SAMPLES))]
     pub paf_samples: usize,
     /// Fraction of samples that must exceed the PAF threshold.
-    #[arg(long, default_value_t = Thresholds::default().paf_sample_fraction)]
+    #[arg(long, default_value_t = Thresholds::default().paf_sample_fraction, value_parser = number_in(Thresholds::PAF_FRACTION))]
     pub paf_fraction: f32,
     /// Minimum parts for a person.
-    #[arg(long, default_value_t = Thresholds::default().min_parts)]
+    #[arg(long, default_value_t = Thresholds::default().min_parts, value_parser = number_in(Thresholds::MIN_PARTS))]
     pub min_parts: usize,
     /// Minimum mean score per part for a person.
-    #[arg(long, default_value_t = Thresholds::default().min_person_score)]
+    #[arg(long, default_value_t = Thresholds::default().min_person_score, value_parser = number_in(Thresholds::MIN_SCORE))]
     pub min_score: f32,
 }
 
@@ -198,4 +246,13 @@ impl ThresholdArgs {
             min_person_score: self.min_score,
         }
     }
+}
+
+/// Limits on inputs.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Inputs")]
+pub struct InputArgs {
+    /// Largest picture or video frame accepted, in pixels (checked from the header, before decoding).
+    #[arg(long, default_value_t = posecam::inputs::DEFAULT_MAX_PIXELS, value_parser = number_in(1..=10_000_000_000u64))]
+    pub max_pixels: u64,
 }

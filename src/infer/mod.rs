@@ -77,6 +77,13 @@ pub struct NetConfig {
     pub scales: Vec<f32>,
 }
 
+impl NetConfig {
+    /// Network input heights accepted, for flags, sliders and saved settings alike.
+    pub const NET_HEIGHT: std::ops::RangeInclusive<usize> = 8..=4096;
+    /// Scales accepted, as fractions of the net height.
+    pub const SCALE: std::ops::RangeInclusive<f32> = 0.01..=4.0;
+}
+
 impl Default for NetConfig {
     fn default() -> Self {
         Self {
@@ -159,50 +166,18 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Loads `model_path`, recognises its contract and registers the execution provider.
     pub fn load(model_path: &Path, options: &EngineOptions) -> Result<Self, EngineError> {
+        if model_path.is_dir() {
+            return Err(EngineError::ModelLoad {
+                path: model_path.to_path_buf(),
+                reason: "this is a folder; name the .onnx file in it".into(),
+            });
+        }
         if !model_path.is_file() {
             return Err(EngineError::ModelMissing(model_path.to_path_buf()));
         }
-        let (_, environment) = runtime::init_runtime(options.runtime_library.as_deref())?;
-        let load_err = |reason: String| EngineError::ModelLoad {
-            path: model_path.to_path_buf(),
-            reason: first_line(&reason),
-        };
-        let mut builder = Session::builder(environment).map_err(|e| load_err(e.to_string()))?;
-        // Idle intra-op threads spin by default, taking the CPU from decoding and encoding threads that
-        // run beside inference in the pipeline; on few cores that costs more than it saves.
-        builder = builder
-            .with_config_entry(
-                "session.intra_op.allow_spinning",
-                if options.spin { "1" } else { "0" },
-            )
-            .map_err(|e| load_err(e.to_string()))?;
-        if let Some(threads) = options.threads {
-            builder = builder
-                .with_intra_threads(threads)
-                .map_err(|e| load_err(e.to_string()))?;
-        }
-        let (builder, provider) = register_provider(builder, options.device)?;
-        let mut builder = builder;
-        let session = builder
-            .commit_from_file(model_path)
-            .map_err(|e| load_err(e.to_string()))?;
-
-        let info = |outlets: &[ort::value::Outlet]| -> Vec<TensorInfo> {
-            outlets
-                .iter()
-                .map(|o| TensorInfo {
-                    name: o.name().to_string(),
-                    shape: o
-                        .dtype()
-                        .tensor_shape()
-                        .map(|s| s.to_vec())
-                        .unwrap_or_default(),
-                    is_f32: o.dtype().tensor_type() == Some(ort::value::TensorElementType::Float32),
-                })
-                .collect()
-        };
-        let inputs = info(session.inputs());
-        let outputs = info(session.outputs());
+        let (session, provider) = open_session(model_path, options)?;
+        let inputs = tensor_infos(session.inputs());
+        let outputs = tensor_infos(session.outputs());
         let describe = |ts: &[TensorInfo]| {
             ts.iter()
                 .map(ToString::to_string)
@@ -447,6 +422,53 @@ impl OutputContract<'_> {
             image_size: (geometry.image_width as u32, geometry.image_height as u32),
         })
     }
+}
+
+/// An ONNX Runtime session for `model_path` on the provider `options` ask for.
+fn open_session(
+    model_path: &Path,
+    options: &EngineOptions,
+) -> Result<(Session, Provider), EngineError> {
+    let (_, environment) = runtime::init_runtime(options.runtime_library.as_deref())?;
+    let load_err = |reason: String| EngineError::ModelLoad {
+        path: model_path.to_path_buf(),
+        reason: first_line(&reason),
+    };
+    let mut builder = Session::builder(environment).map_err(|e| load_err(e.to_string()))?;
+    // Idle intra-op threads spin by default, taking the CPU from decoding and encoding threads that
+    // run beside inference in the pipeline; on few cores that costs more than it saves.
+    builder = builder
+        .with_config_entry(
+            "session.intra_op.allow_spinning",
+            if options.spin { "1" } else { "0" },
+        )
+        .map_err(|e| load_err(e.to_string()))?;
+    if let Some(threads) = options.threads {
+        builder = builder
+            .with_intra_threads(threads)
+            .map_err(|e| load_err(e.to_string()))?;
+    }
+    let (mut builder, provider) = register_provider(builder, options.device)?;
+    let session = builder
+        .commit_from_file(model_path)
+        .map_err(|e| load_err(e.to_string()))?;
+    Ok((session, provider))
+}
+
+/// Name, element type and shape of each input or output.
+fn tensor_infos(outlets: &[ort::value::Outlet]) -> Vec<TensorInfo> {
+    outlets
+        .iter()
+        .map(|o| TensorInfo {
+            name: o.name().to_string(),
+            shape: o
+                .dtype()
+                .tensor_shape()
+                .map(|s| s.to_vec())
+                .unwrap_or_default(),
+            is_f32: o.dtype().tensor_type() == Some(ort::value::TensorElementType::Float32),
+        })
+        .collect()
 }
 
 fn register_provider(

@@ -1,15 +1,17 @@
 //! The model contract: how to feed a network and where its heatmaps and PAFs come out.
 //!
-//! The output side is recognised from the output shapes alone (channel counts name the skeleton, their
-//! position names the layout). The input side cannot be seen in the graph, so it comes from a manifest
+//! The output side is recognised from the output shapes (channel counts name the skeleton, their
+//! position the layout; where both positions fit, the outputs follow the input's layout, or the
+//! manifest's `output_layout`). The input side cannot be seen in the graph, so it comes from a manifest
 //! (`<model stem>.json` beside the model) or, failing that, from a built-in preset chosen by the input's
-//! layout: NCHW means the CMU convention, NHWC the tf-pose one.
+//! layout: NCHW means the CMU convention, NHWC the tf-pose one. A layout is never guessed silently:
+//! where the graph cannot tell, the error says to set it in the manifest.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::pose::{MapLayout, Skeleton};
+use crate::pose::{check_range, MapLayout, Skeleton};
 
 /// Memory layout of a 4-D tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,7 +102,9 @@ impl Preset {
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub preset: Option<String>,
+    /// The input's layout (and the outputs', unless `output_layout` says otherwise).
     pub layout: Option<TensorLayout>,
+    pub output_layout: Option<TensorLayout>,
     pub channels: Option<ChannelOrder>,
     pub scale: Option<f32>,
     pub offset: Option<f32>,
@@ -187,9 +191,12 @@ pub fn detect(
     outputs: &[TensorInfo],
     manifest: Option<&Manifest>,
 ) -> Result<ModelSpec, String> {
-    let (input_index, input_layout, fixed_input_size) = detect_input(inputs)?;
-    let (maps, skeleton) = detect_outputs(outputs)?;
-
+    let (input_index, input_layout, fixed_input_size) =
+        detect_input(inputs, manifest.and_then(|m| m.layout))?;
+    let output_layout = manifest
+        .and_then(|m| m.output_layout.or(m.layout))
+        .unwrap_or(input_layout);
+    let (maps, skeleton) = detect_outputs(outputs, output_layout)?;
     let manifest_preset =
         match manifest.and_then(|m| m.preset.as_deref()) {
             Some(name) => Some(Preset::from_name(name).ok_or_else(|| {
@@ -206,22 +213,7 @@ pub fn detect(
     let mut convention_source = format!("built-in preset '{}'", preset.name());
     if let Some(m) = manifest {
         convention_source = format!("manifest (preset '{}')", preset.name());
-        if let Some(layout) = m.layout {
-            if layout != input_layout {
-                return Err(format!(
-                    "manifest says layout {layout:?} but input {} is {input_layout:?}",
-                    inputs[input_index]
-                ));
-            }
-        }
-        input.channels = m.channels.unwrap_or(input.channels);
-        input.scale = m.scale.unwrap_or(input.scale);
-        input.offset = m.offset.unwrap_or(input.offset);
-        input.pad_value = m.pad_value.unwrap_or(input.pad_value);
-        input.stride = m.stride.unwrap_or(input.stride);
-        if !(input.scale.is_finite() && input.offset.is_finite()) || input.stride == 0 {
-            return Err("manifest scale/offset must be finite and stride positive".into());
-        }
+        apply_manifest(&mut input, m)?;
     }
     Ok(ModelSpec {
         input_index,
@@ -233,10 +225,27 @@ pub fn detect(
     })
 }
 
+/// Manifest values override the preset; each is checked like a flag.
+fn apply_manifest(input: &mut InputConvention, m: &Manifest) -> Result<(), String> {
+    input.channels = m.channels.unwrap_or(input.channels);
+    input.scale = m.scale.unwrap_or(input.scale);
+    input.offset = m.offset.unwrap_or(input.offset);
+    input.pad_value = m.pad_value.unwrap_or(input.pad_value);
+    input.stride = m.stride.unwrap_or(input.stride);
+    let with = |e: String| format!("manifest: {e}");
+    check_range("scale", input.scale.abs(), 1e-9..=1e9).map_err(with)?;
+    check_range("offset", input.offset, -1e9..=1e9).map_err(with)?;
+    check_range("stride", input.stride, 1..=64).map_err(with)?;
+    Ok(())
+}
+
 /// (input index, layout, fixed (width, height) if the graph fixes it).
 type InputShape = (usize, TensorLayout, Option<(usize, usize)>);
 
-fn detect_input(inputs: &[TensorInfo]) -> Result<InputShape, String> {
+fn detect_input(
+    inputs: &[TensorInfo],
+    declared: Option<TensorLayout>,
+) -> Result<InputShape, String> {
     if inputs.len() != 1 {
         return Err(format!("expected one image input, found {}", inputs.len()));
     }
@@ -244,10 +253,25 @@ fn detect_input(inputs: &[TensorInfo]) -> Result<InputShape, String> {
     if !t.is_f32 || t.shape.len() != 4 {
         return Err(format!("input {t} is not a 4-D float image tensor"));
     }
-    let (layout, h, w) = match (t.shape[1], t.shape[3]) {
-        (3, _) => (TensorLayout::Nchw, t.shape[2], t.shape[3]),
-        (_, 3) => (TensorLayout::Nhwc, t.shape[1], t.shape[2]),
-        _ => return Err(format!("input {t} has no 3-channel axis (NCHW or NHWC)")),
+    let layout = match (t.shape[1] == 3, t.shape[3] == 3, declared) {
+        (true, true, None) => {
+            return Err(format!(
+            "input {t} could be NCHW or NHWC: set \"layout\": \"nchw\" or \"nhwc\" in the manifest"
+        ))
+        }
+        (true, true, Some(l)) => l,
+        (true, false, _) => TensorLayout::Nchw,
+        (false, true, _) => TensorLayout::Nhwc,
+        (false, false, _) => return Err(format!("input {t} has no 3-channel axis (NCHW or NHWC)")),
+    };
+    if let Some(l) = declared.filter(|l| *l != layout) {
+        return Err(format!(
+            "manifest says layout {l:?} but input {t} is {layout:?}"
+        ));
+    }
+    let (h, w) = match layout {
+        TensorLayout::Nchw => (t.shape[2], t.shape[3]),
+        TensorLayout::Nhwc => (t.shape[1], t.shape[2]),
     };
     if t.shape[0] > 1 {
         return Err(format!("input {t} has a fixed batch of {}", t.shape[0]));
@@ -256,25 +280,30 @@ fn detect_input(inputs: &[TensorInfo]) -> Result<InputShape, String> {
     Ok((0, layout, fixed))
 }
 
-fn channel_layout(t: &TensorInfo, channels: usize) -> Option<TensorLayout> {
+/// Where `channels` lie in output `t`, if they do: a shape that fits both NCHW and NHWC (a square
+/// grid as wide as the channel count) takes `prefer`.
+fn channel_layout(t: &TensorInfo, channels: usize, prefer: TensorLayout) -> Option<TensorLayout> {
     if !t.is_f32 || t.shape.len() != 4 {
         return None;
     }
-    if t.shape[1] == channels as i64 {
-        Some(TensorLayout::Nchw)
-    } else if t.shape[3] == channels as i64 {
-        Some(TensorLayout::Nhwc)
-    } else {
-        None
+    let c = channels as i64;
+    match (t.shape[1] == c, t.shape[3] == c) {
+        (true, true) => Some(prefer),
+        (true, false) => Some(TensorLayout::Nchw),
+        (false, true) => Some(TensorLayout::Nhwc),
+        (false, false) => None,
     }
 }
 
-fn detect_outputs(outputs: &[TensorInfo]) -> Result<(MapSource, &'static Skeleton), String> {
+fn detect_outputs(
+    outputs: &[TensorInfo],
+    prefer: TensorLayout,
+) -> Result<(MapSource, &'static Skeleton), String> {
     // Later outputs win: exports that keep every stage list the final stage last.
     for skeleton in crate::pose::skeleton::ALL_SKELETONS {
         let find = |channels: usize| {
             outputs.iter().enumerate().rev().find_map(|(index, t)| {
-                channel_layout(t, channels).map(|layout| OutputSlot { index, layout })
+                channel_layout(t, channels, prefer).map(|layout| OutputSlot { index, layout })
             })
         };
         if let (Some(heatmaps), Some(pafs)) = (
@@ -379,6 +408,59 @@ mod tests {
             Some(&bad)
         )
         .is_err());
+    }
+
+    #[test]
+    fn a_square_grid_as_wide_as_the_channels_follows_the_input_layout() {
+        // 456x456 NHWC input: the output grid is 57x57 and has 57 channels.
+        let spec = detect(
+            &[t("image:0", &[1, 456, 456, 3])],
+            &[t("out", &[1, 57, 57, 57])],
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            spec.maps,
+            MapSource::Combined(OutputSlot {
+                index: 0,
+                layout: TensorLayout::Nhwc
+            })
+        );
+        let m: Manifest = serde_json::from_str(r#"{"output_layout":"nchw"}"#).unwrap();
+        let spec = detect(
+            &[t("image:0", &[1, 456, 456, 3])],
+            &[t("out", &[1, 57, 57, 57])],
+            Some(&m),
+        )
+        .unwrap();
+        assert!(matches!(spec.maps, MapSource::Combined(s) if s.layout == TensorLayout::Nchw));
+    }
+
+    #[test]
+    fn an_input_that_could_be_either_layout_needs_the_manifest() {
+        let inputs = [t("x", &[1, 3, 64, 3])];
+        let outputs = [t("a", &[1, 57, 8, 8])];
+        let err = detect(&inputs, &outputs, None).unwrap_err();
+        assert!(err.contains("\"layout\""), "{err}");
+        let m: Manifest = serde_json::from_str(r#"{"layout":"nchw"}"#).unwrap();
+        assert_eq!(
+            detect(&inputs, &outputs, Some(&m)).unwrap().input.layout,
+            TensorLayout::Nchw
+        );
+    }
+
+    #[test]
+    fn manifest_values_are_checked_like_flags() {
+        for bad in [r#"{"stride":0}"#, r#"{"scale":0}"#, r#"{"offset":1e30}"#] {
+            let m: Manifest = serde_json::from_str(bad).unwrap();
+            let err = detect(
+                &[t("x", &[1, 3, -1, -1])],
+                &[t("a", &[1, 57, -1, -1])],
+                Some(&m),
+            )
+            .unwrap_err();
+            assert!(err.starts_with("manifest: "), "{bad}: {err}");
+        }
     }
 
     #[test]

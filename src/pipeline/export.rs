@@ -19,6 +19,7 @@ use super::{
 use crate::capture::{Picture, PictureKind, VideoSource};
 use crate::infer::{Engine, NetConfig};
 use crate::output::{OpenPoseFrame, OpenPosePerson};
+use crate::outputs::{FolderFiles, OutputId, OutputSet};
 use crate::pose::{Person, Thresholds};
 use crate::render::{draw_people, draw_text, OverlayStyle, YuvCanvas};
 use crate::video::{EncodeOptions, VideoFormat, VideoInfo, VideoReader, VideoWriter};
@@ -303,7 +304,7 @@ fn output_error(path: &Path, e: std::io::Error) -> PipelineError {
     }
 }
 
-/// What to write, for [`export_file`].
+/// What to write, for [`ExportPlan`].
 #[derive(Debug, Clone)]
 pub struct ExportRequest {
     pub input: PathBuf,
@@ -311,119 +312,124 @@ pub struct ExportRequest {
     pub jsonl: Option<PathBuf>,
     pub json_dir: Option<PathBuf>,
     pub overwrite: bool,
+    /// Largest frame accepted, in pixels.
+    pub max_pixels: u64,
 }
 
-/// A temporary file beside `target`, keeping its extension so FFmpeg picks the same container.
-fn temporary_beside(target: &Path) -> Result<tempfile::NamedTempFile, PipelineError> {
-    let out_err = |reason: String| PipelineError::Output {
-        path: target.to_path_buf(),
-        reason,
-    };
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        return Err(out_err(format!("folder {} does not exist", dir.display())));
+/// An export's outputs, checked and staged before any work: one transaction, committed when the
+/// export finishes (or finishes early, cancelled) and removed when it fails.
+pub struct ExportPlan {
+    request: ExportRequest,
+    info: VideoInfo,
+    outputs: OutputSet,
+    video: OutputId,
+    jsonl: Option<OutputId>,
+    json_dir: Option<OutputId>,
+}
+
+impl ExportPlan {
+    /// Checks every output against the input and each other (and the video's container), then
+    /// creates their temporaries beside them.
+    pub fn new(request: &ExportRequest) -> Result<Self, PipelineError> {
+        let info = crate::video::probe(&request.input)?;
+        crate::inputs::within_pixels(
+            &request.input,
+            (info.width, info.height),
+            request.max_pixels,
+        )
+        .map_err(crate::video::VideoError::from)?;
+        crate::video::check_container(&request.output)?;
+        let mut outputs = OutputSet::new(&[&request.input], request.overwrite);
+        let video = outputs.add_file(&request.output, "-o")?;
+        let jsonl = match &request.jsonl {
+            Some(p) => Some(outputs.add_file(p, "--json")?),
+            None => None,
+        };
+        let json_dir = match &request.json_dir {
+            Some(p) => Some(outputs.add_folder(
+                p,
+                "--json-dir",
+                FolderFiles::Pattern {
+                    prefix: format!("{}_", json_stem(&request.input)),
+                    suffix: "_keypoints.json".into(),
+                },
+            )?),
+            None => None,
+        };
+        outputs.stage()?;
+        Ok(Self {
+            request: request.clone(),
+            info,
+            outputs,
+            video,
+            jsonl,
+            json_dir,
+        })
     }
-    let ext = target.extension().and_then(|e| e.to_str()).unwrap_or("tmp");
-    let name = target
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("output");
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(&format!(".part.{ext}"))
-        .tempfile_in(&dir)
-        .map_err(|e| out_err(format!("cannot write in {}: {e}", dir.display())))
+
+    /// What the input holds.
+    pub fn input_info(&self) -> &VideoInfo {
+        &self.info
+    }
+
+    /// Runs the export into the staged outputs, then commits them all. A cancelled export keeps the
+    /// frames done so far; a failed one leaves nothing.
+    pub fn run(
+        self,
+        engines: Vec<Engine>,
+        settings: &ExportSettings,
+        cancel: Arc<AtomicBool>,
+        progress: impl FnMut(ExportProgress),
+    ) -> Result<ExportReport, PipelineError> {
+        let outputs = ExportOutputs {
+            jsonl: self.jsonl.map(|id| self.outputs.path(id).to_path_buf()),
+            json_dir: self.json_dir.map(|id| self.outputs.path(id).to_path_buf()),
+            json_stem: json_stem(&self.request.input),
+        };
+        let video = self.outputs.path(self.video).to_path_buf();
+        let report = export(
+            &self.request.input,
+            &video,
+            &outputs,
+            engines,
+            settings,
+            cancel,
+            progress,
+        )
+        .map_err(|e| name_real_outputs(e, &self.outputs.renames()))?;
+        if report.frames == 0 {
+            return Err(PipelineError::Output {
+                path: self.request.output.clone(),
+                reason: format!(
+                    "no frame was exported{}: nothing written",
+                    if report.partial { " (cancelled)" } else { "" }
+                ),
+            });
+        }
+        self.outputs.commit()?;
+        Ok(report)
+    }
 }
 
-/// [`export`] with the file handling users rely on: outputs are written to temporary files beside
-/// them and renamed when complete (a failed export leaves nothing; a cancelled one leaves the frames
-/// done so far), an existing output is replaced only with `overwrite`, and the input is never an
-/// output. `on_temporary` sees each temporary path (to clean up on a hard stop).
+/// [`ExportPlan::new`] then [`ExportPlan::run`].
 pub fn export_file(
     request: &ExportRequest,
     engines: Vec<Engine>,
     settings: &ExportSettings,
     cancel: Arc<AtomicBool>,
-    on_temporary: impl Fn(&Path),
     progress: impl FnMut(ExportProgress),
 ) -> Result<ExportReport, PipelineError> {
-    check_targets(request)?;
-    if let Some(dir) = &request.json_dir {
-        std::fs::create_dir_all(dir).map_err(|e| output_error(dir, e))?;
-    }
-    let video_tmp = temporary_beside(&request.output)?;
-    on_temporary(video_tmp.path());
-    let json_tmp = request.jsonl.as_deref().map(temporary_beside).transpose()?;
-    if let Some(t) = &json_tmp {
-        on_temporary(t.path());
-    }
-    let outputs = ExportOutputs {
-        jsonl: json_tmp.as_ref().map(|t| t.path().to_path_buf()),
-        json_dir: request.json_dir.clone(),
-        json_stem: request
-            .input
-            .file_stem()
-            .map_or_else(|| "video".into(), |s| s.to_string_lossy().into_owned()),
-    };
-    // Messages name the real outputs, not their temporary files.
-    let mut renames = vec![(video_tmp.path().to_path_buf(), request.output.clone())];
-    if let (Some(tmp), Some(target)) = (&json_tmp, &request.jsonl) {
-        renames.push((tmp.path().to_path_buf(), target.clone()));
-    }
-    let report = export(
-        &request.input,
-        video_tmp.path(),
-        &outputs,
-        engines,
-        settings,
-        cancel,
-        progress,
-    )
-    .map_err(|e| name_real_outputs(e, &renames))?;
-    if report.frames == 0 {
-        return Err(PipelineError::Output {
-            path: request.output.clone(),
-            reason: format!(
-                "no frame was exported{}: nothing written",
-                if report.partial { " (cancelled)" } else { "" }
-            ),
-        });
-    }
-    persist(video_tmp, &request.output, request.overwrite)?;
-    if let (Some(tmp), Some(target)) = (json_tmp, &request.jsonl) {
-        persist(tmp, target, request.overwrite)?;
-    }
-    Ok(report)
+    ExportPlan::new(request)?.run(engines, settings, cancel, progress)
 }
 
-/// Outputs may not be the input, each other, or existing files (without `overwrite`).
-fn check_targets(request: &ExportRequest) -> Result<(), PipelineError> {
-    let mut targets = vec![&request.output];
-    targets.extend(request.jsonl.iter());
-    for t in targets {
-        let err = |reason: &str| PipelineError::Output {
-            path: t.clone(),
-            reason: reason.into(),
-        };
-        if crate::imageio::same_file(t, &request.input) || *t == request.input {
-            return Err(err("would overwrite the input"));
-        }
-        if t.exists() && !request.overwrite {
-            return Err(err("already exists (pass --overwrite to replace it)"));
-        }
-    }
-    if request.jsonl.as_ref() == Some(&request.output) {
-        return Err(PipelineError::Output {
-            path: request.output.clone(),
-            reason: "is also the JSON output".into(),
-        });
-    }
-    Ok(())
+/// Per-frame files are named `<input stem>_<12-digit frame>_keypoints.json`, as OpenPose names them.
+fn json_stem(input: &Path) -> String {
+    input
+        .file_stem()
+        .map_or_else(|| "video".into(), |s| s.to_string_lossy().into_owned())
 }
 
+/// Messages name the real outputs, not their temporaries.
 fn name_real_outputs(e: PipelineError, renames: &[(PathBuf, PathBuf)]) -> PipelineError {
     let message = e.to_string();
     let mentions = |p: &Path| message.contains(p.display().to_string().as_str());
@@ -433,19 +439,6 @@ fn name_real_outputs(e: PipelineError, renames: &[(PathBuf, PathBuf)]) -> Pipeli
     PipelineError::Stage(renames.iter().fold(message.clone(), |m, (tmp, real)| {
         m.replace(&tmp.display().to_string(), &real.display().to_string())
     }))
-}
-
-fn persist(
-    tmp: tempfile::NamedTempFile,
-    target: &Path,
-    overwrite: bool,
-) -> Result<(), PipelineError> {
-    let r = if overwrite {
-        tmp.persist(target).map(|_| ())
-    } else {
-        tmp.persist_noclobber(target).map(|_| ())
-    };
-    r.map_err(|e| output_error(target, e.error))
 }
 
 /// Summary of the source, for messages.

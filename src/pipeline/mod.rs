@@ -35,8 +35,8 @@ use crate::video::VideoError;
 
 pub use engines::EngineSpec;
 pub use export::{
-    describe, export, export_file, ExportOutputs, ExportProgress, ExportReport, ExportRequest,
-    ExportSettings,
+    describe, export, export_file, ExportOutputs, ExportPlan, ExportProgress, ExportReport,
+    ExportRequest, ExportSettings,
 };
 pub use live::{LiveOptions, LivePipeline};
 pub use source::Control;
@@ -65,6 +65,8 @@ pub enum PipelineError {
     Capture(#[from] CaptureError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Outputs(#[from] crate::outputs::OutputError),
     #[error("{path}: {reason}")]
     Output {
         path: std::path::PathBuf,

@@ -123,6 +123,8 @@ impl Associator {
                         let (col, row) = (a.col + f * dc, a.row + f * dr);
                         let v = pafs.bilinear(limb.paf_x, row, col) * ux
                             + pafs.bilinear(limb.paf_y, row, col) * uy;
+                        // A non-finite field value supports nothing.
+                        let v = if v.is_finite() { v } else { 0.0 };
                         sum += v;
                         above += usize::from(v > t.paf);
                     }

@@ -31,7 +31,8 @@ pub fn find_peaks(
     for r in 0..h {
         for c in 0..w {
             let v = maps.at(channel, r, c);
-            if v <= threshold || !is_local_max(maps, channel, r, c, w, h, v) {
+            // NaN and infinities (a broken model, or a half-precision overflow) are never peaks.
+            if !v.is_finite() || v <= threshold || !is_local_max(maps, channel, r, c, w, h, v) {
                 continue;
             }
             out.push(refine(maps, channel, r, c, w, h, v));
@@ -85,10 +86,20 @@ fn refine(m: &MapStack, ch: usize, r: usize, c: usize, w: usize, h: usize, v: f3
         (Rise::Log(a), Rise::None) | (Rise::None, Rise::Log(a)) => v * a.exp(),
         (a, b) => v + a.linear(v) + b.linear(v),
     };
-    Peak {
+    let refined = Peak {
         col: c as f32 + dc,
         row: r as f32 + dr,
         score,
+    };
+    // Non-finite neighbours make the fit meaningless: keep the cell itself.
+    if refined.col.is_finite() && refined.row.is_finite() && refined.score.is_finite() {
+        refined
+    } else {
+        Peak {
+            col: c as f32,
+            row: r as f32,
+            score: v,
+        }
     }
 }
 

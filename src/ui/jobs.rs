@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use eframe::egui;
 
 use crate::infer::{Engine, EngineOptions};
+use crate::outputs::OutputSet;
 use crate::pipeline::{
     EngineSpec, ExportProgress, ExportRequest, ExportSettings, FrameResult, PipelineSettings,
 };
@@ -105,10 +106,10 @@ fn run_export(
         jsonl: Some(free_name_beside(&output, "jsonl")),
         json_dir: None,
         overwrite: true,
+        max_pixels: crate::inputs::DEFAULT_MAX_PIXELS,
     };
-    let report =
-        crate::pipeline::export_file(&request, engines, settings, cancel, |_| {}, progress)
-            .map_err(|e| e.to_string())?;
+    let report = crate::pipeline::export_file(&request, engines, settings, cancel, progress)
+        .map_err(|e| e.to_string())?;
     let verb = if report.partial {
         "cancelled: kept"
     } else {
@@ -137,7 +138,7 @@ pub fn free_name_beside(path: &Path, ext: &str) -> PathBuf {
 }
 
 /// Saves the frame on screen with its skeletons (drawn in the window's overlay style) as PNG, and its
-/// people as OpenPose JSON, into `folder`. Returns the base path written.
+/// people as OpenPose JSON, into `folder`: both or neither. Returns the base path written.
 pub fn snapshot(
     last: &FrameResult,
     people: &[Person],
@@ -155,15 +156,21 @@ pub fn snapshot(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let base = folder.join(format!("posecam-{stamp}-{}", last.frame.index));
-    let json = serde_json::to_vec(&crate::output::OpenPoseFrame::new(people))
+    let (png, json) = (base.with_extension("png"), base.with_extension("json"));
+    let body = serde_json::to_vec(&crate::output::OpenPoseFrame::new(people))
         .map_err(|e| e.to_string())?;
-    crate::imageio::save_rgb(&base.with_extension("png"), &image, false)
-        .and_then(|_| {
-            crate::imageio::write_file_atomic(&base.with_extension("json"), false, |f| {
-                std::io::Write::write_all(f, &json).map_err(|e| e.to_string())
-            })
-        })
-        .map_err(|e| e.to_string())?;
+    let mut outputs = OutputSet::new::<&Path>(&[], false);
+    let ids = (|| {
+        Ok::<_, crate::outputs::OutputError>((
+            outputs.add_file(&png, "snapshot")?,
+            outputs.add_file(&json, "snapshot keypoints")?,
+        ))
+    })()
+    .map_err(|e| e.to_string())?;
+    outputs.stage().map_err(|e| e.to_string())?;
+    crate::imageio::write_image(outputs.path(ids.0), &png, &image).map_err(|e| e.to_string())?;
+    crate::imageio::write_bytes(outputs.path(ids.1), &json, &body).map_err(|e| e.to_string())?;
+    outputs.commit().map_err(|e| e.to_string())?;
     Ok(base)
 }
 

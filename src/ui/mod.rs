@@ -74,7 +74,7 @@ pub struct PosecamApp {
 
 impl PosecamApp {
     pub fn new(ctx: &egui::Context, stored: Option<AppSettings>, options: StartOptions) -> Self {
-        let mut settings = stored.unwrap_or_default();
+        let (mut settings, notes) = stored.unwrap_or_default().checked();
         if let Some(m) = &options.model {
             settings.model = m.display().to_string();
         } else if settings.model.is_empty() || !Path::new(&settings.model).is_file() {
@@ -114,6 +114,9 @@ impl PosecamApp {
             export: None,
             fullscreen: false,
         };
+        for note in notes {
+            app.say(note);
+        }
         match first {
             Some(spec) => app.open_source(spec),
             None => app

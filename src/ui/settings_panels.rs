@@ -4,6 +4,7 @@
 use eframe::egui;
 
 use super::state::{debug_channel_name, AppSettings, Command, DebugView};
+use crate::infer::NetConfig;
 use crate::pipeline::FrameResult;
 use crate::pose::Thresholds;
 
@@ -32,7 +33,8 @@ fn network_ui(ui: &mut egui::Ui, settings: &mut AppSettings) -> Vec<Command> {
     let mut commands = Vec::new();
     ui.heading("Network");
     ui.add(
-        egui::Slider::new(&mut settings.net_height, 96..=1024)
+        egui::Slider::new(&mut settings.net_height, NetConfig::NET_HEIGHT)
+            .logarithmic(true)
             .step_by(8.0)
             .text("Net input height"),
     );

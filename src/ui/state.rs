@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::capture::SourceSpec;
 use crate::infer::NetConfig;
 use crate::pipeline::{Control, PipelineSettings};
-use crate::pose::{Skeleton, Thresholds};
+use crate::pose::{check_range, Skeleton, Thresholds};
 use crate::render::OverlayStyle;
 
 /// What a panel asks for; applied after the whole window is drawn.
@@ -79,6 +79,26 @@ impl AppSettings {
         } else {
             v
         }
+    }
+
+    /// Saved settings brought back into the ranges the flags accept, with a note for each reset.
+    pub fn checked(mut self) -> (Self, Vec<String>) {
+        let mut notes = Vec::new();
+        if let Err(e) = self.thresholds.validate() {
+            notes.push(format!(
+                "saved detection settings reset to the CMU defaults ({e})"
+            ));
+            self.thresholds = Thresholds::default();
+        }
+        if let Err(e) = check_range("net input height", self.net_height, NetConfig::NET_HEIGHT) {
+            notes.push(format!("saved {e}: reset to 368"));
+            self.net_height = 368;
+        }
+        if let Err(e) = check_range("debug opacity", self.debug.opacity, 0.0..=1.0) {
+            notes.push(format!("saved {e}: reset"));
+            self.debug.opacity = DebugOverlay::default().opacity;
+        }
+        (self, notes)
     }
 
     pub fn pipeline(&self) -> PipelineSettings {
@@ -298,6 +318,23 @@ mod tests {
         let partial: AppSettings = serde_json::from_str(r#"{"net_height": 256}"#).unwrap();
         assert_eq!(partial.net_height, 256);
         assert_eq!(partial.thresholds, Thresholds::default());
+    }
+
+    #[test]
+    fn saved_settings_out_of_range_are_reset_and_said() {
+        let json =
+            r#"{"thresholds": {"peak": 7.0}, "net_height": 100000, "debug": {"opacity": 3}}"#;
+        let stored: AppSettings = serde_json::from_str(json).unwrap();
+        let (s, notes) = stored.checked();
+        assert_eq!(s.thresholds, Thresholds::default());
+        assert_eq!(s.net_height, 368);
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        assert!(
+            notes[0].contains("peak threshold must be between 0 and 1"),
+            "{notes:?}"
+        );
+        let (_, none) = AppSettings::default().checked();
+        assert!(none.is_empty());
     }
 
     #[test]

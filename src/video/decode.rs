@@ -46,8 +46,8 @@ pub struct VideoReader {
 impl VideoReader {
     pub fn open(path: &Path) -> Result<Self, VideoError> {
         init();
-        if !path.exists() && !super::is_sequence_pattern(path) {
-            return Err(VideoError::Missing(path.to_path_buf()));
+        if !super::is_sequence_pattern(path) {
+            crate::inputs::regular_file(path)?;
         }
         let input = ff::format::input(&path).map_err(|e| VideoError::Open {
             path: path.to_path_buf(),

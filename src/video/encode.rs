@@ -59,6 +59,37 @@ pub const X264_PRESETS: &[&str] = &[
     "placebo",
 ];
 
+/// `path`'s extension names a container FFmpeg writes that can hold H.264, checked before any work.
+pub fn check_container(path: &Path) -> Result<(), VideoError> {
+    init();
+    let err = |reason: &str| VideoError::Write {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    };
+    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| err("the name holds a NUL byte"))?;
+    // SAFETY: av_guess_format reads the NUL-terminated name and returns a static format or null.
+    let format =
+        unsafe { ff::ffi::av_guess_format(std::ptr::null(), name.as_ptr(), std::ptr::null()) };
+    if format.is_null() {
+        return Err(err("unknown video container: name it .mp4, .mkv or .mov"));
+    }
+    // SAFETY: `format` is a static muxer description.
+    let h264 = unsafe {
+        ff::ffi::avformat_query_codec(
+            format,
+            ff::ffi::AVCodecID::AV_CODEC_ID_H264,
+            ff::ffi::FF_COMPLIANCE_NORMAL,
+        )
+    };
+    if h264 != 1 {
+        return Err(err(
+            "this container cannot hold H.264 video: use .mp4, .mkv or .mov",
+        ));
+    }
+    Ok(())
+}
+
 /// Carries the audio of a source file into the output, interleaved with the video by time.
 struct AudioCopy {
     input: ff::format::context::Input,

@@ -8,7 +8,7 @@ mod frame;
 
 pub use color::{ColorSpec, Matrix};
 pub use decode::{DecodedFrame, VideoReader};
-pub use encode::{EncodeOptions, VideoFormat, VideoWriter, X264_PRESETS};
+pub use encode::{check_container, EncodeOptions, VideoFormat, VideoWriter, X264_PRESETS};
 pub use frame::Yuv420Image;
 
 use std::path::{Path, PathBuf};
@@ -17,8 +17,8 @@ use std::sync::Once;
 /// Failures at the video boundary, each one line.
 #[derive(Debug, thiserror::Error)]
 pub enum VideoError {
-    #[error("{0}: no such file")]
-    Missing(PathBuf),
+    #[error(transparent)]
+    Input(#[from] crate::inputs::InputError),
     #[error("{path}: cannot open as a video: {reason}")]
     Open { path: PathBuf, reason: String },
     #[error("{0}: contains no video stream")]

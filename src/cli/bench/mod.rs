@@ -1,5 +1,6 @@
 //! `posecam bench`: where the time goes, as figures (median over runs).
 
+mod fuzz;
 mod live;
 
 use std::path::PathBuf;
@@ -31,6 +32,9 @@ pub struct BenchArgs {
     /// Measure the live pipeline (the window's) without a window, beside an export at the same net size.
     #[arg(long)]
     pub live: bool,
+    /// Run association on this many hostile network outputs instead (counts panics; no model needed).
+    #[arg(long, value_name = "CASES")]
+    pub fuzz: Option<u64>,
     #[command(flatten)]
     pub live_args: live::LiveBenchArgs,
     #[command(flatten)]
@@ -50,6 +54,9 @@ pub(crate) fn median(mut v: Vec<Duration>) -> f64 {
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
+    if let Some(cases) = args.fuzz {
+        return fuzz::run(cases);
+    }
     if args.live {
         return live::run(&args.live_args, &args.model);
     }
@@ -138,7 +145,7 @@ fn image_figures(
     image_path: &std::path::Path,
     net: &NetConfig,
 ) -> Result<(serde_json::Value, Engine)> {
-    let image = imageio::load_rgb(image_path)?;
+    let image = imageio::load_rgb(image_path, posecam::inputs::DEFAULT_MAX_PIXELS)?;
     let t = Instant::now();
     let mut engine = args.model.load_engine()?;
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
