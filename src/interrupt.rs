@@ -47,8 +47,11 @@ fn on_signal() {
 
 /// Removes every staged output and exits with status 130 at once.
 pub fn abort() -> ! {
-    crate::outputs::remove_all_staged();
-    eprintln!("\naborted: no output written");
+    if crate::outputs::remove_all_staged() > 0 {
+        eprintln!("\naborted: no output written");
+    } else {
+        eprintln!("\ninterrupted");
+    }
     // SAFETY: _exit ends the process without unwinding or running atexit handlers, which is the point:
     // other threads may be inside ONNX Runtime or FFmpeg.
     unsafe { libc::_exit(EXIT_INTERRUPTED) }

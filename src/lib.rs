@@ -18,5 +18,6 @@ pub mod pipeline;
 pub mod pose;
 pub mod render;
 pub mod synthetic;
+pub mod track;
 pub mod ui;
 pub mod video;

@@ -34,7 +34,13 @@ pub struct OpenPosePerson {
 }
 
 impl OpenPosePerson {
+    /// `p` with `person_id` -1 (untracked, as OpenPose writes it).
     pub fn from_person(p: &Person) -> Self {
+        Self::with_id(p, None)
+    }
+
+    /// `p` with its track ID (-1 when it has none).
+    pub fn with_id(p: &Person, id: Option<u64>) -> Self {
         let pose_keypoints_2d = p
             .keypoints
             .iter()
@@ -44,7 +50,7 @@ impl OpenPosePerson {
             })
             .collect();
         Self {
-            person_id: vec![-1],
+            person_id: vec![id.map_or(-1, |id| id as i64)],
             pose_keypoints_2d,
             face_keypoints_2d: vec![],
             hand_left_keypoints_2d: vec![],

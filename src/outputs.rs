@@ -111,9 +111,11 @@ fn unregister(path: &Path) {
         .retain(|p| p != path);
 }
 
-/// Removes every temporary of every output set (a second Ctrl-C: nothing may be left behind).
-pub fn remove_all_staged() {
+/// Removes every temporary of every output set (a second Ctrl-C: nothing may be left behind); how
+/// many there were.
+pub fn remove_all_staged() -> usize {
     let staged = std::mem::take(&mut *STAGED.lock().unwrap_or_else(|p| p.into_inner()));
+    let count = staged.len();
     for path in staged {
         if path.is_dir() {
             let _ = std::fs::remove_dir_all(&path);
@@ -121,6 +123,7 @@ pub fn remove_all_staged() {
             let _ = std::fs::remove_file(&path);
         }
     }
+    count
 }
 
 /// `path` made absolute with `.` and `..` resolved, its parent's symbolic links followed.

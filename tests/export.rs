@@ -8,6 +8,7 @@ mod common;
 
 use common::posecam;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -728,4 +729,135 @@ fn a_spliced_mpeg_ts_with_an_audio_stream_that_appears_late_exports() {
         stream(&p, "audio").is_some(),
         "the complete audio track is kept"
     );
+}
+
+/// Person IDs per frame in a JSON lines file.
+fn jsonl_ids(path: &Path) -> Vec<Vec<i64>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["people"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["person_id"][0].as_i64().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn ids_are_the_same_in_every_output_and_no_track_gives_openposes() {
+    let (Some(model), Some(gif)) = (
+        common::shared_model(),
+        common::shared("data/video/two-walking-480x270.gif"),
+    ) else {
+        return;
+    };
+    let f = fixture();
+    let (jsonl, dir, csv) = (f.path("t.jsonl"), f.path("frames"), f.path("t.csv"));
+    let o = posecam(&[
+        "export",
+        s(&gif),
+        "-o",
+        s(&f.path("t.mp4")),
+        "--json",
+        s(&jsonl),
+        "--json-dir",
+        s(&dir),
+        "--csv",
+        s(&csv),
+        "--numbers",
+        "--trails",
+        "--model",
+        s(&model),
+    ]);
+    assert_ok(&o);
+    let ids = jsonl_ids(&jsonl);
+    assert_eq!(ids.len(), 35);
+    assert!(
+        ids.iter().all(|f| {
+            let mut v = f.clone();
+            v.sort();
+            v == [1, 2]
+        }),
+        "{ids:?}"
+    );
+    // The per-frame files say the same.
+    for (i, frame_ids) in ids.iter().enumerate() {
+        let file = dir.join(format!("two-walking-480x270_{i:012}_keypoints.json"));
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+        let here: Vec<i64> = v["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["person_id"][0].as_i64().unwrap())
+            .collect();
+        assert_eq!(&here, frame_ids, "frame {i}");
+    }
+    // So does the CSV, in long format with raw and smoothed positions.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("frame,time,person,part,x,y,score,x_smooth,y_smooth")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(rows
+        .iter()
+        .all(|r| r.len() == 9 && (r[2] == "1" || r[2] == "2")));
+    let frames: BTreeSet<&str> = rows.iter().map(|r| r[0]).collect();
+    assert_eq!(frames.len(), 35);
+    assert!(
+        rows.iter().any(|r| r[4] != r[7]),
+        "smoothed positions differ from raw somewhere"
+    );
+    // --no-track: OpenPose's -1 everywhere, the same keypoints.
+    let plain = f.path("plain.jsonl");
+    assert_ok(&posecam(&[
+        "export",
+        s(&gif),
+        "-o",
+        s(&f.path("p.mp4")),
+        "--json",
+        s(&plain),
+        "--no-track",
+        "--model",
+        s(&model),
+    ]));
+    assert!(jsonl_ids(&plain).iter().flatten().all(|&id| id == -1));
+    let keypoints = |p: &Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["people"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p["pose_keypoints_2d"].clone())
+                    .collect()
+            })
+            .collect()
+    };
+    assert_eq!(
+        keypoints(&jsonl),
+        keypoints(&plain),
+        "tracking never changes the raw keypoints"
+    );
+    let refused = posecam(&[
+        "export",
+        s(&gif),
+        "-o",
+        s(&f.path("x.mp4")),
+        "--csv",
+        s(&f.path("x.csv")),
+        "--no-track",
+        "--model",
+        s(&model),
+    ]);
+    assert!(!refused.status.success());
 }

@@ -440,26 +440,7 @@ fn term_and_hup_finish_a_playable_partial_export_and_a_second_signal_leaves_noth
     for sig in ["TERM", "HUP"] {
         let out = format!("partial-{sig}.mp4");
         let jsonl = format!("partial-{sig}.jsonl");
-        let child = f
-            .command(&[
-                "export",
-                s(&clip),
-                "-o",
-                &out,
-                "--json",
-                &jsonl,
-                "--model",
-                "{tiny}",
-                "--net-height",
-                "1024",
-                "--scales",
-                "1,1",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        common::wait_for_progress(f.dir.path(), 100_000);
+        let child = interruptible_export(&f, &clip, &["-o", &out, "--json", &jsonl]);
         signal(child.id(), sig);
         let o = child.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
@@ -475,26 +456,7 @@ fn term_and_hup_finish_a_playable_partial_export_and_a_second_signal_leaves_noth
             "{sig}: temporaries left"
         );
     }
-    let child = f
-        .command(&[
-            "export",
-            s(&clip),
-            "-o",
-            "gone.mp4",
-            "--json-dir",
-            "gone",
-            "--model",
-            "{tiny}",
-            "--net-height",
-            "1024",
-            "--scales",
-            "1,1",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    common::wait_for_progress(f.dir.path(), 100_000);
+    let child = interruptible_export(&f, &clip, &["-o", "gone.mp4", "--json-dir", "gone"]);
     signal(child.id(), "INT");
     std::thread::sleep(Duration::from_millis(30));
     signal(child.id(), "INT");

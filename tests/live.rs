@@ -13,11 +13,13 @@ use posecam::pipeline::{
     Control, EngineSpec, FrameResult, LiveOptions, LivePipeline, PipelineEvent, PipelineSettings,
 };
 use posecam::pose::Thresholds;
+use posecam::track::TrackerSettings;
 
 fn settings(net_height: usize, scales: Vec<f32>) -> PipelineSettings {
     PipelineSettings {
         net: NetConfig { net_height, scales },
         thresholds: Thresholds::default(),
+        tracking: Some(TrackerSettings::default()),
     }
 }
 

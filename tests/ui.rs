@@ -120,3 +120,58 @@ fn without_a_webcam_the_window_opens_and_says_so() {
         .is_some());
     assert!(h.query_all_by_label_contains("Open file").next().is_some());
 }
+
+#[test]
+fn clicking_a_tracked_person_plots_their_joint_angles() {
+    let (Some(model), Some(gif)) = (
+        common::shared_model(),
+        common::shared("data/video/two-walking-480x270.gif"),
+    ) else {
+        return;
+    };
+    let mut h = harness(StartOptions {
+        source: Some(SourceSpec::Video(gif)),
+        model: Some(model),
+        device: None,
+    });
+    let has_ids =
+        |app: &PosecamApp| app.tracked.len() == 2 && app.tracked.iter().all(|t| t.id.is_some());
+    assert!(step_until(&mut h, 30, has_ids), "both walkers get IDs");
+    h.key_press(egui::Key::Space);
+    h.step();
+    let (target, neck) = {
+        let app = h.state().as_ref().unwrap();
+        let neck = app.people[0].keypoints[1].expect("a neck");
+        (app.tracked[0].id, (neck.x, neck.y))
+    };
+    let frame = h.get_by_label("video frame").rect();
+    let r = frame;
+    let (x, y) = posecam::ui::state::image_to_screen(
+        [r.min.x, r.min.y, r.width(), r.height()],
+        (480, 270),
+        neck,
+    );
+    let at = egui::pos2(x, y + 20.0);
+    h.hover_at(at);
+    h.drag_at(at);
+    h.drop_at(at);
+    h.step();
+    h.step();
+    let app = h.state().as_ref().unwrap();
+    assert_eq!(app.angles.id, target, "the clicked person is followed");
+    let title = format!("Joint angles of #{}", target.unwrap());
+    assert!(
+        h.query_all_by_label_contains(&title).next().is_some(),
+        "{title}"
+    );
+    assert!(h
+        .query_all_by_label_contains("Following #")
+        .next()
+        .is_some());
+    // Playing on, the plot fills with the followed person's angles.
+    h.key_press(egui::Key::Space);
+    assert!(
+        step_until(&mut h, 30, |app| app.angles.samples.len() >= 3),
+        "angles recorded while the person is followed"
+    );
+}

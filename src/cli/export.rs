@@ -14,7 +14,7 @@ use posecam::pipeline::{self, ExportPlan, ExportProgress, ExportRequest, ExportS
 use posecam::render::OverlayStyle;
 use posecam::video::{EncodeOptions, X264_PRESETS};
 
-use super::{InputArgs, ModelArgs, ThresholdArgs};
+use super::{InputArgs, ModelArgs, ThresholdArgs, TrackArgs};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -29,6 +29,9 @@ pub struct ExportArgs {
     /// Also write OpenPose's per-frame files (<stem>_<12-digit frame>_keypoints.json) into this folder.
     #[arg(long)]
     pub json_dir: Option<PathBuf>,
+    /// Tracks as CSV in long format (frame,time,person,part,x,y,score,x_smooth,y_smooth).
+    #[arg(long, conflicts_with = "no_track")]
+    pub csv: Option<PathBuf>,
     /// Replace existing outputs.
     #[arg(long)]
     pub overwrite: bool,
@@ -42,9 +45,15 @@ pub struct ExportArgs {
     /// Print the per-stage statistics as JSON on stdout at the end.
     #[arg(long)]
     pub stats: bool,
-    /// Number each person in the video.
+    /// Label each person in the video (#ID when tracked).
     #[arg(long)]
     pub numbers: bool,
+    /// Draw each tracked person's recent path.
+    #[arg(long)]
+    pub trails: bool,
+    /// OpenPose's part colours instead of one colour per tracked person.
+    #[arg(long)]
+    pub color_by_part: bool,
     /// Print the processing rate (fps) in the corner of the video.
     #[arg(long)]
     pub fps_overlay: bool,
@@ -58,6 +67,8 @@ pub struct ExportArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
+    #[command(flatten)]
+    pub tracking: TrackArgs,
 }
 
 fn preset_parser() -> clap::builder::PossibleValuesParser {
@@ -73,6 +84,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         output: args.output.clone(),
         jsonl: args.json.clone(),
         json_dir: args.json_dir.clone(),
+        csv: args.csv.clone(),
         overwrite: args.overwrite,
         max_pixels: args.inputs.max_pixels,
     };
@@ -95,8 +107,12 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let settings = ExportSettings {
         net,
         thresholds: args.thresholds.thresholds(),
+        tracking: args.tracking.settings(),
         style: OverlayStyle {
             numbers: args.numbers,
+            trails: args.trails,
+            color_by_id: !args.color_by_part,
+            smoothed: !args.tracking.no_smoothing,
             ..OverlayStyle::default()
         },
         fps_overlay: args.fps_overlay,

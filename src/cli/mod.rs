@@ -12,6 +12,7 @@ use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 use posecam::infer::{Device, Engine, EngineOptions, NetConfig, WorkerPlan};
 use posecam::pose::{check_range, Thresholds};
+use posecam::track::TrackerSettings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -245,6 +246,48 @@ impl ThresholdArgs {
             min_parts: self.min_parts,
             min_person_score: self.min_score,
         }
+    }
+}
+
+/// Following people over time.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Tracking")]
+pub struct TrackArgs {
+    /// No tracking: every person_id is -1, as OpenPose writes it.
+    #[arg(long)]
+    pub no_track: bool,
+    /// Frames a new person must be seen in before getting an ID.
+    #[arg(long, default_value_t = TrackerSettings::default().confirm_frames, value_parser = number_in(TrackerSettings::CONFIRM_FRAMES))]
+    pub confirm_frames: u32,
+    /// Seconds a person may go unseen and keep their ID.
+    #[arg(long, value_name = "SECONDS", default_value_t = TrackerSettings::default().max_gap_s, value_parser = number_in(TrackerSettings::MAX_GAP_S))]
+    pub max_gap: f32,
+    /// Least pose similarity (0-1) for a detection to continue a track.
+    #[arg(long, default_value_t = TrackerSettings::default().min_similarity, value_parser = number_in(TrackerSettings::MIN_SIMILARITY))]
+    pub match_similarity: f32,
+    /// Draw raw keypoints instead of smoothed ones (the CSV has both either way).
+    #[arg(long)]
+    pub no_smoothing: bool,
+    /// One-Euro smoothing at rest, in Hz (lower: steadier).
+    #[arg(long, value_name = "HZ", default_value_t = TrackerSettings::default().min_cutoff_hz, value_parser = number_in(TrackerSettings::MIN_CUTOFF_HZ))]
+    pub smoothing_cutoff: f32,
+    /// One-Euro speed response (higher: less lag on fast motion).
+    #[arg(long, default_value_t = TrackerSettings::default().beta, value_parser = number_in(TrackerSettings::BETA))]
+    pub smoothing_beta: f32,
+}
+
+impl TrackArgs {
+    /// The tracker's settings, or `None` with `--no-track`.
+    pub fn settings(&self) -> Option<TrackerSettings> {
+        (!self.no_track).then_some(TrackerSettings {
+            confirm_frames: self.confirm_frames,
+            max_gap_s: self.max_gap,
+            min_similarity: self.match_similarity,
+            smoothing: true,
+            min_cutoff_hz: self.smoothing_cutoff,
+            beta: self.smoothing_beta,
+            ..TrackerSettings::default()
+        })
     }
 }
 

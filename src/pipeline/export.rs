@@ -1,7 +1,6 @@
 //! Export: the shared stages with the lossless policy, feeding an encoder stage that draws skeletons
 //! into the YUV frames, encodes them (audio carried across) and writes the keypoint files.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -11,6 +10,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use serde::Serialize;
 
 use super::engines::WorkerEngine;
+use super::keypoints::KeypointWriters;
 use super::stage::{spawn_stage, EventSink, StageContext, StageStats};
 use super::{
     start_stages, Delivery, FrameResult, PipelineError, PipelineSettings, SharedSettings,
@@ -18,10 +18,10 @@ use super::{
 };
 use crate::capture::{Picture, PictureKind, VideoSource};
 use crate::infer::{Engine, NetConfig};
-use crate::output::{OpenPoseFrame, OpenPosePerson};
 use crate::outputs::{FolderFiles, OutputId, OutputSet};
-use crate::pose::{Person, Thresholds};
-use crate::render::{draw_people, draw_text, OverlayStyle, YuvCanvas};
+use crate::pose::Thresholds;
+use crate::render::{draw_figures, draw_text, figures, OverlayStyle, YuvCanvas};
+use crate::track::TrackerSettings;
 use crate::video::{EncodeOptions, VideoFormat, VideoInfo, VideoReader, VideoWriter};
 
 /// What an export does besides the video.
@@ -32,6 +32,8 @@ pub struct ExportOutputs {
     /// OpenPose's per-frame files `<stem>_<12-digit frame>_keypoints.json`.
     pub json_dir: Option<PathBuf>,
     pub json_stem: String,
+    /// Tracks in long format (`frame,time,person,part,x,y,score,x_smooth,y_smooth`).
+    pub csv: Option<PathBuf>,
 }
 
 /// Settings of one export.
@@ -39,6 +41,8 @@ pub struct ExportOutputs {
 pub struct ExportSettings {
     pub net: NetConfig,
     pub thresholds: Thresholds,
+    /// `None`: no tracking (`person_id` -1, as in OpenPose).
+    pub tracking: Option<TrackerSettings>,
     pub style: OverlayStyle,
     pub encode: EncodeOptions,
     /// Print the processing rate (frames per second so far) in the top-left corner.
@@ -90,6 +94,7 @@ pub fn export(
     let shared = SharedSettings::new(PipelineSettings {
         net: settings.net.clone(),
         thresholds: settings.thresholds,
+        tracking: settings.tracking,
     });
     let ctx = StageContext::new(shared, events);
     let source = input.to_path_buf();
@@ -191,19 +196,16 @@ impl EncodeStage {
             };
             let picture = Arc::make_mut(&mut picture);
             let mut canvas = YuvCanvas { image: picture };
-            draw_people(
-                &mut canvas,
-                result.skeleton,
-                &result.people,
-                &self.settings.style,
-            );
+            let style = &self.settings.style;
+            let figures = figures(&result.people, &result.tracked, style.smoothed);
+            draw_figures(&mut canvas, result.skeleton, &figures, style);
             if self.settings.fps_overlay {
                 let fps = (writer.frames_written() + 1) as f64
                     / started.elapsed().as_secs_f64().max(1e-3);
                 draw_fps(&mut canvas, fps);
             }
             writer.write(picture, result.frame.pts)?;
-            keypoints.write(result.frame.index, result.frame.time_s, &result.people)?;
+            keypoints.write(&result)?;
             people_total += result.people.len() as u64;
             stats.busy(t);
             let _ = self.progress.try_send(ExportProgress {
@@ -233,71 +235,7 @@ fn draw_fps(canvas: &mut YuvCanvas<'_>, fps: f64) {
     );
 }
 
-#[derive(Serialize)]
-struct JsonLine<'a> {
-    frame: u64,
-    time: f64,
-    people: &'a [OpenPosePerson],
-}
-
-/// The keypoint files of an export.
-struct KeypointWriters {
-    jsonl: Option<(PathBuf, std::io::BufWriter<std::fs::File>)>,
-    json_dir: Option<(PathBuf, String)>,
-}
-
-impl KeypointWriters {
-    fn create(outputs: &ExportOutputs) -> Result<Self, PipelineError> {
-        let jsonl = match &outputs.jsonl {
-            Some(p) => {
-                let file = std::fs::File::create(p).map_err(|e| output_error(p, e))?;
-                Some((p.clone(), std::io::BufWriter::new(file)))
-            }
-            None => None,
-        };
-        Ok(Self {
-            jsonl,
-            json_dir: outputs
-                .json_dir
-                .clone()
-                .map(|d| (d, outputs.json_stem.clone())),
-        })
-    }
-
-    fn write(&mut self, frame: u64, time_s: f64, people: &[Person]) -> Result<(), PipelineError> {
-        let persons: Vec<OpenPosePerson> = people.iter().map(OpenPosePerson::from_person).collect();
-        if let Some((path, out)) = self.jsonl.as_mut() {
-            let line = JsonLine {
-                frame,
-                time: (time_s * 1e6).round() / 1e6,
-                people: &persons,
-            };
-            serde_json::to_writer(&mut *out, &line)
-                .map_err(std::io::Error::from)
-                .and_then(|_| out.write_all(b"\n"))
-                .map_err(|e| output_error(path, e))?;
-        }
-        if let Some((dir, stem)) = &self.json_dir {
-            let path = dir.join(format!("{stem}_{frame:012}_keypoints.json"));
-            let body = serde_json::to_vec(&OpenPoseFrame {
-                version: 1.3,
-                people: persons,
-            })
-            .map_err(|e| output_error(&path, e.into()))?;
-            std::fs::write(&path, body).map_err(|e| output_error(&path, e))?;
-        }
-        Ok(())
-    }
-
-    fn finish(self) -> Result<(), PipelineError> {
-        if let Some((path, mut out)) = self.jsonl {
-            out.flush().map_err(|e| output_error(&path, e))?;
-        }
-        Ok(())
-    }
-}
-
-fn output_error(path: &Path, e: std::io::Error) -> PipelineError {
+pub(crate) fn output_error(path: &Path, e: std::io::Error) -> PipelineError {
     PipelineError::Output {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -311,6 +249,8 @@ pub struct ExportRequest {
     pub output: PathBuf,
     pub jsonl: Option<PathBuf>,
     pub json_dir: Option<PathBuf>,
+    /// Tracks as CSV (needs tracking).
+    pub csv: Option<PathBuf>,
     pub overwrite: bool,
     /// Largest frame accepted, in pixels.
     pub max_pixels: u64,
@@ -325,6 +265,7 @@ pub struct ExportPlan {
     video: OutputId,
     jsonl: Option<OutputId>,
     json_dir: Option<OutputId>,
+    csv: Option<OutputId>,
 }
 
 impl ExportPlan {
@@ -343,6 +284,10 @@ impl ExportPlan {
         let video = outputs.add_file(&request.output, "-o")?;
         let jsonl = match &request.jsonl {
             Some(p) => Some(outputs.add_file(p, "--json")?),
+            None => None,
+        };
+        let csv = match &request.csv {
+            Some(p) => Some(outputs.add_file(p, "--csv")?),
             None => None,
         };
         let json_dir = match &request.json_dir {
@@ -364,6 +309,7 @@ impl ExportPlan {
             video,
             jsonl,
             json_dir,
+            csv,
         })
     }
 
@@ -385,6 +331,7 @@ impl ExportPlan {
             jsonl: self.jsonl.map(|id| self.outputs.path(id).to_path_buf()),
             json_dir: self.json_dir.map(|id| self.outputs.path(id).to_path_buf()),
             json_stem: json_stem(&self.request.input),
+            csv: self.csv.map(|id| self.outputs.path(id).to_path_buf()),
         };
         let video = self.outputs.path(self.video).to_path_buf();
         let report = export(

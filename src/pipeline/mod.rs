@@ -17,6 +17,7 @@ mod associate;
 mod engines;
 mod export;
 mod infer;
+mod keypoints;
 mod live;
 pub mod order;
 mod source;
@@ -31,6 +32,7 @@ use crossbeam_channel::Receiver;
 use crate::capture::{CaptureError, Frame, FrameSource, SourceInfo};
 use crate::infer::{EngineError, NetConfig, Provider};
 use crate::pose::{Person, PoseMaps, Skeleton, Thresholds};
+use crate::track::{TrackedPerson, TrackerSettings};
 use crate::video::VideoError;
 
 pub use engines::EngineSpec;
@@ -85,6 +87,8 @@ pub enum PipelineError {
 pub struct PipelineSettings {
     pub net: NetConfig,
     pub thresholds: Thresholds,
+    /// `None`: no tracking (every person's `person_id` is -1, as in OpenPose).
+    pub tracking: Option<TrackerSettings>,
 }
 
 /// [`PipelineSettings`] shared by the stages and whoever changes them.
@@ -117,6 +121,7 @@ impl SharedSettings {
 pub struct FrameTimings {
     pub inference_ms: f32,
     pub association_ms: f32,
+    pub tracking_ms: f32,
     /// Capture (or due time) to result.
     pub latency_ms: f32,
 }
@@ -128,9 +133,20 @@ pub struct FrameResult {
     pub maps: Arc<PoseMaps>,
     pub skeleton: &'static Skeleton,
     pub people: Vec<Person>,
+    /// One entry per person when tracking is on (empty otherwise).
+    pub tracked: Vec<TrackedPerson>,
     pub timings: FrameTimings,
     /// Frames dropped so far (live mode).
     pub dropped: u64,
+}
+
+impl FrameResult {
+    /// Each person's ID (`None` untracked or not confirmed yet).
+    pub fn ids(&self) -> Vec<Option<u64>> {
+        (0..self.people.len())
+            .map(|i| self.tracked.get(i).and_then(|t| t.id))
+            .collect()
+    }
 }
 
 /// State changes, delivered apart from frames and never dropped.
@@ -277,6 +293,7 @@ mod tests {
                 peak: 0.3,
                 ..Thresholds::default()
             },
+            tracking: None,
         });
         assert_eq!(shared.get().unwrap().thresholds.peak, 0.3);
         let inner = shared.0.clone();
@@ -296,6 +313,7 @@ mod tests {
         PipelineSettings {
             net: NetConfig::default(),
             thresholds: Thresholds::default(),
+            tracking: None,
         }
     }
 }

@@ -68,6 +68,24 @@ impl Skeleton {
     pub fn drawn_limbs(&self) -> impl Iterator<Item = &LimbDef> {
         self.limbs.iter().filter(|l| !l.auxiliary)
     }
+
+    /// For each part, its mirror image (`left_x` ↔ `right_x`; itself for the middle parts). Networks
+    /// swap left and right on people seen from behind; tracking looks at both.
+    pub fn mirror(&self) -> Vec<usize> {
+        (0..self.parts.len())
+            .map(|p| {
+                let name = self.parts[p].name;
+                let other = if let Some(rest) = name.strip_prefix("left_") {
+                    format!("right_{rest}")
+                } else if let Some(rest) = name.strip_prefix("right_") {
+                    format!("left_{rest}")
+                } else {
+                    return p;
+                };
+                self.parts.iter().position(|q| q.name == other).unwrap_or(p)
+            })
+            .collect()
+    }
 }
 
 pub const ALL_SKELETONS: &[&Skeleton] = &[&COCO18, &BODY25];
@@ -234,6 +252,24 @@ mod tests {
         assert_eq!(Skeleton::for_channels(26, 52), Some(&BODY25));
         assert_eq!(Skeleton::for_combined_channels(78), Some(&BODY25));
         assert_eq!(Skeleton::for_channels(19, 40), None);
+    }
+
+    #[test]
+    fn mirrors_swap_sides_and_keep_the_middle() {
+        for s in ALL_SKELETONS {
+            let m = s.mirror();
+            for (p, &q) in m.iter().enumerate() {
+                assert_eq!(m[q], p, "{}: a mirror of a mirror is the part", s.name);
+                let (a, b) = (s.parts[p].name, s.parts[q].name);
+                assert_eq!(
+                    a.replace("left", "right"),
+                    b.replace("left", "right"),
+                    "{a} {b}"
+                );
+            }
+        }
+        assert_eq!(COCO18.mirror()[2], 5, "right shoulder <-> left shoulder");
+        assert_eq!(COCO18.mirror()[1], 1, "the neck stays");
     }
 
     #[test]

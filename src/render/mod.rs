@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 pub use canvas::{rasterize_capsule, Canvas, RgbCanvas, YuvCanvas};
 pub use text::draw_text;
 
-use crate::pose::{Person, Skeleton};
+use crate::pose::{Keypoint, Person, Skeleton};
+use crate::track::TrackedPerson;
 
 /// How overlays look.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -24,8 +25,14 @@ pub struct OverlayStyle {
     pub confidence_shading: bool,
     /// Line thickness in pixels; `None` scales with the frame.
     pub thickness: Option<f32>,
-    /// Number each person (#1, #2, ...) above their skeleton.
+    /// Label each person above their skeleton: their track ID, or #1, #2... untracked.
     pub numbers: bool,
+    /// Tracked people in their ID's colour (a stable palette) instead of OpenPose's part colours.
+    pub color_by_id: bool,
+    /// Draw each tracked person's recent path (of the trail part, the neck).
+    pub trails: bool,
+    /// Draw smoothed keypoints where the tracker made them.
+    pub smoothed: bool,
 }
 
 impl Default for OverlayStyle {
@@ -36,8 +43,76 @@ impl Default for OverlayStyle {
             confidence_shading: false,
             thickness: None,
             numbers: false,
+            color_by_id: true,
+            trails: false,
+            smoothed: true,
         }
     }
+}
+
+/// Distinct colours for track IDs (ID 1 takes the first), bright enough on video.
+const ID_PALETTE: [[u8; 3]; 12] = [
+    [230, 25, 75],
+    [60, 180, 75],
+    [255, 225, 25],
+    [0, 130, 200],
+    [245, 130, 48],
+    [145, 30, 180],
+    [70, 240, 240],
+    [240, 50, 230],
+    [210, 245, 60],
+    [250, 190, 212],
+    [0, 128, 128],
+    [170, 110, 40],
+];
+
+/// The colour of track `id`.
+pub fn id_color(id: u64) -> [u8; 3] {
+    ID_PALETTE[(id.max(1) - 1) as usize % ID_PALETTE.len()]
+}
+
+/// Who a drawn person is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    /// Tracked, with this ID.
+    Track(u64),
+    /// Tracked, not confirmed yet.
+    Tentative,
+    /// No tracking: the person's place in the frame (1-based).
+    Untracked(usize),
+}
+
+/// A person as drawn: the keypoints to draw (raw or smoothed), who they are, and their trail.
+#[derive(Debug, Clone, Copy)]
+pub struct Figure<'a> {
+    pub keypoints: &'a [Option<Keypoint>],
+    pub identity: Identity,
+    pub trail: &'a [(f32, f32)],
+}
+
+/// The figures of a frame's `people`, with what `tracked` adds (one entry per person, or none when
+/// tracking is off); smoothed keypoints when `smoothed`.
+pub fn figures<'a>(
+    people: &'a [Person],
+    tracked: &'a [TrackedPerson],
+    smoothed: bool,
+) -> Vec<Figure<'a>> {
+    people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match tracked.get(i) {
+            Some(t) => Figure {
+                keypoints: if smoothed { &t.smoothed } else { &p.keypoints },
+                identity: t.id.map_or(Identity::Tentative, Identity::Track),
+                trail: &t.trail,
+            },
+            None => Figure {
+                keypoints: &p.keypoints,
+                identity: Identity::Untracked(i + 1),
+                trail: &[],
+            },
+        })
+        .collect()
 }
 
 /// Opacity of limbs over the picture (joints are opaque), as OpenPose renders them.
@@ -90,40 +165,36 @@ pub enum Mark {
     },
 }
 
-/// The marks for `people` on a `width × height` picture.
+/// Trails fade from this opacity (oldest) to full.
+const TRAIL_FADE: f32 = 0.15;
+
+/// The marks for `figures` on a `width × height` picture.
 pub fn overlay_marks(
     skeleton: &Skeleton,
-    people: &[Person],
+    figures: &[Figure<'_>],
     style: &OverlayStyle,
     (width, height): (usize, usize),
 ) -> Vec<Mark> {
     let thickness = style.line_thickness(width, height);
     let mut marks = Vec::new();
-    for person in people {
+    for figure in figures {
+        let own = match figure.identity {
+            Identity::Track(id) if style.color_by_id => Some(id_color(id)),
+            _ => None,
+        };
+        if style.trails {
+            trail_marks(figure, own, thickness, &mut marks);
+        }
         if style.limbs {
-            for limb in skeleton.drawn_limbs() {
-                let (Some(Some(a)), Some(Some(b))) = (
-                    person.keypoints.get(limb.from),
-                    person.keypoints.get(limb.to),
-                ) else {
-                    continue;
-                };
-                marks.push(Mark::Line {
-                    from: (a.x, a.y),
-                    to: (b.x, b.y),
-                    width: thickness,
-                    color: skeleton.parts[limb.to].color,
-                    opacity: LIMB_OPACITY * style.shade(a.score.min(b.score)),
-                });
-            }
+            limb_marks(skeleton, figure, own, style, thickness, &mut marks);
         }
         if style.joints {
-            for (part, k) in person.keypoints.iter().enumerate() {
+            for (part, k) in figure.keypoints.iter().enumerate() {
                 if let (Some(k), Some(def)) = (k, skeleton.parts.get(part)) {
                     marks.push(Mark::Dot {
                         at: (k.x, k.y),
                         radius: thickness * JOINT_RADIUS,
-                        color: def.color,
+                        color: own.unwrap_or(def.color),
                         opacity: style.shade(k.score),
                     });
                 }
@@ -131,18 +202,66 @@ pub fn overlay_marks(
         }
     }
     if style.numbers {
-        let scale = OverlayStyle::text_scale(width, height);
-        for (i, person) in people.iter().enumerate() {
-            if let Some([x0, y0, _, _]) = person.bounds() {
-                marks.push(Mark::Label {
-                    text: format!("#{}", i + 1),
-                    at: (x0.max(0.0), (y0 - 12.0 * scale as f32).max(0.0)),
-                    scale,
-                });
-            }
-        }
+        label_marks(figures, (width, height), &mut marks);
     }
     marks
+}
+
+fn limb_marks(
+    skeleton: &Skeleton,
+    figure: &Figure<'_>,
+    own: Option<[u8; 3]>,
+    style: &OverlayStyle,
+    thickness: f32,
+    marks: &mut Vec<Mark>,
+) {
+    for limb in skeleton.drawn_limbs() {
+        let (Some(Some(a)), Some(Some(b))) = (
+            figure.keypoints.get(limb.from),
+            figure.keypoints.get(limb.to),
+        ) else {
+            continue;
+        };
+        marks.push(Mark::Line {
+            from: (a.x, a.y),
+            to: (b.x, b.y),
+            width: thickness,
+            color: own.unwrap_or(skeleton.parts[limb.to].color),
+            opacity: LIMB_OPACITY * style.shade(a.score.min(b.score)),
+        });
+    }
+}
+
+fn trail_marks(figure: &Figure<'_>, own: Option<[u8; 3]>, thickness: f32, marks: &mut Vec<Mark>) {
+    let color = own.unwrap_or([255, 255, 255]);
+    let n = figure.trail.len().max(2) as f32;
+    for (i, w) in figure.trail.windows(2).enumerate() {
+        marks.push(Mark::Line {
+            from: w[0],
+            to: w[1],
+            width: thickness * 0.6,
+            color,
+            opacity: TRAIL_FADE + (1.0 - TRAIL_FADE) * (i + 1) as f32 / (n - 1.0),
+        });
+    }
+}
+
+fn label_marks(figures: &[Figure<'_>], (width, height): (usize, usize), marks: &mut Vec<Mark>) {
+    let scale = OverlayStyle::text_scale(width, height);
+    for figure in figures {
+        let text = match figure.identity {
+            Identity::Track(id) => format!("#{id}"),
+            Identity::Untracked(n) => format!("#{n}"),
+            Identity::Tentative => continue,
+        };
+        if let Some([x0, y0, _, _]) = crate::track::similarity::bounds(figure.keypoints) {
+            marks.push(Mark::Label {
+                text,
+                at: (x0.max(0.0), (y0 - 12.0 * scale as f32).max(0.0)),
+                scale,
+            });
+        }
+    }
 }
 
 /// Rasterises `marks` onto `canvas`.
@@ -169,14 +288,24 @@ pub fn draw_marks(canvas: &mut impl Canvas, marks: &[Mark]) {
     }
 }
 
-/// Draws every person's skeleton onto `canvas`.
+/// Draws every person's skeleton onto `canvas` (untracked).
 pub fn draw_people(
     canvas: &mut impl Canvas,
     skeleton: &Skeleton,
     people: &[Person],
     style: &OverlayStyle,
 ) {
-    let marks = overlay_marks(skeleton, people, style, canvas.size());
+    draw_figures(canvas, skeleton, &figures(people, &[], false), style);
+}
+
+/// Draws `figures` onto `canvas`.
+pub fn draw_figures(
+    canvas: &mut impl Canvas,
+    skeleton: &Skeleton,
+    figures: &[Figure<'_>],
+    style: &OverlayStyle,
+) {
+    let marks = overlay_marks(skeleton, figures, style, canvas.size());
     draw_marks(canvas, &marks);
 }
 
@@ -249,7 +378,7 @@ mod tests {
             confidence_shading: true,
             ..OverlayStyle::default()
         };
-        let marks = overlay_marks(&COCO18, &people, &all, (100, 100));
+        let marks = overlay_marks(&COCO18, &figures(&people, &[], false), &all, (100, 100));
         let count = |f: fn(&Mark) -> bool| marks.iter().filter(|m| f(m)).count();
         assert_eq!(
             count(|m| matches!(m, Mark::Line { .. })),
@@ -267,8 +396,62 @@ mod tests {
             limbs: false,
             ..OverlayStyle::default()
         };
-        let marks = overlay_marks(&COCO18, &people, &joints_only, (100, 100));
+        let marks = overlay_marks(
+            &COCO18,
+            &figures(&people, &[], false),
+            &joints_only,
+            (100, 100),
+        );
         assert!(marks.iter().all(|m| matches!(m, Mark::Dot { .. })));
+    }
+
+    #[test]
+    fn tracked_people_wear_their_id_colour_label_and_trail() {
+        let people = [two_part_person(), two_part_person()];
+        let tracked = [
+            TrackedPerson {
+                track: 0,
+                id: Some(7),
+                smoothed: people[0].keypoints.clone(),
+                trail: vec![(1.0, 1.0), (2.0, 2.0), (3.0, 3.0)],
+            },
+            TrackedPerson {
+                track: 1,
+                id: None,
+                smoothed: people[1].keypoints.clone(),
+                trail: vec![],
+            },
+        ];
+        let style = OverlayStyle {
+            numbers: true,
+            trails: true,
+            ..OverlayStyle::default()
+        };
+        let marks = overlay_marks(
+            &COCO18,
+            &figures(&people, &tracked, true),
+            &style,
+            (100, 100),
+        );
+        let labels: Vec<&str> = marks
+            .iter()
+            .filter_map(|m| match m {
+                Mark::Label { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(labels, ["#7"], "a tentative person has no label yet");
+        let in_id_colour = marks
+            .iter()
+            .filter(|m| matches!(m, Mark::Dot { color, .. } if *color == id_color(7)))
+            .count();
+        assert_eq!(in_id_colour, 2, "the tracked person's joints");
+        let trail = marks
+            .iter()
+            .filter(|m| matches!(m, Mark::Line { width, .. } if *width < 2.0))
+            .count();
+        assert_eq!(trail, 2, "three trail points, two segments");
+        assert_ne!(id_color(1), id_color(2));
     }
 
     #[test]

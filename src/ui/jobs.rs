@@ -7,12 +7,14 @@ use std::sync::{Arc, Mutex};
 use eframe::egui;
 
 use crate::infer::{Engine, EngineOptions};
+use crate::output::OpenPosePerson;
 use crate::outputs::OutputSet;
 use crate::pipeline::{
     EngineSpec, ExportProgress, ExportRequest, ExportSettings, FrameResult, PipelineSettings,
 };
 use crate::pose::Person;
-use crate::render::{draw_people, OverlayStyle, RgbCanvas};
+use crate::render::{draw_figures, figures, OverlayStyle, RgbCanvas};
+use crate::track::TrackedPerson;
 use crate::video::EncodeOptions;
 
 /// An export started from the window, with the same engine and encoder settings as `posecam export`.
@@ -47,6 +49,7 @@ impl ExportJob {
         let settings = ExportSettings {
             net: pipeline.net,
             thresholds: pipeline.thresholds,
+            tracking: pipeline.tracking,
             style,
             encode: EncodeOptions::for_this_machine(),
             fps_overlay: false,
@@ -105,6 +108,7 @@ fn run_export(
         output: output.clone(),
         jsonl: Some(free_name_beside(&output, "jsonl")),
         json_dir: None,
+        csv: None,
         overwrite: true,
         max_pixels: crate::inputs::DEFAULT_MAX_PIXELS,
     };
@@ -138,18 +142,21 @@ pub fn free_name_beside(path: &Path, ext: &str) -> PathBuf {
 }
 
 /// Saves the frame on screen with its skeletons (drawn in the window's overlay style) as PNG, and its
-/// people as OpenPose JSON, into `folder`: both or neither. Returns the base path written.
+/// people (with their track IDs) as OpenPose JSON, into `folder`: both or neither. Returns the base
+/// path written.
 pub fn snapshot(
     last: &FrameResult,
     people: &[Person],
+    tracked: &[TrackedPerson],
     style: &OverlayStyle,
     folder: &Path,
 ) -> Result<PathBuf, String> {
     let mut image = (*last.frame.picture.to_rgb()).clone();
-    draw_people(
+    let shown = figures(people, tracked, style.smoothed);
+    draw_figures(
         &mut RgbCanvas::from_image(&mut image),
         last.skeleton,
-        people,
+        &shown,
         style,
     );
     let stamp = std::time::SystemTime::now()
@@ -157,8 +164,15 @@ pub fn snapshot(
         .map_or(0, |d| d.as_secs());
     let base = folder.join(format!("posecam-{stamp}-{}", last.frame.index));
     let (png, json) = (base.with_extension("png"), base.with_extension("json"));
-    let body = serde_json::to_vec(&crate::output::OpenPoseFrame::new(people))
-        .map_err(|e| e.to_string())?;
+    let frame = crate::output::OpenPoseFrame {
+        version: 1.3,
+        people: people
+            .iter()
+            .enumerate()
+            .map(|(i, p)| OpenPosePerson::with_id(p, tracked.get(i).and_then(|t| t.id)))
+            .collect(),
+    };
+    let body = serde_json::to_vec(&frame).map_err(|e| e.to_string())?;
     let mut outputs = OutputSet::new::<&Path>(&[], false);
     let ids = (|| {
         Ok::<_, crate::outputs::OutputError>((

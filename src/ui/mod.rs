@@ -22,10 +22,11 @@ use crate::pipeline::{
     Control, EngineSpec, FrameResult, LiveOptions, LivePipeline, PipelineEvent, PipelineSettings,
 };
 use crate::pose::{Associator, Person};
+use crate::track::{angles, carry_tracks, TrackedPerson};
 use jobs::ExportJob;
 use picture::PictureTextures;
 use source_panel::{CameraPicker, Transport};
-use state::{key_action, AppSettings, Command, StatSample, Stats};
+use state::{key_action, AngleHistory, AppSettings, Command, StatSample, Stats};
 
 /// How the window starts.
 #[derive(Debug, Clone, Default)]
@@ -58,6 +59,10 @@ pub struct PosecamApp {
     last: Option<FrameResult>,
     /// The people on screen (re-associated from `last` when a setting changes while paused).
     pub people: Vec<Person>,
+    /// Their tracks (one per person, or none when tracking is off).
+    pub tracked: Vec<TrackedPerson>,
+    /// The joint angles of the person followed.
+    pub angles: AngleHistory,
     associator: Associator,
     applied: Option<PipelineSettings>,
     pub playing: bool,
@@ -101,6 +106,8 @@ impl PosecamApp {
             cameras,
             last: None,
             people: Vec::new(),
+            tracked: Vec::new(),
+            angles: AngleHistory::default(),
             associator: Associator::new(),
             applied: None,
             playing: false,
@@ -149,6 +156,8 @@ impl PosecamApp {
         self.pipeline = None;
         self.last = None;
         self.people.clear();
+        self.tracked.clear();
+        self.angles.follow(None);
         self.info = None;
         self.ended = false;
         self.source_failed = false;
@@ -212,9 +221,27 @@ impl PosecamApp {
                 people: r.people.len(),
             });
             self.people = r.people.clone();
+            self.tracked = r.tracked.clone();
+            self.record_angles(&r);
             self.last = Some(r);
             self.ended = false;
         }
+    }
+
+    /// Adds the followed person's joint angles (from their smoothed keypoints) to the plot.
+    fn record_angles(&mut self, r: &FrameResult) {
+        let Some(id) = self.angles.id else {
+            return;
+        };
+        let Some(person) = r.tracked.iter().find(|t| t.id == Some(id)) else {
+            return;
+        };
+        let values = angles::joint_angles(r.skeleton, &person.smoothed)
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        self.angles
+            .push(self.started.elapsed().as_secs_f64(), values);
     }
 
     fn on_event(&mut self, event: PipelineEvent) {
@@ -272,9 +299,14 @@ impl PosecamApp {
             }
         }
         if let Some(last) = &self.last {
-            self.people = self
+            let people = self
                 .associator
                 .run(&last.maps, last.skeleton, &settings.thresholds);
+            self.tracked = match settings.tracking {
+                Some(_) => carry_tracks(last.skeleton, &last.people, &last.tracked, &people),
+                None => Vec::new(),
+            };
+            self.people = people;
         }
         self.applied = Some(settings);
     }
@@ -303,6 +335,7 @@ impl PosecamApp {
                     self.ctx.send_viewport_cmd(full);
                 }
                 Command::RescanCameras => self.cameras = CameraPicker::new(list_cameras()),
+                Command::Follow(id) => self.angles.follow(id),
                 Command::Say(m) => self.say(m),
             }
         }
@@ -325,7 +358,8 @@ impl PosecamApp {
             return;
         };
         let folder = PathBuf::from(&self.settings.snapshot_dir);
-        match jobs::snapshot(last, &self.people, &self.settings.overlay, &folder) {
+        let style = &self.settings.overlay;
+        match jobs::snapshot(last, &self.people, &self.tracked, style, &folder) {
             Ok(base) => self.say(format!("snapshot saved: {}.png / .json", base.display())),
             Err(e) => self.say(format!("snapshot failed: {e}")),
         }
@@ -393,7 +427,8 @@ impl PosecamApp {
             .resizable(true)
             .default_height(170.0)
             .show(ctx, |ui| self.stats_ui(ui));
-        egui::CentralPanel::default().show(ctx, |ui| self.picture_ui(ui));
+        egui::CentralPanel::default().show(ctx, |ui| commands.extend(self.picture_ui(ui)));
+        self.angles_ui(ctx);
         self.apply(commands);
         self.apply_settings();
         let every = if self.export.is_some() { 200 } else { 500 };
@@ -404,6 +439,12 @@ impl PosecamApp {
 
     fn side_ui(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
         let mut commands = settings_panels::detection_ui(ui, &mut self.settings);
+        ui.separator();
+        commands.extend(settings_panels::tracking_ui(
+            ui,
+            &mut self.settings,
+            self.angles.id,
+        ));
         ui.separator();
         settings_panels::overlay_ui(ui, &mut self.settings, self.last.as_ref());
         ui.separator();
@@ -429,7 +470,7 @@ impl PosecamApp {
         stats_panel::stats_ui(ui, &view);
     }
 
-    fn picture_ui(&mut self, ui: &mut egui::Ui) {
+    fn picture_ui(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
         let Some(last) = &self.last else {
             let text = match (&self.source, self.messages.last()) {
                 (None, _) if self.cameras.cameras.is_empty() => {
@@ -440,10 +481,53 @@ impl PosecamApp {
                 _ => "Waiting for the first frame…".to_string(),
             };
             ui.centered_and_justified(|ui| ui.label(egui::RichText::new(text).size(18.0)));
+            return Vec::new();
+        };
+        let overlay = picture::Overlay {
+            people: &self.people,
+            tracked: &self.tracked,
+            style: &self.settings.overlay,
+            debug: &self.settings.debug,
+        };
+        let clicked = picture::picture_ui(ui, &mut self.textures, last, &overlay);
+        match clicked.map(|i| self.tracked.get(i).and_then(|t| t.id)) {
+            Some(Some(id)) => vec![Command::Follow(Some(id))],
+            Some(None) => vec![Command::Say(
+                "that person has no ID yet (tracking is off or still confirming)".into(),
+            )],
+            None => Vec::new(),
+        }
+    }
+
+    /// The followed person's joint angles over the last seconds.
+    fn angles_ui(&mut self, ctx: &egui::Context) {
+        let Some(id) = self.angles.id else {
             return;
         };
-        let (style, debug) = (self.settings.overlay, self.settings.debug);
-        picture::picture_ui(ui, &mut self.textures, last, &self.people, &style, &debug);
+        let mut open = true;
+        let now = self.started.elapsed().as_secs_f64();
+        egui::Window::new(format!("Joint angles of #{id}"))
+            .open(&mut open)
+            .default_size([420.0, 260.0])
+            .show(ctx, |ui| {
+                egui_plot::Plot::new("angles")
+                    .legend(egui_plot::Legend::default())
+                    .include_y(0.0)
+                    .include_y(180.0)
+                    .include_x(-AngleHistory::WINDOW_S)
+                    .include_x(0.0)
+                    .y_axis_label("degrees")
+                    .allow_scroll(false)
+                    .show(ui, |plot| {
+                        for (i, def) in angles::JOINT_ANGLES.iter().enumerate() {
+                            let points: egui_plot::PlotPoints = self.angles.series(i, now).into();
+                            plot.line(egui_plot::Line::new(def.name, points));
+                        }
+                    });
+            });
+        if !open {
+            self.angles.follow(None);
+        }
     }
 
     /// Keys and dropped files, as commands.

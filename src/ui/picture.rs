@@ -6,10 +6,11 @@ use std::sync::Arc;
 use eframe::egui;
 use egui::{Color32, Pos2, Rect, Stroke, TextureHandle, TextureOptions};
 
-use super::state::{fit_rect, image_to_screen, DebugOverlay, DebugView};
+use super::state::{fit_rect, image_to_screen, person_at, DebugOverlay, DebugView};
 use crate::pipeline::FrameResult;
 use crate::pose::{MapStack, Person};
-use crate::render::{overlay_marks, Mark, OverlayStyle};
+use crate::render::{figures, overlay_marks, Mark, OverlayStyle};
+use crate::track::TrackedPerson;
 
 /// Textures kept from frame to frame.
 #[derive(Default)]
@@ -37,16 +38,32 @@ impl Placement {
     fn scale(&self) -> f32 {
         self.rect[2] / self.size.0.max(1) as f32
     }
+
+    /// The image pixel under a screen point.
+    fn image_point(&self, p: Pos2) -> (f32, f32) {
+        let [rx, ry, rw, rh] = self.rect;
+        (
+            (p.x - rx) / rw.max(1e-3) * self.size.0 as f32 - 0.5,
+            (p.y - ry) / rh.max(1e-3) * self.size.1 as f32 - 0.5,
+        )
+    }
 }
 
+/// What is drawn over the frame.
+pub struct Overlay<'a> {
+    pub people: &'a [Person],
+    pub tracked: &'a [TrackedPerson],
+    pub style: &'a OverlayStyle,
+    pub debug: &'a DebugOverlay,
+}
+
+/// Draws the frame and its overlay; returns the index of the person clicked, if one was.
 pub fn picture_ui(
     ui: &mut egui::Ui,
     textures: &mut PictureTextures,
     last: &FrameResult,
-    people: &[Person],
-    style: &OverlayStyle,
-    debug: &DebugOverlay,
-) {
+    overlay: &Overlay<'_>,
+) -> Option<usize> {
     let image = last.frame.picture.to_rgb();
     let size = image.dimensions();
     let key = (last.frame.seq, Arc::as_ptr(&image) as usize);
@@ -65,28 +82,30 @@ pub fn picture_ui(
     };
     let r = placement.rect;
     let rect = Rect::from_min_size(Pos2::new(r[0], r[1]), egui::vec2(r[2], r[3]));
+    let response = ui.allocate_rect(rect, egui::Sense::click());
+    response
+        .widget_info(|| egui::WidgetInfo::labeled(egui::WidgetType::Image, true, "video frame"));
     let painter = ui.painter_at(avail);
     let whole = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
     if let Some(t) = &textures.frame {
         painter.image(t.id(), rect, whole, Color32::WHITE);
     }
-    if debug.view != DebugView::Off {
-        debug_ui(
-            ui,
-            &painter.with_clip_rect(rect),
-            textures,
-            last,
-            debug,
-            placement,
-        );
+    if overlay.debug.view != DebugView::Off {
+        let clipped = painter.with_clip_rect(rect);
+        debug_ui(ui, &clipped, textures, last, overlay.debug, placement);
     }
-    let marks = overlay_marks(
-        last.skeleton,
-        people,
-        style,
-        (size.0 as usize, size.1 as usize),
-    );
+    let shown = figures(overlay.people, overlay.tracked, overlay.style.smoothed);
+    let size = (size.0 as usize, size.1 as usize);
+    let marks = overlay_marks(last.skeleton, &shown, overlay.style, size);
     paint_marks(&painter, &marks, placement);
+    let click = response
+        .interact_pointer_pos()
+        .filter(|_| response.clicked())?;
+    let boxes: Vec<Option<[f32; 4]>> = shown
+        .iter()
+        .map(|f| crate::track::similarity::bounds(f.keypoints))
+        .collect();
+    person_at(&boxes, placement.image_point(click))
 }
 
 fn upload(

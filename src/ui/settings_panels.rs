@@ -7,6 +7,7 @@ use super::state::{debug_channel_name, AppSettings, Command, DebugView};
 use crate::infer::NetConfig;
 use crate::pipeline::FrameResult;
 use crate::pose::Thresholds;
+use crate::track::TrackerSettings;
 
 pub fn detection_ui(ui: &mut egui::Ui, settings: &mut AppSettings) -> Vec<Command> {
     ui.heading("Detection");
@@ -98,4 +99,61 @@ pub fn overlay_ui(ui: &mut egui::Ui, settings: &mut AppSettings, last: Option<&F
         ui.label(debug_channel_name(l.skeleton, d.view, d.channel));
     }
     ui.add(egui::Slider::new(&mut d.opacity, 0.0..=1.0).text("opacity"));
+}
+
+pub fn tracking_ui(
+    ui: &mut egui::Ui,
+    settings: &mut AppSettings,
+    followed: Option<u64>,
+) -> Vec<Command> {
+    let mut commands = Vec::new();
+    ui.heading("Tracking");
+    ui.checkbox(&mut settings.tracking, "Follow people (IDs)");
+    ui.add_enabled_ui(settings.tracking, |ui| {
+        let t = &mut settings.tracker;
+        ui.add(
+            egui::Slider::new(&mut t.confirm_frames, TrackerSettings::CONFIRM_FRAMES)
+                .text("Frames to confirm"),
+        );
+        ui.add(
+            egui::Slider::new(&mut t.max_gap_s, TrackerSettings::MAX_GAP_S)
+                .suffix(" s")
+                .text("Kept unseen for"),
+        );
+        ui.add(
+            egui::Slider::new(&mut t.min_similarity, TrackerSettings::MIN_SIMILARITY)
+                .text("Match similarity"),
+        );
+        ui.checkbox(&mut t.smoothing, "Smooth keypoints (One-Euro)");
+        ui.add_enabled_ui(t.smoothing, |ui| {
+            ui.add(
+                egui::Slider::new(&mut t.min_cutoff_hz, TrackerSettings::MIN_CUTOFF_HZ)
+                    .logarithmic(true)
+                    .suffix(" Hz")
+                    .text("Smoothing at rest"),
+            );
+            ui.add(
+                egui::Slider::new(&mut t.beta, TrackerSettings::BETA)
+                    .logarithmic(true)
+                    .text("Speed response"),
+            );
+        });
+        let o = &mut settings.overlay;
+        ui.checkbox(&mut o.color_by_id, "Colour by ID");
+        ui.checkbox(&mut o.trails, "Trails");
+        match followed {
+            Some(id) => {
+                ui.horizontal(|ui| {
+                    ui.label(format!("Following #{id}"));
+                    if ui.button("Stop").clicked() {
+                        commands.push(Command::Follow(None));
+                    }
+                });
+            }
+            None => {
+                ui.label(egui::RichText::new("Click a person to plot their joint angles.").small());
+            }
+        }
+    });
+    commands
 }

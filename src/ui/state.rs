@@ -12,6 +12,7 @@ use crate::infer::NetConfig;
 use crate::pipeline::{Control, PipelineSettings};
 use crate::pose::{check_range, Skeleton, Thresholds};
 use crate::render::OverlayStyle;
+use crate::track::TrackerSettings;
 
 /// What a panel asks for; applied after the whole window is drawn.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +28,8 @@ pub enum Command {
     CancelExport,
     ToggleFullscreen,
     RescanCameras,
+    /// Follow this track ID in the joint-angle plot (`None`: nobody).
+    Follow(Option<u64>),
     /// Show a message.
     Say(String),
 }
@@ -43,6 +46,9 @@ pub struct AppSettings {
     pub device: String,
     pub overlay: OverlayStyle,
     pub debug: DebugOverlay,
+    /// Follow people over time (IDs, smoothing, trails, angles).
+    pub tracking: bool,
+    pub tracker: TrackerSettings,
     pub real_time: bool,
     pub last_source: Option<String>,
     pub snapshot_dir: String,
@@ -58,6 +64,8 @@ impl Default for AppSettings {
             device: "auto".into(),
             overlay: OverlayStyle::default(),
             debug: DebugOverlay::default(),
+            tracking: true,
+            tracker: TrackerSettings::default(),
             real_time: true,
             last_source: None,
             snapshot_dir: ".".into(),
@@ -94,6 +102,12 @@ impl AppSettings {
             notes.push(format!("saved {e}: reset to 368"));
             self.net_height = 368;
         }
+        if let Err(e) = self.tracker.validate() {
+            notes.push(format!(
+                "saved tracking settings reset to the defaults ({e})"
+            ));
+            self.tracker = TrackerSettings::default();
+        }
         if let Err(e) = check_range("debug opacity", self.debug.opacity, 0.0..=1.0) {
             notes.push(format!("saved {e}: reset"));
             self.debug.opacity = DebugOverlay::default().opacity;
@@ -108,6 +122,7 @@ impl AppSettings {
                 scales: self.parsed_scales(),
             },
             thresholds: self.thresholds.sanitized(),
+            tracking: self.tracking.then_some(self.tracker),
         }
     }
 }
@@ -242,6 +257,61 @@ impl Stats {
     }
 }
 
+/// The joint angles of the followed person over the last seconds.
+#[derive(Debug, Clone, Default)]
+pub struct AngleHistory {
+    pub id: Option<u64>,
+    /// (seconds since the window opened, one value per [`crate::track::angles::JOINT_ANGLES`]).
+    pub samples: VecDeque<(f64, Vec<Option<f32>>)>,
+}
+
+impl AngleHistory {
+    pub const WINDOW_S: f64 = 10.0;
+
+    /// Starts following `id` (forgetting the previous person's angles).
+    pub fn follow(&mut self, id: Option<u64>) {
+        if self.id != id {
+            self.id = id;
+            self.samples.clear();
+        }
+    }
+
+    pub fn push(&mut self, at_s: f64, angles: Vec<Option<f32>>) {
+        self.samples.push_back((at_s, angles));
+        while self
+            .samples
+            .front()
+            .is_some_and(|f| at_s - f.0 > Self::WINDOW_S)
+        {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Angle `index` over time, as plot points relative to `now_s` (gaps where it was not seen).
+    pub fn series(&self, index: usize, now_s: f64) -> Vec<[f64; 2]> {
+        self.samples
+            .iter()
+            .filter_map(|(t, a)| Some([t - now_s, (*a.get(index)?)? as f64]))
+            .collect()
+    }
+}
+
+/// The person under an image point: the one whose keypoints' box (grown by a third) holds it, the
+/// smallest such box first (someone in front of someone else).
+pub fn person_at(boxes: &[Option<[f32; 4]>], (x, y): (f32, f32)) -> Option<usize> {
+    boxes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| {
+            let [x0, y0, x1, y1] = (*b)?;
+            let (mx, my) = ((x1 - x0) / 3.0 + 10.0, (y1 - y0) / 3.0 + 10.0);
+            let inside = x >= x0 - mx && x <= x1 + mx && y >= y0 - my && y <= y1 + my;
+            inside.then_some((i, (x1 - x0 + 2.0 * mx) * (y1 - y0 + 2.0 * my)))
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
 /// What a key press asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyAction {
@@ -335,6 +405,50 @@ mod tests {
         );
         let (_, none) = AppSettings::default().checked();
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn angles_roll_over_and_restart_for_another_person() {
+        let mut h = AngleHistory::default();
+        h.follow(Some(3));
+        for i in 0..200 {
+            h.push(
+                i as f64 * 0.1,
+                vec![Some(90.0), if i % 2 == 0 { None } else { Some(10.0) }],
+            );
+        }
+        assert!(h.samples.len() <= 101);
+        let now = h.samples.back().unwrap().0;
+        assert_eq!(h.series(0, now).len(), h.samples.len());
+        assert_eq!(
+            h.series(1, now).len(),
+            h.samples.len() / 2,
+            "gaps where unseen"
+        );
+        assert!(h
+            .series(0, now)
+            .iter()
+            .all(|p| p[0] <= 0.0 && p[0] >= -10.0 - 1e-9));
+        h.follow(Some(3));
+        assert!(!h.samples.is_empty(), "the same person keeps the history");
+        h.follow(Some(4));
+        assert!(h.samples.is_empty());
+    }
+
+    #[test]
+    fn clicks_pick_the_person_under_them() {
+        let boxes = [
+            Some([0.0, 0.0, 100.0, 300.0]),
+            None,
+            Some([40.0, 50.0, 80.0, 150.0]),
+        ];
+        assert_eq!(
+            person_at(&boxes, (60.0, 100.0)),
+            Some(2),
+            "the smaller, nearer figure"
+        );
+        assert_eq!(person_at(&boxes, (10.0, 250.0)), Some(0));
+        assert_eq!(person_at(&boxes, (500.0, 500.0)), None);
     }
 
     #[test]

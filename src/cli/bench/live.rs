@@ -82,6 +82,7 @@ fn measure_live(
     let settings = PipelineSettings {
         net: net.clone(),
         thresholds: Thresholds::default(),
+        tracking: Some(posecam::track::TrackerSettings::default()),
     };
     let options = LiveOptions {
         workers: args.workers,

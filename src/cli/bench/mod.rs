@@ -2,6 +2,7 @@
 
 mod fuzz;
 mod live;
+mod track;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -35,6 +36,13 @@ pub struct BenchArgs {
     /// Run association on this many hostile network outputs instead (counts panics; no model needed).
     #[arg(long, value_name = "CASES")]
     pub fuzz: Option<u64>,
+    /// Tracking figures instead: time per frame for 20 people, and with --video the IDs posecam's
+    /// tracker gives against the previous-frame greedy tracker on the same detections.
+    #[arg(long)]
+    pub track: bool,
+    /// With --track --video: use every N-th frame (a 50 fps clip as 10 fps: 5).
+    #[arg(long, default_value_t = 1)]
+    pub every: usize,
     #[command(flatten)]
     pub live_args: live::LiveBenchArgs,
     #[command(flatten)]
@@ -59,6 +67,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     if args.live {
         return live::run(&args.live_args, &args.model);
+    }
+    if args.track {
+        return track::run(args.video.as_deref(), args.every, &args.model);
     }
     if !(1..=100_000).contains(&args.runs) {
         bail!("--runs must be between 1 and 100000, got {}", args.runs);
@@ -257,6 +268,7 @@ pub(crate) fn export_figures(
     let settings = ExportSettings {
         net: net.clone(),
         thresholds: Thresholds::default(),
+        tracking: Some(posecam::track::TrackerSettings::default()),
         style: posecam::render::OverlayStyle::default(),
         encode: posecam::video::EncodeOptions::for_this_machine(),
         fps_overlay: false,
