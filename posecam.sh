@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
 # posecam's one entry point on a fresh Debian/Ubuntu machine with Rust:
 #   ./posecam.sh run [ARGS...]   set up, build, run the app (ARGS go to `posecam`)
-#   ./posecam.sh test            set up, build, run the whole test suite
-#   ./posecam.sh setup [--cuda]  only install what is missing (idempotent)
+#   ./posecam.sh test            set up, build, check the style, run the whole test suite
+#   ./posecam.sh setup [--cuda]  only install what is missing (idempotent); --cuda adds the GPU build
+#                                of ONNX Runtime with the CUDA 13 and cuDNN 9 libraries (~1.6 GB)
 #   ./posecam.sh bench [ARGS...] set up, build, print benchmark figures
-# Environment: ORT_VERSION (default 1.31.1), POSECAM_SKIP_FETCH=1 (no model download).
+# Environment: POSECAM_SKIP_FETCH=1 (no model download).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-ORT_VERSION="${ORT_VERSION:-1.31.1}"
 DEPS=.deps
-APT_PACKAGES=(pkg-config clang libclang-dev ca-certificates curl unzip
-  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev
-  ffmpeg xvfb libgtk-3-dev libv4l-dev libgl1-mesa-dri libegl1 libxkbcommon-x11-0)
+APT_PACKAGES=(pkg-config clang libclang-dev ca-certificates
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
+  ffmpeg xvfb xauth libgtk-3-dev libgl1-mesa-dri libegl1 libxkbcommon-x11-0)
 SHARED_MODEL=../shared/models/tfpose-mobilenet-v2-small.onnx
 
-say() { printf '\033[1m[posecam]\033[0m %s\n' "$*" >&2; }
+say() { printf '[posecam] %s\n' "$*" >&2; }
 die() { printf '[posecam] error: %s\n' "$*" >&2; exit 1; }
 
 install_system_packages() {
@@ -28,40 +28,34 @@ install_system_packages() {
   say "installing Debian packages: ${missing[*]}"
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+    || die "cannot reach the Debian package servers (no network?): install ${missing[*]} yourself, then run this again"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get could not install ${missing[*]}"
 }
 
-# ONNX Runtime's shared library, unpacked from the official PyPI wheel (no Python needed).
-install_onnxruntime() {
-  local package="$1" dest="$DEPS/$1"
-  if [ -f "$dest/libonnxruntime.so" ] && [ "$(cat "$dest/VERSION" 2>/dev/null)" = "$ORT_VERSION" ]; then
-    return
+# Rust at least as new as Cargo.toml's rust-version.
+check_rust() {
+  command -v cargo >/dev/null || die "cargo not found: install Rust from https://rustup.rs"
+  local need have
+  need="$(sed -n 's/^rust-version *= *"\(.*\)"/\1/p' Cargo.toml)"
+  have="$(rustc --version | awk '{print $2}')"
+  if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n1)" != "$need" ]; then
+    die "Rust $have is older than the $need posecam needs: run \`rustup update\`"
   fi
-  local arch wheel_name link url sha tmp
-  arch="$(uname -m)"
-  wheel_name="${package//-/_}-${ORT_VERSION}-"
-  say "fetching $package $ORT_VERSION ($arch) from PyPI"
-  link="$(curl -fsSL --retry 3 "https://pypi.org/simple/$package/" \
-    | grep -o "https://[^\"'<>]*/${wheel_name}cp3[0-9]*-cp3[0-9]*-manylinux[^\"'<>#]*_${arch}\.whl#sha256=[0-9a-f]*" \
-    | head -n 1)" || true
-  [ -n "$link" ] || die "no $package $ORT_VERSION wheel for $arch on PyPI (set ORT_VERSION, or ORT_DYLIB_PATH to your own libonnxruntime.so)"
-  url="${link%%#*}"; sha="${link##*sha256=}"
-  tmp="$(mktemp -d)"
-  curl -fsSL --retry 3 -o "$tmp/ort.whl" "$url"
-  echo "$sha  $tmp/ort.whl" | sha256sum -c --quiet - || { rm -rf "$tmp"; die "checksum mismatch for $url"; }
-  rm -rf "$dest" && mkdir -p "$dest"
-  unzip -q -j -o "$tmp/ort.whl" '*/capi/libonnxruntime*.so*' -d "$dest"
-  rm -rf "$tmp"
-  ln -sf "libonnxruntime.so.$ORT_VERSION" "$dest/libonnxruntime.so"
-  [ -f "$dest/libonnxruntime.so.$ORT_VERSION" ] || die "wheel did not contain libonnxruntime.so.$ORT_VERSION"
-  echo "$ORT_VERSION" > "$dest/VERSION"
-  say "ONNX Runtime installed in $dest"
 }
 
 build() {
-  command -v cargo >/dev/null || die "cargo not found: install Rust from https://rustup.rs"
-  cargo build --release --quiet
+  check_rust
+  cargo build --release --quiet \
+    || die "the build failed (if crates could not be downloaded: no network? crates.io must be reachable)"
+}
+
+# ONNX Runtime (and with --cuda the GPU build with CUDA and cuDNN) from PyPI into .deps/, by posecam
+# itself: checksums from the index, resumable downloads, nothing if already complete.
+install_runtime() {
+  ./target/release/posecam runtime fetch --dir "$DEPS" "$@" \
+    || die "ONNX Runtime could not be installed (no network? PyPI must be reachable); run this again to resume"
 }
 
 # clippy and rustfmt come with rustup's default profile; a minimal profile lacks them.
@@ -88,17 +82,17 @@ install_models() {
     ln -s "../$SHARED_MODEL" "models/$(basename "$SHARED_MODEL")"
   fi
   if [ "${POSECAM_SKIP_FETCH:-0}" != 1 ] && [ ! -f models/body_pose_model.onnx ]; then
-    ./target/release/posecam model fetch || say "CMU model not downloaded (offline?); using other models in models/ if any"
+    ./target/release/posecam model fetch || say "CMU model not downloaded; using other models in models/ if any"
   fi
 }
 
 setup() {
-  local cuda=0
-  for a in "$@"; do [ "$a" = "--cuda" ] && cuda=1; done
+  local runtime_args=()
+  for a in "$@"; do [ "$a" = "--cuda" ] && runtime_args+=(--cuda); done
   install_system_packages
-  install_onnxruntime onnxruntime
-  [ "$cuda" = 1 ] && install_onnxruntime onnxruntime-gpu
   build
+  install_runtime
+  [ ${#runtime_args[@]} -eq 0 ] || install_runtime "${runtime_args[@]}"
 }
 
 cmd="${1:-run}"

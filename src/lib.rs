@@ -5,6 +5,7 @@
 //! truth; [`synthetic`] renders network-like maps from known skeletons for tests and benchmarks.
 
 pub mod capture;
+pub mod doctor;
 pub mod eval;
 pub mod fetch;
 pub mod imageio;

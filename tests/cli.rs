@@ -213,3 +213,68 @@ fn bench_ends_with_one_json_line_of_figures() {
     }
     assert_eq!(v["people"], 5);
 }
+
+#[test]
+fn logging_follows_the_flags_and_writes_no_escape_codes_to_a_pipe() {
+    let f = fixture();
+    let out = f.dir.path().join("out.jpg");
+    let run = |before: &[&str], env: Option<&str>| {
+        let mut c = std::process::Command::new(common::posecam_bin());
+        c.args(before)
+            .args([
+                "image",
+                s(&f.photo),
+                "--model",
+                s(&f.model),
+                "-o",
+                s(&out),
+                "--overwrite",
+            ])
+            .env_remove("RUST_LOG")
+            .env_remove("POSECAM_LOG");
+        if let Some(filter) = env {
+            c.env("POSECAM_LOG", filter);
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        stderr(&o)
+    };
+    let normal = run(&[], None);
+    assert!(
+        normal.contains("INFO") && !normal.contains("DEBUG"),
+        "{normal}"
+    );
+    // Global flags go before or after the command.
+    for verbose in [run(&["-v"], None), run(&[], Some("posecam=debug"))] {
+        assert!(verbose.contains("DEBUG"), "{verbose}");
+    }
+    let quiet = run(&["-q"], None);
+    assert!(!quiet.contains("INFO"), "{quiet}");
+    for text in [normal, quiet] {
+        assert!(
+            !text.contains('\u{1b}'),
+            "escape codes in piped logs: {text:?}"
+        );
+    }
+    // Window options before a command are a mistake, not silently ignored.
+    let o = posecam(&["--model", s(&f.model), "doctor"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("for the window"), "{}", stderr(&o));
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    for (shell, mark) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef posecam"),
+        ("fish", "complete -c posecam"),
+    ] {
+        let o = posecam(&["completions", shell]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            text.contains(mark) && text.contains("export"),
+            "{shell}: {text}"
+        );
+    }
+}

@@ -861,3 +861,121 @@ fn ids_are_the_same_in_every_output_and_no_track_gives_openposes() {
     ]);
     assert!(!refused.status.success());
 }
+
+/// The first frame of `path` as FFmpeg converts it to RGB (by the file's own colour tags).
+fn ffmpeg_rgb(path: &Path) -> Vec<u8> {
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-i", s(path)])
+        .args("-frames:v 1 -f rawvideo -pix_fmt rgb24 -".split(' '))
+        .output()
+        .expect("ffmpeg");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o.stdout
+}
+
+fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(x.abs_diff(*y)))
+        .sum::<f64>()
+        / a.len() as f64
+}
+
+#[test]
+fn hd_full_range_and_high_bit_depth_colours_survive_export() {
+    let f = fixture();
+    const BT709: &str = "-colorspace bt709 -color_primaries bt709 -color_trc bt709";
+    // (name, size, scale filter, tags, the allowed mean difference in RGB levels)
+    let cases = [
+        (
+            "hd709.mp4",
+            "1280x720",
+            "out_color_matrix=bt709:out_range=tv,format=yuv420p",
+            BT709,
+            1.0,
+        ),
+        (
+            "full601.mp4",
+            "640x360",
+            "out_color_matrix=bt601:out_range=pc,format=yuvj420p",
+            "-colorspace smpte170m -color_range pc",
+            1.0,
+        ),
+        // 4:4:4 10-bit is encoded as 4:2:0 8-bit: sharp colour edges lose chroma detail, hue stays.
+        (
+            "hi709.mp4",
+            "640x360",
+            "out_color_matrix=bt709:out_range=tv,format=yuv444p10le",
+            BT709,
+            3.0,
+        ),
+    ];
+    for (name, size, scale, tag_args, allowed) in cases {
+        let (input, output) = (f.path(name), f.path(&format!("out-{name}")));
+        let (src, vf) = (
+            format!("testsrc2=size={size}:rate=10"),
+            format!("scale={scale}"),
+        );
+        let mut args = vec!["-f", "lavfi", "-i", &src];
+        args.extend(["-t", "0.5", "-vf", &vf]);
+        args.extend(tag_args.split(' '));
+        args.extend(["-c:v", "libx264", "-crf", "10", s(&input)]);
+        common::ffmpeg(&args);
+        let json = f.path("keypoints.json");
+        assert_ok(&posecam(&[
+            "export",
+            s(&input),
+            "-o",
+            s(&output),
+            "--json",
+            s(&json),
+            "--model",
+            s(&f.tiny),
+            "--overwrite",
+        ]));
+        let first = std::fs::read_to_string(&json).unwrap();
+        assert!(
+            first.lines().next().unwrap().contains("\"people\":[]"),
+            "nothing drawn on frame 0"
+        );
+
+        let tags_of = |p: &Path| {
+            let video = stream(&probe(p), "video").unwrap().clone();
+            [
+                "color_space",
+                "color_range",
+                "color_primaries",
+                "color_transfer",
+            ]
+            .map(|k| video[k].clone())
+        };
+        assert_eq!(
+            tags_of(&input),
+            tags_of(&output),
+            "{name}: colour tags carried"
+        );
+
+        let (rgb_in, rgb_out) = (ffmpeg_rgb(&input), ffmpeg_rgb(&output));
+        let drift = mean_abs_diff(&rgb_in, &rgb_out);
+        assert!(
+            drift < allowed,
+            "{name}: exported colours drift by {drift:.2} levels"
+        );
+
+        // What the network sees: posecam's own YUV to RGB agrees with FFmpeg's.
+        let mut reader = posecam::video::VideoReader::open(&input).unwrap();
+        let ours = reader
+            .next_frame()
+            .unwrap()
+            .unwrap()
+            .picture
+            .to_rgb()
+            .into_raw();
+        let drift = mean_abs_diff(&ours, &rgb_in);
+        assert!(
+            drift < allowed,
+            "{name}: decoded colours differ from FFmpeg's by {drift:.2} levels"
+        );
+    }
+}

@@ -111,6 +111,7 @@ impl CameraSource {
             duration_s: None,
             live: true,
             seekable: false,
+            reconnects: false,
         };
         Ok(Self {
             camera,

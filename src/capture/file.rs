@@ -26,7 +26,11 @@ pub struct VideoSource {
 
 impl VideoSource {
     pub fn open(path: &Path, kind: PictureKind) -> Result<Self, CaptureError> {
-        let reader = VideoReader::open(path)?;
+        Ok(Self::from_reader(path, VideoReader::open(path)?, kind))
+    }
+
+    /// A reader already opened (export opens it to learn the format first).
+    pub fn from_reader(path: &Path, reader: VideoReader, kind: PictureKind) -> Self {
         let v = reader.info();
         let info = SourceInfo {
             name: display_name(path),
@@ -34,10 +38,13 @@ impl VideoSource {
             height: v.height,
             frame_rate: v.frame_rate,
             duration_s: v.duration_s,
-            live: false,
-            seekable: true,
+            // A stream URL read as video (export records it): live, and its end is a stop, not a
+            // failure.
+            live: crate::video::is_stream_url(path),
+            seekable: !crate::video::is_stream_url(path),
+            reconnects: crate::video::is_stream_url(path),
         };
-        Ok(Self { reader, info, kind })
+        Self { reader, info, kind }
     }
 }
 
@@ -83,6 +90,7 @@ impl ImageSource {
             duration_s: None,
             live: false,
             seekable: true,
+            reconnects: false,
         };
         Ok(Self {
             image: Arc::new(image),

@@ -6,6 +6,7 @@
 
 mod camera;
 mod file;
+mod stream;
 mod synthetic;
 
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use image::RgbImage;
 
 pub use camera::{camera_formats, list_cameras, CameraDesc, CameraSource};
 pub use file::{ImageSource, VideoSource};
+pub use stream::StreamSource;
 pub use synthetic::SyntheticSource;
 
 use crate::imageio::{self, ImageIoError};
@@ -101,9 +103,11 @@ pub struct SourceInfo {
     pub height: u32,
     pub frame_rate: Option<f64>,
     pub duration_s: Option<f64>,
-    /// Webcams and synthetic sources: frames arrive in real time and cannot be replayed.
+    /// Webcams, streams and synthetic sources: frames arrive in real time and cannot be replayed.
     pub live: bool,
     pub seekable: bool,
+    /// Network streams: when one drops, the source is opened again (with back-off) instead of ending.
+    pub reconnects: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +136,8 @@ pub enum SourceSpec {
     Video(PathBuf),
     /// A still image.
     Image(PathBuf),
+    /// A network stream: `rtsp://`, `http(s)://`, `udp://`, `srt://`...
+    Stream(String),
     /// Generated frames: `width × height` at `fps` (0: as fast as they are taken), `frames` of them
     /// (0: endless).
     Synthetic {
@@ -143,8 +149,15 @@ pub enum SourceSpec {
 }
 
 impl SourceSpec {
-    /// Parses `camera:N`, `synthetic`, or a path (images by extension, everything else as video).
+    /// Parses `camera:N`, `synthetic`, a stream URL, or a path (images by extension, everything else as
+    /// video).
     pub fn parse(s: &str) -> Result<Self, String> {
+        if crate::video::is_stream_url(std::path::Path::new(s)) {
+            return Ok(SourceSpec::Stream(s.to_string()));
+        }
+        if crate::video::is_sequence_pattern(std::path::Path::new(s)) {
+            return Ok(SourceSpec::Video(PathBuf::from(s)));
+        }
         if let Some(n) = s.strip_prefix("camera:") {
             return n
                 .parse()
@@ -174,6 +187,7 @@ impl SourceSpec {
         match self {
             SourceSpec::Camera { index, .. } => format!("camera:{index}"),
             SourceSpec::Video(p) | SourceSpec::Image(p) => p.display().to_string(),
+            SourceSpec::Stream(url) => url.clone(),
             SourceSpec::Synthetic { .. } => "synthetic".into(),
         }
     }
@@ -184,6 +198,7 @@ impl SourceSpec {
             SourceSpec::Camera { index, format } => Box::new(CameraSource::open(*index, *format)?),
             SourceSpec::Video(p) => Box::new(VideoSource::open(p, kind)?),
             SourceSpec::Image(p) => Box::new(ImageSource::open(p)?),
+            SourceSpec::Stream(url) => Box::new(StreamSource::open(url)?),
             SourceSpec::Synthetic {
                 width,
                 height,
@@ -202,6 +217,37 @@ pub trait FrameSource {
     /// Jumps to `time_s`; the next frame is the first at or after it.
     fn seek(&mut self, _time_s: f64) -> Result<(), CaptureError> {
         Err(CaptureError::NotSeekable)
+    }
+}
+
+/// A source cut after `max_s` seconds of its own time (recording a stream for a while).
+pub struct Trimmed {
+    inner: Box<dyn FrameSource>,
+    max_s: f64,
+    first: Option<f64>,
+}
+
+impl Trimmed {
+    pub fn new(inner: Box<dyn FrameSource>, max_s: f64) -> Self {
+        Self {
+            inner,
+            max_s,
+            first: None,
+        }
+    }
+}
+
+impl FrameSource for Trimmed {
+    fn info(&self) -> &SourceInfo {
+        self.inner.info()
+    }
+
+    fn next_frame(&mut self) -> Result<Option<Frame>, CaptureError> {
+        let Some(frame) = self.inner.next_frame()? else {
+            return Ok(None);
+        };
+        let start = *self.first.get_or_insert(frame.time_s);
+        Ok((frame.time_s - start < self.max_s).then_some(frame))
     }
 }
 
@@ -227,6 +273,18 @@ mod tests {
             SourceSpec::parse("clip.mkv"),
             Ok(SourceSpec::Video("clip.mkv".into()))
         );
+        assert_eq!(
+            SourceSpec::parse("rtsp://cam.local:554/stream1"),
+            Ok(SourceSpec::Stream("rtsp://cam.local:554/stream1".into()))
+        );
+        assert_eq!(
+            SourceSpec::parse("udp://127.0.0.1:5000"),
+            Ok(SourceSpec::Stream("udp://127.0.0.1:5000".into()))
+        );
+        assert!(matches!(
+            SourceSpec::parse("frames/img_%04d.png"),
+            Ok(SourceSpec::Video(_))
+        ));
     }
 
     #[test]
@@ -236,6 +294,18 @@ mod tests {
             .map(|f| f.index)
             .collect();
         assert_eq!(got, [0, 1, 2]);
+    }
+
+    #[test]
+    fn trimmed_sources_stop_after_their_duration() {
+        let inner = Box::new(SyntheticSource::new(32, 24, 0, 100));
+        let mut s = Trimmed::new(inner, 0.0);
+        assert!(
+            s.next_frame().unwrap().is_none(),
+            "nothing lasts under zero seconds"
+        );
+        let mut s = Trimmed::new(Box::new(SyntheticSource::new(32, 24, 0, 5)), 60.0);
+        assert_eq!(std::iter::from_fn(|| s.next_frame().unwrap()).count(), 5);
     }
 
     #[test]

@@ -32,6 +32,7 @@ impl SyntheticSource {
                 duration_s: None,
                 live: true,
                 seekable: false,
+                reconnects: false,
             },
             frames,
             next: 0,

@@ -18,7 +18,8 @@ use super::{InputArgs, ModelArgs, ThresholdArgs, TrackArgs};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Input video (anything FFmpeg reads: mp4, mkv, avi, mov, webm, gif, ...).
+    /// Input video (anything FFmpeg reads: mp4, mkv, avi, mov, webm, gif, ...) or a stream URL
+    /// (rtsp://, http(s)://, udp://, srt://...) to record.
     pub input: PathBuf,
     /// Annotated output video (.mp4, .mkv, .mov).
     #[arg(short, long)]
@@ -45,6 +46,9 @@ pub struct ExportArgs {
     /// Print the per-stage statistics as JSON on stdout at the end.
     #[arg(long)]
     pub stats: bool,
+    /// Stop after this many seconds of the input (for streams; Ctrl-C also finishes a playable file).
+    #[arg(long, value_name = "SECONDS", value_parser = super::number_in(0.1..=1e7))]
+    pub duration: Option<f64>,
     /// Label each person in the video (#ID when tracked).
     #[arg(long)]
     pub numbers: bool,
@@ -116,6 +120,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
             ..OverlayStyle::default()
         },
         fps_overlay: args.fps_overlay,
+        max_duration_s: args.duration,
         encode: EncodeOptions {
             crf: args.crf,
             preset: if args.preset == "auto" {

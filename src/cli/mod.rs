@@ -4,6 +4,7 @@ mod bench;
 mod export;
 mod image_cmd;
 mod model_cmd;
+mod runtime_cmd;
 
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
@@ -18,13 +19,15 @@ use posecam::track::TrackerSettings;
 #[command(
     name = "posecam",
     version,
-    about = "Multi-person pose estimation (OpenPose Part Affinity Fields). Without a command: the live window.",
-    args_conflicts_with_subcommands = true
+    about = "Multi-person pose estimation (OpenPose Part Affinity Fields). Without a command: the live window."
 )]
 pub struct Cli {
-    /// More logging (-v, -vv). POSECAM_LOG=filter overrides.
+    /// More logging (-v, -vv). RUST_LOG or POSECAM_LOG (a tracing filter) override.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Errors only.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
     /// Window: open on this source (a video or image path, camera:N, or synthetic).
     #[arg(long)]
     pub source: Option<String>,
@@ -49,15 +52,50 @@ pub enum Command {
     /// Download or inspect models.
     #[command(subcommand)]
     Model(model_cmd::ModelCommand),
+    /// Install ONNX Runtime (CPU, or GPU with CUDA and cuDNN) from PyPI.
+    #[command(subcommand)]
+    Runtime(runtime_cmd::RuntimeCommand),
+    /// What posecam will use and why: runtime, CUDA libraries, driver, cameras, models, display.
+    Doctor,
+    /// Shell completions on stdout (e.g. `posecam completions bash > ~/.local/share/bash-completion/completions/posecam`).
+    Completions { shell: clap_complete::Shell },
 }
 
 pub fn run(cli: Cli) -> Result<()> {
+    // Checked here rather than with clap's `args_conflicts_with_subcommands`, which also refuses the
+    // global -v/-q before a command (clap-rs/clap#6160).
+    if cli.command.is_some()
+        && (cli.source.is_some() || cli.model.is_some() || cli.device.is_some())
+    {
+        use clap::CommandFactory;
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--source, --model and --device before a command are for the window; give them after the command",
+            )
+            .exit();
+    }
     posecam::interrupt::install().map_err(anyhow::Error::msg)?;
     match cli.command {
         Some(Command::Image(a)) => image_cmd::run(a),
         Some(Command::Export(a)) => export::run(a),
         Some(Command::Bench(a)) => bench::run(a),
         Some(Command::Model(c)) => model_cmd::run(c),
+        Some(Command::Runtime(c)) => runtime_cmd::run(c),
+        Some(Command::Doctor) => {
+            print!("{}", posecam::doctor::render(&posecam::doctor::report()));
+            Ok(())
+        }
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "posecam",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
         None => {
             let source = cli
                 .source
@@ -205,9 +243,18 @@ impl ModelArgs {
 
 fn default_model() -> Result<PathBuf> {
     posecam::paths::default_model().ok_or_else(|| {
+        let searched: Vec<String> = posecam::paths::model_dirs()
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
         anyhow::anyhow!(
-            "models/ holds no .onnx model: run `posecam model fetch` (CMU COCO model), \
-             or pass --model PATH / set POSECAM_MODEL"
+            "no .onnx model in {}: run `posecam model fetch` (CMU COCO model), \
+             or pass --model PATH / set POSECAM_MODEL",
+            if searched.is_empty() {
+                "any model folder (no home folder)".into()
+            } else {
+                searched.join(" or ")
+            }
         )
     })
 }

@@ -1,30 +1,42 @@
-//! `posecam model`: fetch the CMU model, or show what posecam makes of a model.
+//! `posecam model`: fetch the CMU model (its size and licence stated, asked on a terminal), or show
+//! what posecam makes of a model.
 
-use std::path::PathBuf;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use posecam::fetch::{self, CMU_COCO_FILE, CMU_COCO_MD5, CMU_COCO_URL};
-use posecam::paths::{project_roots, MODELS_DIR};
+use posecam::fetch::{self, Expected, CMU_COCO_FILE, CMU_COCO_MD5, CMU_COCO_URL};
 
 use super::ModelArgs;
 
+/// What users accept by downloading the CMU weights.
+const CMU_LICENCE: &str = "The CMU OpenPose weights are free for non-commercial research only; \
+commercial use needs a licence from Carnegie Mellon University \
+(https://github.com/CMU-Perceptual-Computing-Lab/openpose/blob/master/LICENSE).";
+
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
-    /// Download the CMU COCO body model (~200 MB) into models/, verifying its checksum.
+    /// Download the CMU COCO body model (~200 MB, non-commercial licence), verifying its checksums.
     Fetch {
         #[arg(long, default_value = CMU_COCO_URL)]
         url: String,
         /// Expected MD5 (empty to skip the check).
         #[arg(long, default_value = CMU_COCO_MD5)]
         md5: String,
-        /// Where to save it (default: models/body_pose_model.onnx in the project).
+        /// Expected SHA-256 (default: what the server publishes for the file, when it does).
+        #[arg(long)]
+        sha256: Option<String>,
+        /// Where to save it (default: the checkout's models/, or the data folder's when installed).
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// Download again even if a verified copy exists.
         #[arg(long)]
         force: bool,
+        /// Accept the licence without asking (for scripts).
+        #[arg(short, long)]
+        yes: bool,
     },
     /// Load a model and print its contract (inputs, outputs, skeleton, input convention, provider).
     Info {
@@ -38,94 +50,169 @@ pub fn run(command: ModelCommand) -> Result<()> {
         ModelCommand::Fetch {
             url,
             md5,
+            sha256,
             output,
             force,
-        } => fetch_model(&url, &md5, output, force),
-        ModelCommand::Info { model } => {
-            let engine = model.load_engine()?;
-            let spec = engine.spec();
-            println!("model:      {}", engine.model_path().display());
-            println!(
-                "skeleton:   {} ({} parts, {} limbs)",
-                spec.skeleton.name,
-                spec.skeleton.parts.len(),
-                spec.skeleton.limbs.len()
-            );
-            println!(
-                "input:      {:?} {:?}, value = pixel * {} + {}, stride {} ({})",
-                spec.input.layout,
-                spec.input.channels,
-                spec.input.scale,
-                spec.input.offset,
-                spec.input.stride,
-                spec.convention_source
-            );
-            if let Some((w, h)) = spec.fixed_input_size {
-                println!("input size: fixed {w}x{h}");
-            }
-            println!("maps:       {:?}", spec.maps);
-            println!("provider:   {}", engine.provider());
-            Ok(())
+            yes,
+        } => {
+            let dest = match output {
+                Some(p) => p,
+                None => posecam::paths::models_home()
+                    .context("no home folder to keep models in: pass -o PATH")?
+                    .join(CMU_COCO_FILE),
+            };
+            let expected = Expected {
+                md5: Some(md5).filter(|m| !m.is_empty()),
+                sha256,
+                size: None,
+            };
+            fetch_model(&url, &dest, expected, force, yes)
         }
+        ModelCommand::Info { model } => info(&model),
     }
 }
 
-fn default_destination() -> PathBuf {
-    let root = project_roots()
-        .into_iter()
-        .find(|r| r.join(MODELS_DIR).is_dir() && r.join("Cargo.toml").is_file())
-        .unwrap_or_else(|| PathBuf::from("."));
-    root.join(MODELS_DIR).join(CMU_COCO_FILE)
+fn info(model: &ModelArgs) -> Result<()> {
+    let engine = model.load_engine()?;
+    let spec = engine.spec();
+    println!("model:      {}", engine.model_path().display());
+    println!(
+        "skeleton:   {} ({} parts, {} limbs)",
+        spec.skeleton.name,
+        spec.skeleton.parts.len(),
+        spec.skeleton.limbs.len()
+    );
+    println!(
+        "input:      {:?} {:?}, value = pixel * {} + {}, stride {} ({})",
+        spec.input.layout,
+        spec.input.channels,
+        spec.input.scale,
+        spec.input.offset,
+        spec.input.stride,
+        spec.convention_source
+    );
+    if let Some((w, h)) = spec.fixed_input_size {
+        println!("input size: fixed {w}x{h}");
+    }
+    println!("maps:       {:?}", spec.maps);
+    println!("provider:   {}", engine.provider());
+    Ok(())
 }
 
-fn fetch_model(url: &str, md5: &str, output: Option<PathBuf>, force: bool) -> Result<()> {
-    let dest = output.unwrap_or_else(default_destination);
-    let expected = (!md5.is_empty()).then_some(md5);
+/// The size and SHA-256 the server states for `url` (Hugging Face gives its LFS digest).
+fn announced(url: &str) -> (Option<u64>, Option<String>) {
+    let Ok(response) = fetch::agent().head(url).call() else {
+        return (None, None);
+    };
+    let headers = response.headers();
+    let size = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    let sha256 = ["x-linked-etag", "etag"]
+        .iter()
+        .filter_map(|h| headers.get(*h)?.to_str().ok())
+        .map(|v| {
+            v.trim_matches(|c| c == '"' || c == 'W' || c == '/')
+                .to_ascii_lowercase()
+        })
+        .find(|v| v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()));
+    (size, sha256)
+}
+
+/// Asks on a terminal; elsewhere `--yes` is needed.
+fn accept(question: &str, yes: bool) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("not a terminal: pass --yes to accept the licence and download");
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        bail!("not downloaded");
+    }
+    Ok(())
+}
+
+fn fetch_model(
+    url: &str,
+    dest: &Path,
+    mut expected: Expected,
+    force: bool,
+    yes: bool,
+) -> Result<()> {
     if dest.is_file() && !force {
-        match expected {
-            Some(e) => {
-                let actual = fetch::md5_file(&dest)
-                    .with_context(|| format!("reading {}", dest.display()))?;
-                if actual.eq_ignore_ascii_case(e) {
-                    eprintln!("{} is already present and verified", dest.display());
-                    return Ok(());
-                }
-                bail!(
-                    "{} exists but its MD5 is {actual}, not {e}: pass --force to download it again",
-                    dest.display()
+        let have =
+            fetch::digests_of(dest).with_context(|| format!("reading {}", dest.display()))?;
+        match expected.md5.as_deref() {
+            Some(e) if !have.md5.eq_ignore_ascii_case(e) => bail!(
+                "{} exists but its MD5 is {}, not {e}: pass --force to download it again",
+                dest.display(),
+                have.md5
+            ),
+            _ => {
+                eprintln!(
+                    "{} is already present (SHA-256 {})",
+                    dest.display(),
+                    have.sha256
                 );
-            }
-            None => {
-                eprintln!("{} is already present", dest.display());
                 return Ok(());
             }
         }
     }
+    let (size, sha256) = announced(url);
+    expected.sha256 = expected.sha256.or(sha256);
+    expected.size = size;
+    eprintln!(
+        "The CMU COCO body model (VGG-19, {}) from {url}\n{CMU_LICENCE}",
+        size.map_or("about 200 MB".into(), |s| format!(
+            "{:.0} MB",
+            s as f64 / 1e6
+        ))
+    );
+    accept("Download it and accept this licence?", yes)?;
     if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    eprintln!("downloading {url}\n         to {}", dest.display());
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let result = fetch::download(url, &dest, expected, |done, total| {
+    eprintln!("downloading to {}", dest.display());
+    let bar = progress_bar();
+    let result = fetch::download(url, dest, &expected, |done, total| {
         if let Some(t) = total {
             bar.set_length(t);
         }
         bar.set_position(done);
     });
     bar.finish_and_clear();
-    result?;
+    let digests = result?;
     eprintln!(
-        "saved {} ({})",
+        "saved {} (MD5 {}, SHA-256 {}{})",
         dest.display(),
-        if expected.is_some() {
-            "checksum verified"
+        digests.md5,
+        digests.sha256,
+        if expected.sha256.is_some() || expected.md5.is_some() {
+            ", verified"
         } else {
-            "not verified"
+            ", not verified"
         }
     );
     Ok(())
+}
+
+/// A byte progress bar on a terminal (hidden elsewhere).
+pub fn progress_bar() -> ProgressBar {
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(0)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
 }

@@ -3,6 +3,7 @@
 //! An [`Engine`] is preprocess → session → maps: it owns the session, recognises the model's contract
 //! once at load, and reuses its input buffers from frame to frame.
 
+pub mod install;
 pub mod model;
 pub mod preprocess;
 pub mod runtime;
@@ -48,7 +49,7 @@ pub enum EngineError {
         outputs: String,
     },
     /// `--device cuda` was asked for and CUDA could not be used.
-    #[error("CUDA execution provider unavailable: {0} (use --device auto or cpu, or install the GPU runtime with `./posecam.sh setup --cuda`)")]
+    #[error("CUDA unavailable: {0} (`posecam doctor` shows every piece; --device auto or cpu runs on the CPU)")]
     CudaUnavailable(String),
     /// The image cannot be fed to the network (empty, absurd size).
     #[error("cannot prepare the network input: {0}")]
@@ -429,7 +430,7 @@ fn open_session(
     model_path: &Path,
     options: &EngineOptions,
 ) -> Result<(Session, Provider), EngineError> {
-    let (_, environment) = runtime::init_runtime(options.runtime_library.as_deref())?;
+    let (library, environment) = runtime::init_runtime(options.runtime_library.as_deref())?;
     let load_err = |reason: String| EngineError::ModelLoad {
         path: model_path.to_path_buf(),
         reason: first_line(&reason),
@@ -448,7 +449,7 @@ fn open_session(
             .with_intra_threads(threads)
             .map_err(|e| load_err(e.to_string()))?;
     }
-    let (mut builder, provider) = register_provider(builder, options.device)?;
+    let (mut builder, provider) = register_provider(builder, options.device, library)?;
     let session = builder
         .commit_from_file(model_path)
         .map_err(|e| load_err(e.to_string()))?;
@@ -471,32 +472,42 @@ fn tensor_infos(outlets: &[ort::value::Outlet]) -> Vec<TensorInfo> {
         .collect()
 }
 
+/// Registers CUDA when asked for and possible. The CUDA libraries beside the runtime are loaded first
+/// (so only the NVIDIA driver must be installed); a missing piece is named with its fix.
 fn register_provider(
     builder: ort::session::builder::SessionBuilder,
     device: Device,
+    library: &Path,
 ) -> Result<(ort::session::builder::SessionBuilder, Provider), EngineError> {
-    let cuda = |id: i32| {
-        ort::ep::CUDA::default()
-            .with_device_id(id)
-            .build()
-            .error_on_failure()
+    let id = match device {
+        Device::Cpu => return Ok((builder, Provider::Cpu)),
+        Device::Cuda(id) => id,
+        Device::Auto => 0,
     };
-    match device {
-        Device::Cpu => Ok((builder, Provider::Cpu)),
-        Device::Cuda(id) => match builder.with_execution_providers([cuda(id)]) {
-            Ok(b) => Ok((b, Provider::Cuda)),
-            Err(e) => Err(EngineError::CudaUnavailable(first_line(&e.to_string()))),
-        },
-        Device::Auto => match builder.with_execution_providers([cuda(0)]) {
-            Ok(b) => Ok((b, Provider::Cuda)),
-            Err(e) => {
-                static LOGGED: std::sync::Once = std::sync::Once::new();
-                LOGGED.call_once(|| {
-                    tracing::info!(reason = %first_line(&e.to_string()), "CUDA unavailable, running on CPU");
-                });
-                Ok((e.recover(), Provider::Cpu))
-            }
-        },
+    let fall_back = |why: &str| {
+        static LOGGED: std::sync::Once = std::sync::Once::new();
+        LOGGED.call_once(|| tracing::info!("CUDA unavailable ({why}): running on CPU"));
+    };
+    if let Some(why) = runtime::cuda_problem(runtime::cuda_checks(library)) {
+        if matches!(device, Device::Cuda(_)) {
+            return Err(EngineError::CudaUnavailable(why));
+        }
+        fall_back(&why);
+        return Ok((builder, Provider::Cpu));
+    }
+    let cuda = ort::ep::CUDA::default()
+        .with_device_id(id)
+        .build()
+        .error_on_failure();
+    match builder.with_execution_providers([cuda]) {
+        Ok(b) => Ok((b, Provider::Cuda)),
+        Err(e) if matches!(device, Device::Cuda(_)) => {
+            Err(EngineError::CudaUnavailable(first_line(&e.to_string())))
+        }
+        Err(e) => {
+            fall_back(&first_line(&e.to_string()));
+            Ok((e.recover(), Provider::Cpu))
+        }
     }
 }
 

@@ -4,9 +4,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-use crate::paths::{project_roots, DEPS_DIR};
-
-use super::EngineError;
+use super::{install, EngineError};
 
 /// Which hardware runs the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -74,20 +72,160 @@ fn library_file_name() -> String {
     )
 }
 
-/// Where the library is looked for, in order: the project-local copies made by set-up (the GPU build
-/// first, when it was installed), then `ORT_DYLIB_PATH`.
+/// Where the library is looked for, in order: `ORT_DYLIB_PATH`, beside the executable, the data
+/// folder, the checkout's `.deps/` (in each, the GPU build first, when it was installed). Never the
+/// current directory.
 pub fn library_candidates() -> Vec<PathBuf> {
     let name = library_file_name();
-    let mut out = Vec::new();
-    for root in project_roots() {
-        for variant in ["onnxruntime-gpu", "onnxruntime"] {
-            out.push(root.join(DEPS_DIR).join(variant).join(&name));
+    let mut out: Vec<PathBuf> = std::env::var_os("ORT_DYLIB_PATH")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    if let Some(exe) = crate::paths::exe_dir() {
+        out.push(exe.join(&name));
+    }
+    for dir in crate::paths::runtime_dirs() {
+        for flavor in [install::Flavor::Gpu, install::Flavor::Cpu] {
+            out.push(dir.join(flavor.folder()).join(&name));
         }
     }
-    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH") {
-        out.push(PathBuf::from(p));
+    let mut unique = Vec::new();
+    for p in out {
+        if !unique.contains(&p) {
+            unique.push(p);
+        }
     }
-    out
+    unique
+}
+
+/// The library that would be loaded, if any.
+pub fn find_library() -> Option<PathBuf> {
+    library_candidates().into_iter().find(|p| p.is_file())
+}
+
+/// The libraries the CUDA execution provider needs, by soname, in the order they can be loaded (each
+/// after what it links against). The driver's `libcuda.so.1` comes from the system.
+pub const CUDA_LIBRARIES: &[&str] = &[
+    "libcudart.so.13",
+    "libnvJitLink.so.13",
+    "libnvrtc.so.13",
+    "libcublasLt.so.13",
+    "libcublas.so.13",
+    "libcufft.so.12",
+    "libcurand.so.10",
+    "libcudnn_graph.so.9",
+    "libcudnn_engines_precompiled.so.9",
+    "libcudnn_engines_runtime_compiled.so.9",
+    "libcudnn_heuristic.so.9",
+    "libcudnn_ops.so.9",
+    "libcudnn_cnn.so.9",
+    "libcudnn_adv.so.9",
+    "libcudnn.so.9",
+    "libonnxruntime_providers_shared.so",
+    "libonnxruntime_providers_cuda.so",
+];
+
+/// ONNX Runtime's CUDA execution provider, only in the GPU build.
+pub const CUDA_PROVIDER: &str = "libonnxruntime_providers_cuda.so";
+
+/// The NVIDIA driver's library, which no install can bring.
+pub const DRIVER_LIBRARY: &str = "libcuda.so.1";
+
+/// How one library fared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibraryCheck {
+    pub name: &'static str,
+    /// Where it was found (`None`: to be found by the system's loader, or missing).
+    pub path: Option<PathBuf>,
+    /// Loading it: `Err` says why not (a missing file, or a library it needs).
+    pub loaded: Result<(), String>,
+}
+
+/// Loads `name` from `folder` (or the system's search path when it is not there) and keeps it
+/// loaded, so ONNX Runtime's CUDA provider finds it by its soname.
+fn load(folder: Option<&Path>, name: &'static str) -> LibraryCheck {
+    let path = folder.map(|f| f.join(name)).filter(|p| p.exists());
+    let target: std::ffi::OsString = path
+        .as_ref()
+        .map_or_else(|| name.into(), |p| p.as_os_str().to_owned());
+    let loaded = ort::util::preload_dylib(&target).map_err(|e| {
+        // libloading's message is "dlopen failed"; dlerror()'s, in its source, names the file.
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message = s.to_string();
+            source = s.source();
+        }
+        // "<dependency>: cannot open shared object file" names what is missing.
+        message
+            .split(": ")
+            .find(|part| part.contains(".so") && !part.contains(name))
+            .map_or(message.clone(), |dep| {
+                format!("needs {dep}, which is missing")
+            })
+    });
+    LibraryCheck { name, path, loaded }
+}
+
+/// Loads the driver and every CUDA library from `folder` (the GPU build's), in order, stopping at
+/// nothing: each library's outcome is reported. Loading them first lets the CUDA execution provider
+/// run with only the NVIDIA driver installed.
+pub fn preload_cuda(folder: &Path) -> Vec<LibraryCheck> {
+    let mut checks = vec![load(None, DRIVER_LIBRARY)];
+    checks.extend(CUDA_LIBRARIES.iter().map(|name| load(Some(folder), name)));
+    checks
+}
+
+/// The first missing piece for CUDA, as one line with its fix: a library the install should hold,
+/// then the driver, then anything else that would not load.
+pub fn cuda_problem(checks: &[LibraryCheck]) -> Option<String> {
+    let failed = |c: &&LibraryCheck| c.loaded.is_err();
+    if checks
+        .iter()
+        .any(|c| c.name == CUDA_PROVIDER && c.path.is_none())
+    {
+        return Some(
+            "the ONNX Runtime in use is the CPU build (no CUDA provider): run `posecam runtime \
+             fetch --cuda` (or ./posecam.sh setup --cuda)"
+                .into(),
+        );
+    }
+    if let Some(missing) = checks
+        .iter()
+        .filter(failed)
+        .find(|c| c.path.is_none() && c.name != DRIVER_LIBRARY)
+    {
+        return Some(format!(
+            "{} is missing: run `posecam runtime fetch --cuda` (or ./posecam.sh setup --cuda)",
+            missing.name
+        ));
+    }
+    let first = checks.iter().find(failed)?;
+    if let Some(driver) = checks
+        .iter()
+        .filter(failed)
+        .find(|c| c.name == DRIVER_LIBRARY)
+    {
+        let _ = driver;
+        return Some(
+            "the NVIDIA driver (libcuda.so.1) is not installed: install an NVIDIA driver for CUDA 13 \
+             (version 580 or newer); every other CUDA library is in place"
+                .into(),
+        );
+    }
+    let why = first.loaded.as_ref().err().cloned().unwrap_or_default();
+    Some(format!("{} cannot be loaded: {why}", first.name))
+}
+
+static CUDA_CHECKS: OnceLock<Vec<LibraryCheck>> = OnceLock::new();
+
+/// [`preload_cuda`] from the folder of the ONNX Runtime in use, once per process.
+pub fn cuda_checks(runtime_library: &Path) -> &'static [LibraryCheck] {
+    CUDA_CHECKS.get_or_init(|| {
+        let folder = runtime_library.parent().unwrap_or(Path::new("."));
+        preload_cuda(folder)
+    })
 }
 
 static RUNTIME: OnceLock<Result<(PathBuf, ort::environment::Environment), EngineError>> =

@@ -16,7 +16,7 @@ use super::{
     start_stages, Delivery, FrameResult, PipelineError, PipelineSettings, SharedSettings,
     StagesSpec, QUEUE_DEPTH,
 };
-use crate::capture::{Picture, PictureKind, VideoSource};
+use crate::capture::{FrameSource, Picture, PictureKind, Trimmed, VideoSource};
 use crate::infer::{Engine, NetConfig};
 use crate::outputs::{FolderFiles, OutputId, OutputSet};
 use crate::pose::Thresholds;
@@ -47,6 +47,8 @@ pub struct ExportSettings {
     pub encode: EncodeOptions,
     /// Print the processing rate (frames per second so far) in the top-left corner.
     pub fps_overlay: bool,
+    /// Stop after this many seconds of the input (recording a stream).
+    pub max_duration_s: Option<f64>,
 }
 
 /// Progress reported while exporting.
@@ -82,9 +84,10 @@ pub fn export(
     mut progress: impl FnMut(ExportProgress),
 ) -> Result<ExportReport, PipelineError> {
     let start = Instant::now();
-    // FFmpeg contexts are not Send: the reader and the writer live on their stages' threads; this probe
-    // only reads the stream parameters.
-    let info = VideoReader::open(input)?.info().clone();
+    // Opened once: the source stage reads this reader (a stream may not take a second client); a
+    // reconnect opens the input again.
+    let reader = VideoReader::open(input)?;
+    let info = reader.info().clone();
     if engines.is_empty() {
         return Err(PipelineError::Stage(
             "no inference engine to export with".into(),
@@ -97,11 +100,20 @@ pub fn export(
         tracking: settings.tracking,
     });
     let ctx = StageContext::new(shared, events);
-    let source = input.to_path_buf();
+    let (source, limit) = (input.to_path_buf(), settings.max_duration_s);
+    let first = std::sync::Mutex::new(Some(reader));
     let stages = start_stages(
         StagesSpec {
             opener: Box::new(move || {
-                Ok(Box::new(VideoSource::open(&source, PictureKind::Yuv)?) as _)
+                let opened = first.lock().ok().and_then(|mut r| r.take());
+                let video: Box<dyn FrameSource> = Box::new(match opened {
+                    Some(reader) => VideoSource::from_reader(&source, reader, PictureKind::Yuv),
+                    None => VideoSource::open(&source, PictureKind::Yuv)?,
+                });
+                Ok(match limit {
+                    Some(s) => Box::new(Trimmed::new(video, s)),
+                    None => video,
+                })
             }),
             controls: None,
             engines: engines
@@ -118,7 +130,9 @@ pub fn export(
     let encoder = EncodeStage {
         video_out: video_out.to_path_buf(),
         format: VideoFormat::of(&info),
-        audio: (info.audio_streams > 0).then(|| input.to_path_buf()),
+        // A stream cannot be opened a second time for its audio (a UDP port, a single-client server).
+        audio: (info.audio_streams > 0 && !crate::video::is_stream_url(input))
+            .then(|| input.to_path_buf()),
         settings: settings.clone(),
         outputs: outputs.clone(),
         rx: stages.results.clone(),

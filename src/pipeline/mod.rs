@@ -161,12 +161,18 @@ pub enum PipelineEvent {
     },
     /// The source ended (end of file); it can be sought or replayed.
     Ended,
+    /// A network stream dropped; it is opened again after `wait_s` (attempt `attempt`).
+    Reconnecting {
+        reason: String,
+        attempt: u32,
+        wait_s: f64,
+    },
     /// Something failed; the window shows it and stays up.
     Error(String),
 }
 
 /// Opens a source on the source thread (FFmpeg contexts and webcams are not `Send`).
-pub type SourceOpener = Box<dyn FnOnce() -> Result<Box<dyn FrameSource>, CaptureError> + Send>;
+pub type SourceOpener = Box<dyn Fn() -> Result<Box<dyn FrameSource>, CaptureError> + Send>;
 
 /// How to build the shared stages.
 pub(crate) struct StagesSpec {

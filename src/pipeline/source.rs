@@ -60,31 +60,58 @@ struct Transport {
     next_seq: u64,
 }
 
+/// Why reading stopped.
+enum Stopped {
+    /// Done: the pipeline stopped, the file ended (export), downstream is gone.
+    Done,
+    /// A network stream dropped: open it again.
+    Lost(String),
+}
+
+/// Waits between reconnection attempts, seconds (the last repeats).
+const RECONNECT_BACKOFF_S: [f64; 6] = [0.5, 1.0, 2.0, 4.0, 8.0, 8.0];
+
 impl SourceStage {
     pub(crate) fn run(self) -> Result<StageStats, PipelineError> {
         let mut stats = StageStats::new("source");
-        let SourceStage {
-            opener,
-            controls,
-            out,
-            cancel,
-            ctx,
-        } = self;
-        let failed = |e: CaptureError| source_failed(e, controls.is_some(), &ctx);
-        let mut source = match opener() {
+        let controlled = self.controls.is_some();
+        let mut source = match (self.opener)() {
             Ok(s) => s,
-            Err(e) => return failed(e),
+            Err(e) => return source_failed(e, controlled, &self.ctx),
         };
-        let info = source.info().clone();
-        ctx.events.emit(PipelineEvent::SourceOpened(info.clone()));
-        let mut transport = Transport::new(&info, controls.is_some());
+        let mut transport = Transport::new(source.info(), controlled);
         loop {
-            if ctx.stopped() || cancel.load(Ordering::Relaxed) {
-                return Ok(stats);
+            self.ctx
+                .events
+                .emit(PipelineEvent::SourceOpened(source.info().clone()));
+            match self.pump(&mut *source, &mut transport, &mut stats)? {
+                Stopped::Done => return Ok(stats),
+                Stopped::Lost(why) => {
+                    // Closed first: a UDP port or a single-client server takes one reader.
+                    drop(source);
+                    match self.reconnect(why) {
+                        Some(s) => source = s,
+                        None => return Ok(stats),
+                    }
+                }
             }
-            let step = transport.next_step(controls.as_ref(), &mut *source, &ctx);
-            let (frame, stepped) = match step {
-                Step::Stop => return Ok(stats),
+        }
+    }
+
+    /// Reads and hands on frames until something stops it.
+    fn pump(
+        &self,
+        source: &mut dyn FrameSource,
+        transport: &mut Transport,
+        stats: &mut StageStats,
+    ) -> Result<Stopped, PipelineError> {
+        let (ctx, info) = (&self.ctx, source.info().clone());
+        loop {
+            if ctx.stopped() || self.cancel.load(Ordering::Relaxed) {
+                return Ok(Stopped::Done);
+            }
+            let (frame, stepped) = match transport.next_step(self.controls.as_ref(), source, ctx) {
+                Step::Stop => return Ok(Stopped::Done),
                 Step::Idle => continue,
                 Step::Resend(frame) => (frame, true),
                 Step::Read { stepped } => {
@@ -94,31 +121,87 @@ impl SourceStage {
                             stats.busy(t);
                             (frame, stepped)
                         }
-                        Ok(None) if transport.controlled => {
-                            transport.end(&ctx);
-                            continue;
-                        }
-                        Ok(None) => return Ok(stats),
-                        Err(e) if transport.controlled && !info.live => {
-                            ctx.events.emit(PipelineEvent::Error(e.to_string()));
-                            transport.ended = true;
-                            continue;
-                        }
-                        Err(e) => return failed(e),
+                        end_or_error => match self.after_read(end_or_error, &info, transport)? {
+                            Some(stopped) => return Ok(stopped),
+                            None => continue,
+                        },
                     }
                 }
             };
-            let frame = transport.stamp(frame, stepped, &info, &ctx);
+            let frame = transport.stamp(frame, stepped, &info, ctx);
             let keep = stepped || !transport.controlled || (!info.live && !transport.real_time);
             let sent = if keep {
-                out.send_waiting(frame)
+                self.out.send_waiting(frame)
             } else {
-                out.send(frame)
+                self.out.send(frame)
             };
             if !sent {
-                return Ok(stats);
+                return Ok(Stopped::Done);
             }
         }
+    }
+
+    /// What a read that gave no frame means: streams are reconnected (live) or finished (export),
+    /// files end, a stopped camera is reported. `None`: carry on.
+    fn after_read(
+        &self,
+        read: Result<Option<Frame>, CaptureError>,
+        info: &SourceInfo,
+        transport: &mut Transport,
+    ) -> Result<Option<Stopped>, PipelineError> {
+        let ctx = &self.ctx;
+        match read {
+            Ok(Some(_)) => Ok(None),
+            Ok(None) | Err(_) if info.reconnects && transport.controlled => {
+                let why = match read {
+                    Err(e) => e.to_string(),
+                    _ => "the stream ended".into(),
+                };
+                Ok(Some(Stopped::Lost(why)))
+            }
+            Err(e) if info.reconnects => {
+                // Recording a stream: it stopped; what was recorded is kept.
+                tracing::warn!("{e}: the stream stopped; finishing what was recorded");
+                Ok(Some(Stopped::Done))
+            }
+            Ok(None) if transport.controlled => {
+                transport.end(ctx);
+                Ok(None)
+            }
+            Ok(None) => Ok(Some(Stopped::Done)),
+            Err(e) if transport.controlled && !info.live => {
+                ctx.events.emit(PipelineEvent::Error(e.to_string()));
+                transport.ended = true;
+                Ok(None)
+            }
+            Err(e) => source_failed(e, transport.controlled, ctx).map(|_| Some(Stopped::Done)),
+        }
+    }
+
+    /// Opens a dropped stream again, waiting longer after each failure; `None` when the pipeline
+    /// stops first. Never fatal: the window shows each attempt.
+    fn reconnect(&self, mut why: String) -> Option<Box<dyn FrameSource>> {
+        for attempt in 1u32.. {
+            let wait =
+                RECONNECT_BACKOFF_S[(attempt as usize - 1).min(RECONNECT_BACKOFF_S.len() - 1)];
+            self.ctx.events.emit(PipelineEvent::Reconnecting {
+                reason: why.clone(),
+                attempt,
+                wait_s: wait,
+            });
+            let until = Instant::now() + Duration::from_secs_f64(wait);
+            while Instant::now() < until {
+                if self.ctx.stopped() {
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            match (self.opener)() {
+                Ok(source) => return Some(source),
+                Err(e) => why = e.to_string(),
+            }
+        }
+        None
     }
 }
 

@@ -53,6 +53,7 @@ impl ExportJob {
             style,
             encode: EncodeOptions::for_this_machine(),
             fps_overlay: false,
+            max_duration_s: None,
         };
         std::thread::Builder::new()
             .name("posecam-export".into())

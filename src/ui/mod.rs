@@ -277,6 +277,15 @@ impl PosecamApp {
                 self.ended = true;
                 self.playing = false;
             }
+            PipelineEvent::Reconnecting {
+                reason,
+                attempt,
+                wait_s,
+            } => {
+                self.say(format!(
+                    "stream lost ({reason}): reconnecting in {wait_s:.1} s (attempt {attempt})"
+                ));
+            }
             PipelineEvent::Error(msg) => {
                 if self.info.as_ref().is_none_or(|i| i.live) {
                     self.source_failed = true;
@@ -574,6 +583,8 @@ pub fn run(options: StartOptions) -> Result<(), String> {
             .with_min_inner_size([640.0, 420.0])
             .with_drag_and_drop(true),
         renderer: eframe::Renderer::Glow,
+        // Settings live in the user's config folder (XDG), like the rest of posecam's state.
+        persistence_path: crate::paths::config_dir().map(|d| d.join("window.ron")),
         ..Default::default()
     };
     eframe::run_native(

@@ -11,13 +11,14 @@ const OPENABLE: &[&str] = &[
     "mp4", "mkv", "avi", "mov", "webm", "gif", "ts", "jpg", "jpeg", "png", "bmp", "webp",
 ];
 
-/// The webcam chooser's own state.
+/// The source chooser's own state: webcams, and a stream URL being typed.
 #[derive(Debug, Default)]
 pub struct CameraPicker {
     pub cameras: Vec<CameraDesc>,
     pub choice: Option<u32>,
     pub formats: Vec<(u32, u32, u32)>,
     pub format: Option<(u32, u32, u32)>,
+    pub url: String,
 }
 
 impl CameraPicker {
@@ -57,6 +58,7 @@ pub fn source_ui(
                 commands.push(open_path(&path.display().to_string()));
             }
         }
+        url_ui(ui, &mut picker.url, &mut commands);
         if view.failed
             && view.source.is_some()
             && ui
@@ -72,6 +74,27 @@ pub fn source_ui(
         }
     });
     commands
+}
+
+/// A network camera or stream: `rtsp://`, `http(s)://`, `udp://`, `srt://`...
+fn url_ui(ui: &mut egui::Ui, url: &mut String, commands: &mut Vec<Command>) {
+    let field = ui.add(
+        egui::TextEdit::singleline(url)
+            .hint_text("rtsp://… http://… udp://…")
+            .desired_width(180.0),
+    );
+    let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+    if (ui.button("Open URL").clicked() || entered) && !url.trim().is_empty() {
+        let text = url.trim();
+        commands.push(if crate::video::is_stream_url(std::path::Path::new(text)) {
+            Command::Open(SourceSpec::Stream(text.to_string()))
+        } else {
+            Command::Say(format!(
+                "'{text}' is not a stream URL ({}://...)",
+                crate::video::STREAM_SCHEMES.join("://, ")
+            ))
+        });
+    }
 }
 
 /// A command to open what the user named (a dropped or picked file).

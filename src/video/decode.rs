@@ -13,7 +13,8 @@ use ffmpeg_next as ff;
 pub struct DecodedFrame {
     /// 0-based position in decoding output order (= display order).
     pub index: u64,
-    /// Presentation timestamp in the stream's time base (synthesised when the file has none).
+    /// Presentation timestamp in the stream's time base (synthesised when the file has none; from zero
+    /// for a network stream).
     pub pts: i64,
     /// Presentation time in seconds from the stream start.
     pub time_s: f64,
@@ -21,7 +22,15 @@ pub struct DecodedFrame {
     pub picture: Yuv420Image,
 }
 
-/// Reads a video file frame by frame.
+/// FFmpeg's scaler, movable to another thread: an `SwsContext` holds no thread-bound state and the
+/// reader that owns it is used by one thread at a time.
+struct Scaler(scaling::Context);
+
+// SAFETY: see above; `VideoReader` never shares the context, it only moves with its owner.
+unsafe impl Send for Scaler {}
+
+/// Reads a video file frame by frame. `Send`, so a stream opened once (to learn its size) can move to the
+/// thread that reads it instead of being opened twice.
 pub struct VideoReader {
     path: PathBuf,
     input: ff::format::context::Input,
@@ -29,9 +38,11 @@ pub struct VideoReader {
     stream_index: usize,
     time_base: ff::Rational,
     start_pts: i64,
+    /// A network stream: joined midway, ends by going quiet.
+    stream: bool,
     info: VideoInfo,
     /// Converts decoder formats other than YUV 4:2:0 (same size).
-    to_yuv: Option<(scaling::Context, Pixel, u32, u32)>,
+    to_yuv: Option<(Scaler, Pixel, u32, u32)>,
     /// After a seek, frame indices are estimates and the truncation check is off.
     seeked: bool,
     ready: VecDeque<DecodedFrame>,
@@ -46,6 +57,9 @@ pub struct VideoReader {
 impl VideoReader {
     pub fn open(path: &Path) -> Result<Self, VideoError> {
         init();
+        if super::is_stream_url(path) {
+            return Self::open_stream(path);
+        }
         if !super::is_sequence_pattern(path) {
             crate::inputs::regular_file(path)?;
         }
@@ -54,6 +68,34 @@ impl VideoReader {
             reason: e.to_string(),
         })?;
         Self::from_input(path, input)
+    }
+
+    /// A network stream, opened for low latency (no input buffering, a short probe) with reads that
+    /// give up after a few seconds of silence instead of hanging.
+    fn open_stream(url: &Path) -> Result<Self, VideoError> {
+        let text = url.to_string_lossy();
+        let mut options = ff::Dictionary::new();
+        options.set("fflags", "nobuffer");
+        options.set("flags", "low_delay");
+        options.set("probesize", "1000000");
+        options.set("analyzeduration", "2000000");
+        // Microseconds without data before a read fails (the stream stopped).
+        let timeout_us = (super::STREAM_TIMEOUT_S * 1_000_000).to_string();
+        options.set("rw_timeout", &timeout_us);
+        options.set("timeout", &timeout_us);
+        if text.starts_with("rtsp") {
+            options.set("rtsp_transport", "tcp");
+        }
+        if text.starts_with("udp") {
+            options.set("overrun_nonfatal", "1");
+            options.set("fifo_size", "1000000");
+        }
+        let input =
+            ff::format::input_with_dictionary(&url, options).map_err(|e| VideoError::Open {
+                path: url.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        Self::from_input(url, input)
     }
 
     fn from_input(path: &Path, input: ff::format::context::Input) -> Result<Self, VideoError> {
@@ -81,6 +123,7 @@ impl VideoReader {
             stream_index,
             time_base,
             start_pts,
+            stream: super::is_stream_url(path),
             info,
             to_yuv: None,
             seeked: false,
@@ -146,8 +189,10 @@ impl VideoReader {
             }
             let mut fed = false;
             let mut read_error = None;
-            for (stream, packet) in self.input.packets() {
-                if stream.index() != self.stream_index {
+            while let Some(packet) =
+                super::read_packet(&mut self.input).map_err(|e| self.read_error(e))?
+            {
+                if packet.stream() != self.stream_index {
                     continue;
                 }
                 if let Err(e) = self.decoder.send_packet(&packet) {
@@ -168,6 +213,16 @@ impl VideoReader {
         }
     }
 
+    /// A network stream that goes quiet fails its read with EIO or ETIMEDOUT once the timeout passes.
+    fn read_error(&self, e: ff::Error) -> VideoError {
+        let quiet = matches!(e, ff::Error::Other { errno } if errno == libc::EIO || errno == libc::ETIMEDOUT);
+        if quiet && self.stream {
+            VideoError::Stalled(self.path.clone())
+        } else {
+            self.decode_error(format!("reading: {e}"))
+        }
+    }
+
     fn decode_error(&self, reason: String) -> VideoError {
         VideoError::Decode {
             path: self.path.clone(),
@@ -184,13 +239,21 @@ impl VideoReader {
                     .last_pts
                     .map_or(self.start_pts, |last| last + self.frame_step),
             };
+            if self.last_pts.is_none() && self.stream {
+                // A stream joined midway: its recording starts at zero.
+                self.start_pts = pts;
+            }
             self.last_pts = Some(pts);
             let picture = self.convert()?;
             let time_s =
                 rational_f64(self.time_base).map_or(0.0, |tb| (pts - self.start_pts) as f64 * tb);
             self.ready.push_back(DecodedFrame {
                 index: self.next_index,
-                pts,
+                pts: if self.stream {
+                    pts - self.start_pts
+                } else {
+                    pts
+                },
                 time_s,
                 picture,
             });
@@ -246,14 +309,15 @@ impl VideoReader {
             let ctx =
                 scaling::Context::get(fmt, w, h, Pixel::YUV420P, w, h, scaling::Flags::BILINEAR)
                     .map_err(|e| self.decode_error(format!("no conversion from {fmt:?}: {e}")))?;
-            self.to_yuv = Some((ctx, fmt, w, h));
+            self.to_yuv = Some((Scaler(ctx), fmt, w, h));
             self.yuv = ff::frame::Video::empty();
         }
         let frame = self.next_index;
         let Some((ctx, ..)) = self.to_yuv.as_mut() else {
             return Ok(());
         };
-        ctx.run(&self.decoded, &mut self.yuv)
+        ctx.0
+            .run(&self.decoded, &mut self.yuv)
             .map_err(|e| VideoError::Decode {
                 path: self.path.clone(),
                 frame,

@@ -633,15 +633,14 @@ impl AudioCopy {
     /// The next audio packet that starts before `until` seconds (any, for `None`), with its route.
     fn next_before(&mut self, until: Option<f64>) -> Option<(ff::Packet, &mut AudioRoute)> {
         while self.pending.is_none() && !self.exhausted {
-            match self.input.packets().next() {
+            match super::read_packet(&mut self.input) {
                 // Streams that appear after opening (MPEG-TS) have no route: skipped.
-                Some((stream, packet))
-                    if self.map.get(stream.index()).is_some_and(Option::is_some) =>
-                {
+                Ok(Some(packet)) if self.map.get(packet.stream()).is_some_and(Option::is_some) => {
                     self.pending = Some(packet);
                 }
-                Some(_) => {}
-                None => self.exhausted = true,
+                Ok(Some(_)) => {}
+                // A damaged end of the audio: what was read is kept.
+                Ok(None) | Err(_) => self.exhausted = true,
             }
         }
         let packet = self.pending.as_ref()?;

@@ -37,6 +37,8 @@ pub enum VideoError {
         frame: u64,
         reason: String,
     },
+    #[error("{0}: the stream stopped sending (no data for {STREAM_TIMEOUT_S} s)")]
+    Stalled(PathBuf),
     #[error("{path}: cannot write video: {reason}")]
     Write { path: PathBuf, reason: String },
 }
@@ -80,12 +82,63 @@ pub(crate) fn init() {
 
 /// True for image-sequence patterns such as `frames/img_%04d.png`, which FFmpeg reads as a video.
 pub fn is_sequence_pattern(path: &Path) -> bool {
-    path.to_str().is_some_and(|s| s.contains('%'))
+    path.to_str().is_some_and(|s| s.contains('%')) && !is_stream_url(path)
+}
+
+/// Network sources posecam reads (live streams, cameras on the network).
+/// Seconds without data before a network stream counts as stopped.
+pub const STREAM_TIMEOUT_S: u64 = 5;
+
+pub const STREAM_SCHEMES: &[&str] = &[
+    "rtsp", "rtsps", "rtmp", "http", "https", "udp", "rtp", "srt", "tcp",
+];
+
+/// True for `rtsp://`, `http(s)://`, `udp://`, `srt://`... URLs.
+pub fn is_stream_url(path: &Path) -> bool {
+    path.to_str()
+        .and_then(|s| s.split_once("://"))
+        .is_some_and(|(scheme, _)| STREAM_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()))
 }
 
 /// Opens `path` just to describe it.
 pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
     Ok(VideoReader::open(path)?.info().clone())
+}
+
+/// Consecutive read errors tolerated in a file (damaged packets are skipped, as players do).
+const MAX_READ_ERRORS: u32 = 100;
+
+/// The next packet of `input`: `Ok(None)` at the end. Unlike ffmpeg-next's packet iterator, a read
+/// error is not retried forever: a stream that stopped (a timeout) is an error, a damaged file gets
+/// a hundred tries.
+pub(crate) fn read_packet(
+    input: &mut ffmpeg_next::format::context::Input,
+) -> Result<Option<ffmpeg_next::Packet>, ffmpeg_next::Error> {
+    let mut errors = 0;
+    loop {
+        let mut packet = ffmpeg_next::Packet::empty();
+        match packet.read(input) {
+            Ok(()) => return Ok(Some(packet)),
+            Err(ffmpeg_next::Error::Eof) => return Ok(None),
+            Err(ffmpeg_next::Error::Other { errno }) if errno == libc::EAGAIN => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => {
+                errors += 1;
+                if errors >= MAX_READ_ERRORS
+                    || matches!(
+                        e,
+                        ffmpeg_next::Error::Exit
+                            | ffmpeg_next::Error::Other {
+                                errno: libc::ETIMEDOUT | libc::EIO
+                            }
+                    )
+                {
+                    return Err(e);
+                }
+            }
+        }
+    }
 }
 
 pub(crate) fn rational_f64(r: ffmpeg_next::Rational) -> Option<f64> {

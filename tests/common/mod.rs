@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod onnx;
 
 use std::path::PathBuf;
@@ -108,4 +109,9 @@ pub fn assert_refused(o: &std::process::Output, mentions: &str) {
         lines[0].contains(mentions),
         "error should mention '{mentions}': {err}"
     );
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

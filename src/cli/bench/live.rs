@@ -101,6 +101,9 @@ fn measure_live(
                 PipelineEvent::ModelLoaded { workers: w, .. } => workers = w,
                 PipelineEvent::Error(m) => bail!("{m}"),
                 PipelineEvent::Ended => bail!("the source ended before the measurement did"),
+                PipelineEvent::Reconnecting { reason, .. } => {
+                    tracing::warn!("{reason}: reconnecting")
+                }
             }
         }
         for r in pipeline.results() {

@@ -11,7 +11,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 use posecam::imageio;
 use posecam::infer::{Engine, NetConfig};
-use posecam::paths::find_in_project;
+use posecam::paths::find_in_checkout;
 use posecam::pose::{Associator, Thresholds};
 
 use super::ModelArgs;
@@ -77,7 +77,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let net = args.model.net()?;
     let image_path = match &args.image {
         Some(p) => p.clone(),
-        None => match find_in_project(&PathBuf::from(SAMPLE_IMAGE)) {
+        None => match find_in_checkout(&PathBuf::from(SAMPLE_IMAGE)) {
             Some(p) => p,
             None => bail!("no --image given and {SAMPLE_IMAGE} not found"),
         },
@@ -272,6 +272,7 @@ pub(crate) fn export_figures(
         style: posecam::render::OverlayStyle::default(),
         encode: posecam::video::EncodeOptions::for_this_machine(),
         fps_overlay: false,
+        max_duration_s: None,
     };
     let cancel = Arc::new(AtomicBool::new(false));
     let stop = cancel.clone();
