@@ -117,13 +117,25 @@ pub fn remove_all_staged() -> usize {
     let staged = std::mem::take(&mut *STAGED.lock().unwrap_or_else(|p| p.into_inner()));
     let count = staged.len();
     for path in staged {
-        if path.is_dir() {
-            let _ = std::fs::remove_dir_all(&path);
-        } else {
-            let _ = std::fs::remove_file(&path);
-        }
+        remove_racing_writers(&path);
     }
     count
+}
+
+/// Removes a temporary that another thread may still be writing into: a file added to a folder while
+/// it is being emptied makes the last step fail, so try again (briefly) until it is gone.
+fn remove_racing_writers(path: &Path) {
+    for _ in 0..100 {
+        let _ = if path.is_dir() {
+            std::fs::remove_dir_all(path)
+        } else {
+            std::fs::remove_file(path)
+        };
+        if std::fs::symlink_metadata(path).is_err() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
 }
 
 /// `path` made absolute with `.` and `..` resolved, its parent's symbolic links followed.

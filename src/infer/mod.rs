@@ -488,7 +488,12 @@ fn register_provider(
         static LOGGED: std::sync::Once = std::sync::Once::new();
         LOGGED.call_once(|| tracing::info!("CUDA unavailable ({why}): running on CPU"));
     };
-    if let Some(why) = runtime::cuda_problem(runtime::cuda_checks(library)) {
+    // Auto on a machine without a driver (or with the CPU build) decides without loading CUDA.
+    let quick = match device {
+        Device::Auto => runtime::cuda_problem_unloaded(library),
+        _ => None,
+    };
+    if let Some(why) = quick.or_else(|| runtime::cuda_problem(runtime::cuda_checks(library))) {
         if matches!(device, Device::Cuda(_)) {
             return Err(EngineError::CudaUnavailable(why));
         }

@@ -218,6 +218,23 @@ pub fn cuda_problem(checks: &[LibraryCheck]) -> Option<String> {
     Some(format!("{} cannot be loaded: {why}", first.name))
 }
 
+/// What [`cuda_problem`] would say, judged from the files' presence and the driver alone: loading
+/// the CUDA libraries maps ~400 MB into the process, which `--device auto` should not pay on a
+/// machine that has no driver.
+pub fn cuda_problem_unloaded(runtime_library: &Path) -> Option<String> {
+    let folder = runtime_library.parent().unwrap_or(Path::new("."));
+    let mut checks = vec![load(None, DRIVER_LIBRARY)];
+    checks.extend(CUDA_LIBRARIES.iter().map(|name| {
+        let path = Some(folder.join(name)).filter(|p| p.exists());
+        let loaded = path
+            .as_ref()
+            .map(|_| ())
+            .ok_or_else(|| "missing".to_string());
+        LibraryCheck { name, path, loaded }
+    }));
+    cuda_problem(&checks)
+}
+
 static CUDA_CHECKS: OnceLock<Vec<LibraryCheck>> = OnceLock::new();
 
 /// [`preload_cuda`] from the folder of the ONNX Runtime in use, once per process.
@@ -287,5 +304,32 @@ mod tests {
         assert_eq!("cuda:2".parse::<Device>(), Ok(Device::Cuda(2)));
         assert!("cuda:-1".parse::<Device>().is_err());
         assert!("tpu".parse::<Device>().is_err());
+    }
+
+    #[test]
+    fn the_quick_cuda_verdict_names_the_first_missing_piece_without_loading_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = dir.path().join("libonnxruntime.so");
+        // No provider beside the runtime: the CPU build.
+        assert!(cuda_problem_unloaded(&library).is_some_and(|p| p.contains("CPU build")));
+        // Files that are not libraries: only their presence is judged, so nothing fails to load.
+        for name in CUDA_LIBRARIES {
+            std::fs::write(dir.path().join(name), b"not loaded").unwrap();
+        }
+        std::fs::remove_file(dir.path().join("libcufft.so.12")).unwrap();
+        let missing = cuda_problem_unloaded(&library).unwrap();
+        assert!(
+            missing.starts_with("libcufft.so.12 is missing"),
+            "{missing}"
+        );
+        std::fs::write(dir.path().join("libcufft.so.12"), b"not loaded").unwrap();
+        // SAFETY: loading the NVIDIA driver's library runs only its own initialisers.
+        let driver = unsafe { libloading::Library::new(DRIVER_LIBRARY) }.is_ok();
+        let verdict = cuda_problem_unloaded(&library);
+        if driver {
+            assert_eq!(verdict, None);
+        } else {
+            assert!(verdict.is_some_and(|p| p.contains("NVIDIA driver")));
+        }
     }
 }
