@@ -253,3 +253,101 @@ fn a_wheel_that_does_not_match_the_index_checksum_is_refused() {
     );
     assert!(!dir.join("onnxruntime").exists(), "nothing installed");
 }
+
+/// A stand-in for the CMU model (3 MB) served so its first transfer breaks off half-way.
+fn model_server() -> (Server, String, Vec<u8>) {
+    let body: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let route = Route {
+        body: body.clone(),
+        content_type: "application/octet-stream",
+        cut_first_at: Some(body.len() / 2),
+    };
+    let server = Server::start(HashMap::from([(
+        "/body_pose_model.onnx".to_string(),
+        route,
+    )]));
+    let url = format!("{}/body_pose_model.onnx", server.base);
+    (server, url, body)
+}
+
+#[test]
+fn model_fetch_states_the_licence_asks_first_then_resumes_and_verifies() {
+    let (server, url, body) = model_server();
+    let md5 = common::hex(&md5::Md5::digest(&body));
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("models/body_pose_model.onnx");
+    let fetch = |extra: &[&str]| {
+        let mut args = vec![
+            "model",
+            "fetch",
+            "--url",
+            &url,
+            "--md5",
+            &md5,
+            "-o",
+            dest.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        common::posecam(&args)
+    };
+    let gets = || {
+        let seen = server.seen.lock().unwrap();
+        seen.iter()
+            .filter(|s| s.method == "GET")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+
+    // Not a terminal and no --yes: the size and licence are stated, nothing is downloaded.
+    let o = fetch(&[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("--yes"), "{err}");
+    assert!(
+        err.contains("3 MB") && err.contains("non-commercial"),
+        "{err}"
+    );
+    assert!(gets().is_empty() && !dest.exists());
+
+    let o = fetch(&["--yes"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(&dest).unwrap(), body);
+    let downloads = gets();
+    assert_eq!(downloads.len(), 2, "{downloads:?}");
+    assert_eq!(
+        downloads[1].range,
+        Some(format!("bytes={}-", body.len() / 2))
+    );
+
+    // Present and verified: nothing downloaded again.
+    assert!(fetch(&["--yes"]).status.success());
+    assert_eq!(gets().len(), 2);
+}
+
+#[test]
+fn a_model_with_the_wrong_checksum_is_refused_and_nothing_is_left() {
+    let (_server, url, _) = model_server();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("body_pose_model.onnx");
+    let wrong = "0".repeat(32);
+    let o = common::posecam(&[
+        "model",
+        "fetch",
+        "--url",
+        &url,
+        "--md5",
+        &wrong,
+        "-o",
+        dest.to_str().unwrap(),
+        "--yes",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("MD5"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -6,9 +6,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-/// One request the server saw: its path and its `Range` header, if any.
+/// One request the server saw: its method, path and `Range` header, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
+    pub method: String,
     pub path: String,
     pub range: Option<String>,
 }
@@ -18,7 +19,7 @@ pub struct Seen {
 pub struct Route {
     pub body: Vec<u8>,
     pub content_type: &'static str,
-    /// Serve only this many bytes, then close, the first time the path is asked for.
+    /// Serve only this many bytes, then close, the first time the path is fetched (GET).
     pub cut_first_at: Option<usize>,
 }
 
@@ -62,8 +63,10 @@ fn handle(stream: std::net::TcpStream, routes: &HashMap<String, Route>, seen: &M
     }
     let first = {
         let mut s = seen.lock().unwrap();
-        let first = !s.iter().any(|x| x.path == path);
+        // A HEAD request does not use up the broken first transfer.
+        let first = !s.iter().any(|x| x.path == path && x.method == "GET");
         s.push(Seen {
+            method: method.to_string(),
             path: path.clone(),
             range: range.clone(),
         });
