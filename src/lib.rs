@@ -1,24 +1,19 @@
 //! posecam: multi-person 2D pose estimation with Part Affinity Fields (Cao et al., CVPR 2017).
 //!
-//! Layout: [`pose`] is the pure algorithm (maps → people); [`infer`] runs the network; [`render`]
-//! draws skeletons; [`output`] writes OpenPose-compatible JSON; [`eval`] scores against COCO ground
-//! truth; [`synthetic`] renders network-like maps from known skeletons for tests and benchmarks.
+//! The pipeline's stages, each a module: [`capture`] (webcams, files, streams) → [`infer`] (the
+//! network on ONNX Runtime) → [`pose`] (pure association: maps → people) → [`track`] (people over
+//! time) → [`render`] (skeleton overlays) → [`video`] (decode/encode) and [`io`] (JSON, output
+//! transactions, input checks). [`pipeline`] joins the stages on threads, [`ui`] is the window,
+//! [`setup`] installs the runtime and models, [`testkit`] serves tests and benchmarks only.
 
 pub mod capture;
-pub mod doctor;
-pub mod eval;
-pub mod fetch;
-pub mod imageio;
 pub mod infer;
-pub mod inputs;
-pub mod interrupt;
-pub mod output;
-pub mod outputs;
-pub mod paths;
+pub mod io;
 pub mod pipeline;
 pub mod pose;
 pub mod render;
-pub mod synthetic;
+pub mod setup;
+pub mod testkit;
 pub mod track;
 pub mod ui;
 pub mod video;

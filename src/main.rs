@@ -6,6 +6,33 @@ use clap::Parser;
 
 use std::io::IsTerminal;
 
+/// The log filter for -q / -v…: each -v shows one level more of posecam, and ONNX Runtime's own
+/// lines (hundreds per model load at INFO) stay at warnings until -vvv.
+fn log_filter(quiet: bool, verbose: u8) -> &'static str {
+    match (quiet, verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn,posecam=info,ort=warn",
+        (_, 1) => "info,posecam=debug,ort=warn",
+        (_, 2) => "debug,posecam=trace,ort=warn",
+        _ => "debug,posecam=trace,ort=info",
+    }
+}
+
+/// An error for people: one line naming what failed and why (each cause's first line); with -v the
+/// whole chain follows, each cause in full on lines of its own.
+fn report(e: &anyhow::Error, verbose: u8) {
+    let first_lines: Vec<String> = e
+        .chain()
+        .map(|c| c.to_string().lines().next().unwrap_or_default().to_string())
+        .collect();
+    eprintln!("error: {}", first_lines.join(": "));
+    if verbose > 0 {
+        for (depth, cause) in e.chain().enumerate().skip(1) {
+            eprintln!("  caused by ({depth}): {cause}");
+        }
+    }
+}
+
 /// Logging: POSECAM_LOG, else RUST_LOG, else -q/-v; colours only on a terminal (and never with
 /// NO_COLOR).
 fn init_logging(args: &cli::Cli) {
@@ -18,12 +45,7 @@ fn init_logging(args: &cli::Cli) {
                 .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
         })
         .unwrap_or_else(|| {
-            tracing_subscriber::EnvFilter::new(match (args.quiet, args.verbose) {
-                (true, _) => "error",
-                (_, 0) => "warn,posecam=info,ort=warn",
-                (_, 1) => "info,posecam=debug",
-                _ => "debug",
-            })
+            tracing_subscriber::EnvFilter::new(log_filter(args.quiet, args.verbose))
         });
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
@@ -38,10 +60,11 @@ fn init_logging(args: &cli::Cli) {
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
     init_logging(&args);
+    let verbose = if args.quiet { 0 } else { args.verbose };
     match cli::run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            report(&e, verbose);
             std::process::ExitCode::FAILURE
         }
     }

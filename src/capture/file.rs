@@ -6,7 +6,7 @@ use std::sync::Arc;
 use image::RgbImage;
 
 use super::{CaptureError, Frame, FrameSource, Picture, PictureKind, SourceInfo};
-use crate::imageio;
+use crate::io::image as imageio;
 use crate::video::VideoReader;
 
 /// The name shown for a file.
@@ -81,7 +81,7 @@ pub struct ImageSource {
 
 impl ImageSource {
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
-        let image = imageio::load_rgb(path, crate::inputs::DEFAULT_MAX_PIXELS)?;
+        let image = imageio::load_rgb(path, crate::io::inputs::DEFAULT_MAX_PIXELS)?;
         let info = SourceInfo {
             name: display_name(path),
             width: image.width(),

@@ -9,7 +9,7 @@ mod file;
 mod stream;
 mod synthetic;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,8 +20,8 @@ pub use file::{ImageSource, VideoSource};
 pub use stream::StreamSource;
 pub use synthetic::SyntheticSource;
 
-use crate::imageio::{self, ImageIoError};
 use crate::infer::NetInput;
+use crate::io::image::{self as imageio, ImageIoError};
 use crate::video::{VideoError, Yuv420Image};
 
 /// A picture as its source produced it, shared cheaply between stages and the window.
@@ -148,14 +148,19 @@ pub enum SourceSpec {
     },
 }
 
+/// A `camera:N` source whose N is not a number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}': camera index must be a number, e.g. camera:0")]
+pub struct BadCameraIndex(pub String);
+
 impl SourceSpec {
     /// Parses `camera:N`, `synthetic`, a stream URL, or a path (images by extension, everything else as
     /// video).
-    pub fn parse(s: &str) -> Result<Self, String> {
-        if crate::video::is_stream_url(std::path::Path::new(s)) {
+    pub fn parse(s: &str) -> Result<Self, BadCameraIndex> {
+        if crate::video::is_stream_url(Path::new(s)) {
             return Ok(SourceSpec::Stream(s.to_string()));
         }
-        if crate::video::is_sequence_pattern(std::path::Path::new(s)) {
+        if crate::video::is_sequence_pattern(Path::new(s)) {
             return Ok(SourceSpec::Video(PathBuf::from(s)));
         }
         if let Some(n) = s.strip_prefix("camera:") {
@@ -165,7 +170,7 @@ impl SourceSpec {
                     index,
                     format: None,
                 })
-                .map_err(|_| format!("'{s}': camera index must be a number, e.g. camera:0"));
+                .map_err(|_| BadCameraIndex(s.to_string()));
         }
         if s == "synthetic" {
             return Ok(SourceSpec::Synthetic {

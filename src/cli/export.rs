@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use posecam::interrupt::{self, EXIT_INTERRUPTED};
+use posecam::io::interrupt::{self, EXIT_INTERRUPTED};
 use posecam::pipeline::{self, ExportPlan, ExportProgress, ExportRequest, ExportSettings};
 use posecam::render::OverlayStyle;
 use posecam::video::{EncodeOptions, X264_PRESETS};

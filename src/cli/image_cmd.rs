@@ -8,10 +8,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use posecam::imageio::{self, has_image_extension};
 use posecam::infer::{Engine, NetConfig};
-use posecam::output::OpenPoseFrame;
-use posecam::outputs::{FolderFiles, OutputId, OutputSet};
+use posecam::io::image::{self as imageio, has_image_extension};
+use posecam::io::openpose::OpenPoseFrame;
+use posecam::io::transaction::{FolderFiles, OutputId, OutputSet};
 use posecam::pose::{Associator, Thresholds};
 use posecam::render::{draw_people, OverlayStyle, RgbCanvas};
 
@@ -150,9 +150,9 @@ impl Runner {
 /// Every input is a regular file within the pixel limit, checked from its header before the model
 /// loads.
 fn check_input(path: &Path, max_pixels: u64) -> Result<()> {
-    posecam::inputs::regular_file(path)?;
+    posecam::io::inputs::regular_file(path)?;
     if let Ok(size) = image::image_dimensions(path) {
-        posecam::inputs::within_pixels(path, size, max_pixels)?;
+        posecam::io::inputs::within_pixels(path, size, max_pixels)?;
     }
     Ok(())
 }

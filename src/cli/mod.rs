@@ -1,6 +1,7 @@
 //! Command-line interface: argument types shared by the commands, and model resolution.
 
 mod bench;
+mod doctor;
 mod export;
 mod image_cmd;
 mod model_cmd;
@@ -9,7 +10,7 @@ mod runtime_cmd;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use posecam::infer::{Device, Engine, EngineOptions, NetConfig, WorkerPlan};
 use posecam::pose::{check_range, Thresholds};
@@ -75,7 +76,7 @@ pub fn run(cli: Cli) -> Result<()> {
             )
             .exit();
     }
-    posecam::interrupt::install().map_err(anyhow::Error::msg)?;
+    posecam::io::interrupt::install().context("cannot handle signals")?;
     match cli.command {
         Some(Command::Image(a)) => image_cmd::run(a),
         Some(Command::Export(a)) => export::run(a),
@@ -83,7 +84,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Model(c)) => model_cmd::run(c),
         Some(Command::Runtime(c)) => runtime_cmd::run(c),
         Some(Command::Doctor) => {
-            print!("{}", posecam::doctor::render(&posecam::doctor::report()));
+            print!("{}", doctor::render(&doctor::report()));
             Ok(())
         }
         Some(Command::Completions { shell }) => {
@@ -120,7 +121,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 model,
                 device: cli.device,
             };
-            posecam::ui::run(options).map_err(|e| anyhow::anyhow!(e))
+            posecam::ui::run(options).map_err(anyhow::Error::from)
         }
     }
 }
@@ -133,11 +134,19 @@ where
     T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy + Send + Sync + 'static,
 {
     move |text: &str| {
-        let value: T = text
-            .trim()
-            .parse()
-            .map_err(|_| format!("'{text}' is not a number"))?;
-        check_range("the value", value, range.clone())?;
+        let value: T = text.trim().parse().map_err(|_| {
+            // A number too large (or fractional) for the flag's type is out of range, not "not a number".
+            if text.trim().parse::<f64>().is_ok_and(f64::is_finite) {
+                format!(
+                    "'{text}' is not a whole number between {} and {}",
+                    range.start(),
+                    range.end()
+                )
+            } else {
+                format!("'{text}' is not a number")
+            }
+        })?;
+        check_range("the value", value, range.clone()).map_err(|e| e.to_string())?;
         Ok(value)
     }
 }
@@ -242,8 +251,8 @@ impl ModelArgs {
 }
 
 fn default_model() -> Result<PathBuf> {
-    posecam::paths::default_model().ok_or_else(|| {
-        let searched: Vec<String> = posecam::paths::model_dirs()
+    posecam::setup::paths::default_model().ok_or_else(|| {
+        let searched: Vec<String> = posecam::setup::paths::model_dirs()
             .iter()
             .map(|d| d.display().to_string())
             .collect();
@@ -343,6 +352,6 @@ impl TrackArgs {
 #[command(next_help_heading = "Inputs")]
 pub struct InputArgs {
     /// Largest picture or video frame accepted, in pixels (checked from the header, before decoding).
-    #[arg(long, default_value_t = posecam::inputs::DEFAULT_MAX_PIXELS, value_parser = number_in(1..=10_000_000_000u64))]
+    #[arg(long, default_value_t = posecam::io::inputs::DEFAULT_MAX_PIXELS, value_parser = number_in(1..=10_000_000_000u64))]
     pub max_pixels: u64,
 }

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use posecam::fetch::{self, Expected, CMU_COCO_FILE, CMU_COCO_MD5, CMU_COCO_URL};
+use posecam::setup::download::{
+    self as fetch, Expected, CMU_COCO_FILE, CMU_COCO_MD5, CMU_COCO_URL,
+};
 
 use super::ModelArgs;
 
@@ -57,7 +59,7 @@ pub fn run(command: ModelCommand) -> Result<()> {
         } => {
             let dest = match output {
                 Some(p) => p,
-                None => posecam::paths::models_home()
+                None => posecam::setup::paths::models_home()
                     .context("no home folder to keep models in: pass -o PATH")?
                     .join(CMU_COCO_FILE),
             };

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use posecam::fetch::pypi::PYPI;
-use posecam::infer::install::{self, Flavor, InstallRequest};
 use posecam::infer::runtime;
+use posecam::setup::pypi::PYPI;
+use posecam::setup::runtime::{self as install, Flavor, InstallRequest};
 
 use super::model_cmd::progress_bar;
 
@@ -32,9 +32,9 @@ pub fn run(command: RuntimeCommand) -> Result<()> {
     let RuntimeCommand::Fetch { cuda, dir, index } = command;
     let dir = match dir {
         Some(d) => d,
-        None => posecam::paths::data_dir()
+        None => posecam::setup::paths::data_dir()
             .context("no home folder for the runtime: pass --dir DIR")?
-            .join(posecam::paths::RUNTIME_DIR),
+            .join(posecam::setup::paths::RUNTIME_DIR),
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let flavor = if cuda { Flavor::Gpu } else { Flavor::Cpu };

@@ -3,7 +3,6 @@
 //! An [`Engine`] is preprocess → session → maps: it owns the session, recognises the model's contract
 //! once at load, and reuses its input buffers from frame to frame.
 
-pub mod install;
 pub mod model;
 pub mod preprocess;
 pub mod runtime;
@@ -17,8 +16,10 @@ use ort::session::Session;
 use ort::value::TensorRef;
 
 use crate::pose::{MapStack, PoseMaps, Skeleton};
+pub use model::ContractError;
 use model::{Manifest, MapSource, ModelSpec, TensorInfo};
 pub use preprocess::NetInput;
+pub use preprocess::NetInputError;
 use preprocess::{NetGeometry, Preprocessor};
 pub use runtime::{Device, Provider};
 
@@ -32,19 +33,30 @@ pub enum EngineError {
     )]
     RuntimeMissing { searched: String },
     /// The library exists but could not be loaded.
-    #[error("could not load ONNX Runtime from {path}: {reason}")]
-    RuntimeLoad { path: PathBuf, reason: String },
+    #[error("could not load ONNX Runtime from {path}")]
+    RuntimeLoad {
+        path: PathBuf,
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
     /// The model path does not exist.
     #[error("model file {0} does not exist (run `posecam model fetch`, or pass --model PATH)")]
     ModelMissing(PathBuf),
     /// ONNX Runtime refused the file (not ONNX, truncated, unsupported operators...).
-    #[error("{path} is not a loadable ONNX model: {reason}")]
-    ModelLoad { path: PathBuf, reason: String },
+    #[error("{path} is not a loadable ONNX model")]
+    ModelLoad {
+        path: PathBuf,
+        source: Arc<ort::Error>,
+    },
+    #[error("{0} is a folder; name the .onnx file in it")]
+    ModelIsFolder(PathBuf),
     /// A valid ONNX model that is not a PAF pose network we understand.
-    #[error("{path} does not fit a PAF pose model contract: {reason} (inputs: {inputs}; outputs: {outputs})")]
+    #[error(
+        "{path} does not fit a PAF pose model contract{}",
+        shapes(inputs, outputs)
+    )]
     ModelContract {
         path: PathBuf,
-        reason: String,
+        source: Arc<ContractError>,
         inputs: String,
         outputs: String,
     },
@@ -52,11 +64,29 @@ pub enum EngineError {
     #[error("CUDA unavailable: {0} (`posecam doctor` shows every piece; --device auto or cpu runs on the CPU)")]
     CudaUnavailable(String),
     /// The image cannot be fed to the network (empty, absurd size).
-    #[error("cannot prepare the network input: {0}")]
-    Input(String),
-    /// ONNX Runtime failed while running, or returned tensors that break the contract.
-    #[error("inference failed: {0}")]
-    Inference(String),
+    #[error("cannot prepare the network input")]
+    Input(#[source] Arc<NetInputError>),
+    /// ONNX Runtime failed while running.
+    #[error("inference failed")]
+    Inference(#[source] Arc<ort::Error>),
+    /// ONNX Runtime returned a tensor that holds less data than its shape says.
+    #[error("inference failed: output {0} is smaller than its shape")]
+    OutputTooSmall(String),
+}
+
+/// The model's inputs and outputs, for a contract error (left out where they are not known).
+fn shapes(inputs: &str, outputs: &str) -> String {
+    if inputs.is_empty() && outputs.is_empty() {
+        String::new()
+    } else {
+        format!(" (inputs: {inputs}; outputs: {outputs})")
+    }
+}
+
+impl From<NetInputError> for EngineError {
+    fn from(e: NetInputError) -> Self {
+        EngineError::Input(Arc::new(e))
+    }
 }
 
 /// How to create an engine.
@@ -168,10 +198,7 @@ impl Engine {
     /// Loads `model_path`, recognises its contract and registers the execution provider.
     pub fn load(model_path: &Path, options: &EngineOptions) -> Result<Self, EngineError> {
         if model_path.is_dir() {
-            return Err(EngineError::ModelLoad {
-                path: model_path.to_path_buf(),
-                reason: "this is a folder; name the .onnx file in it".into(),
-            });
+            return Err(EngineError::ModelIsFolder(model_path.to_path_buf()));
         }
         if !model_path.is_file() {
             return Err(EngineError::ModelMissing(model_path.to_path_buf()));
@@ -185,9 +212,9 @@ impl Engine {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let contract_err = |reason: String| EngineError::ModelContract {
+        let contract_err = |e: ContractError| EngineError::ModelContract {
             path: model_path.to_path_buf(),
-            reason,
+            source: Arc::new(e),
             inputs: describe(&inputs),
             outputs: describe(&outputs),
         };
@@ -269,7 +296,7 @@ impl Engine {
             self.spec.input.stride,
             self.spec.fixed_input_size,
         )
-        .map_err(EngineError::Input)
+        .map_err(EngineError::from)
     }
 
     /// Runs the network on `image` at every scale of `net` and returns the (averaged) maps.
@@ -302,7 +329,7 @@ impl Engine {
             1 => per_scale.pop(),
             _ => average_scales(&per_scale),
         }
-        .ok_or_else(|| EngineError::Inference("no scale to run".into()))?;
+        .ok_or(NetInputError::NoScale)?;
         timings.postprocess += t.elapsed();
         self.last_timings = timings;
         Ok(maps)
@@ -316,8 +343,7 @@ impl Engine {
     ) -> Result<PoseMaps, EngineError> {
         let t = Instant::now();
         self.preprocessor
-            .fill(picture, geometry, &self.spec.input, &mut self.tensor)
-            .map_err(EngineError::Input)?;
+            .fill(picture, geometry, &self.spec.input, &mut self.tensor)?;
         let (w, h) = (geometry.net_width, geometry.net_height);
         let shape = match self.spec.input.layout {
             model::TensorLayout::Nchw => [1usize, 3, h, w],
@@ -327,11 +353,11 @@ impl Engine {
 
         let t = Instant::now();
         let input = TensorRef::from_array_view((shape, self.tensor.as_slice()))
-            .map_err(|e| EngineError::Inference(e.to_string()))?;
+            .map_err(|e| EngineError::Inference(Arc::new(e)))?;
         let outputs = self
             .session
             .run(ort::inputs![self.input_name.as_str() => input])
-            .map_err(|e| EngineError::Inference(first_line(&e.to_string())))?;
+            .map_err(|e| EngineError::Inference(Arc::new(e)))?;
         timings.inference += t.elapsed();
 
         let t = Instant::now();
@@ -365,7 +391,7 @@ impl OutputContract<'_> {
         let name = &self.names[slot.index];
         let (shape, data) = outputs[slot.index]
             .try_extract_tensor::<f32>()
-            .map_err(|e| EngineError::Inference(format!("output {name}: {e}")))?;
+            .map_err(|e| EngineError::Inference(Arc::new(e)))?;
         let grid = geometry.grid();
         let fits = shape.len() == 4 && {
             let (c, oh, ow) = match slot.layout {
@@ -377,11 +403,14 @@ impl OutputContract<'_> {
         if !fits {
             return Err(EngineError::ModelContract {
                 path: self.model.to_path_buf(),
-                reason: format!(
-                    "output {name} has shape {shape:?}, expected 4-D with {channels} channels on a \
-                     {}x{} grid (input {}x{}, stride {})",
-                    grid.0, grid.1, geometry.net_width, geometry.net_height, geometry.stride
-                ),
+                source: Arc::new(ContractError::OutputShape {
+                    name: name.clone(),
+                    shape: shape.to_vec(),
+                    channels,
+                    grid,
+                    net: (geometry.net_width, geometry.net_height),
+                    stride: geometry.stride,
+                }),
                 inputs: String::new(),
                 outputs: String::new(),
             });
@@ -396,7 +425,7 @@ impl OutputContract<'_> {
     ) -> Result<PoseMaps, EngineError> {
         let skeleton = self.spec.skeleton;
         let (gw, gh) = geometry.grid();
-        let bad = || EngineError::Inference("output tensor smaller than its shape".into());
+        let bad = || EngineError::OutputTooSmall(self.names.join(", "));
         let (hc, pc) = (skeleton.heatmap_channels(), skeleton.paf_channels());
         let (heatmaps, pafs) = match self.spec.maps {
             MapSource::Separate { heatmaps, pafs } => {
@@ -431,11 +460,7 @@ fn open_session(
     options: &EngineOptions,
 ) -> Result<(Session, Provider), EngineError> {
     let (library, environment) = runtime::init_runtime(options.runtime_library.as_deref())?;
-    let load_err = |reason: String| EngineError::ModelLoad {
-        path: model_path.to_path_buf(),
-        reason: first_line(&reason),
-    };
-    let mut builder = Session::builder(environment).map_err(|e| load_err(e.to_string()))?;
+    let mut builder = Session::builder(environment).map_err(load_error(model_path))?;
     // Idle intra-op threads spin by default, taking the CPU from decoding and encoding threads that
     // run beside inference in the pipeline; on few cores that costs more than it saves.
     builder = builder
@@ -443,16 +468,16 @@ fn open_session(
             "session.intra_op.allow_spinning",
             if options.spin { "1" } else { "0" },
         )
-        .map_err(|e| load_err(e.to_string()))?;
+        .map_err(load_error(model_path))?;
     if let Some(threads) = options.threads {
         builder = builder
             .with_intra_threads(threads)
-            .map_err(|e| load_err(e.to_string()))?;
+            .map_err(load_error(model_path))?;
     }
     let (mut builder, provider) = register_provider(builder, options.device, library)?;
     let session = builder
         .commit_from_file(model_path)
-        .map_err(|e| load_err(e.to_string()))?;
+        .map_err(load_error(model_path))?;
     Ok((session, provider))
 }
 
@@ -546,6 +571,15 @@ fn average_scales(all: &[PoseMaps]) -> Option<PoseMaps> {
         grid_to_image: reference.grid_to_image,
         image_size: reference.image_size,
     })
+}
+
+/// ONNX Runtime refused to load `model`. Session-builder errors lose the builder they hand back
+/// (which would tie the error to this thread); the message and code stay.
+fn load_error<R>(model: &Path) -> impl Fn(ort::Error<R>) -> EngineError + '_ {
+    move |e| EngineError::ModelLoad {
+        path: model.to_path_buf(),
+        source: Arc::new(ort::Error::new_with_code(e.code(), e.message())),
+    }
 }
 
 /// ONNX Runtime errors can span many lines; the first says what went wrong.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::pose::{check_range, MapLayout, Skeleton};
+use crate::pose::{check_range, MapLayout, RangeError, Skeleton};
 
 /// Memory layout of a 4-D tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,17 +120,77 @@ impl Manifest {
     }
 
     /// Reads the manifest beside `model`, if there is one.
-    pub fn load_for(model: &Path) -> Result<Option<(PathBuf, Manifest)>, String> {
+    pub fn load_for(model: &Path) -> Result<Option<(PathBuf, Manifest)>, ContractError> {
         let path = Self::path_for(model);
         if !path.is_file() {
             return Ok(None);
         }
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| ContractError::ManifestRead {
+            path: path.clone(),
+            source: e,
+        })?;
         let manifest: Manifest =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            serde_json::from_str(&text).map_err(|e| ContractError::ManifestParse {
+                path: path.clone(),
+                source: e,
+            })?;
         Ok(Some((path, manifest)))
     }
+}
+
+/// How a model breaks the contract posecam reads models by, each one line.
+#[derive(Debug, thiserror::Error)]
+pub enum ContractError {
+    #[error("expected one image input, found {0}")]
+    InputCount(usize),
+    #[error("input {0} is not a 4-D float image tensor")]
+    NotAnImage(String),
+    #[error(
+        "input {0} could be NCHW or NHWC: set \"layout\": \"nchw\" or \"nhwc\" in the manifest"
+    )]
+    AmbiguousLayout(String),
+    #[error("input {0} has no 3-channel axis (NCHW or NHWC)")]
+    NoChannelAxis(String),
+    #[error("manifest says layout {declared:?} but input {input} is {actual:?}")]
+    LayoutMismatch {
+        declared: TensorLayout,
+        input: String,
+        actual: TensorLayout,
+    },
+    #[error("input {input} has a fixed batch of {batch}")]
+    FixedBatch { input: String, batch: i64 },
+    #[error(
+        "no output holds heatmaps and PAFs of a known skeleton (COCO-18: 19 + 38 channels, \
+         BODY-25: 26 + 52; as two tensors or one concatenated, NCHW or NHWC)"
+    )]
+    NoPoseOutputs,
+    #[error(
+        "output {name} has shape {shape:?}, expected 4-D with {channels} channels on a {}x{} grid \
+         (input {}x{}, stride {})",
+        grid.0, grid.1, net.0, net.1, stride
+    )]
+    OutputShape {
+        name: String,
+        shape: Vec<i64>,
+        channels: usize,
+        grid: (usize, usize),
+        net: (usize, usize),
+        stride: usize,
+    },
+    #[error("unknown preset '{0}' in manifest (known: cmu, tf-pose)")]
+    UnknownPreset(String),
+    #[error("manifest: {0}")]
+    ManifestValue(RangeError),
+    #[error("cannot read the manifest {path}")]
+    ManifestRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the manifest {path} is not valid")]
+    ManifestParse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
 }
 
 /// Name, element type and shape (`-1` for dynamic) of one model input or output.
@@ -190,20 +250,20 @@ pub fn detect(
     inputs: &[TensorInfo],
     outputs: &[TensorInfo],
     manifest: Option<&Manifest>,
-) -> Result<ModelSpec, String> {
+) -> Result<ModelSpec, ContractError> {
     let (input_index, input_layout, fixed_input_size) =
         detect_input(inputs, manifest.and_then(|m| m.layout))?;
     let output_layout = manifest
         .and_then(|m| m.output_layout.or(m.layout))
         .unwrap_or(input_layout);
     let (maps, skeleton) = detect_outputs(outputs, output_layout)?;
-    let manifest_preset =
-        match manifest.and_then(|m| m.preset.as_deref()) {
-            Some(name) => Some(Preset::from_name(name).ok_or_else(|| {
-                format!("unknown preset '{name}' in manifest (known: cmu, tf-pose)")
-            })?),
-            None => None,
-        };
+    let manifest_preset = match manifest.and_then(|m| m.preset.as_deref()) {
+        Some(name) => Some(
+            Preset::from_name(name)
+                .ok_or_else(|| ContractError::UnknownPreset(name.to_string()))?,
+        ),
+        None => None,
+    };
     let preset = manifest_preset.unwrap_or(match input_layout {
         TensorLayout::Nchw => Preset::Cmu,
         TensorLayout::Nhwc => Preset::TfPose,
@@ -226,13 +286,13 @@ pub fn detect(
 }
 
 /// Manifest values override the preset; each is checked like a flag.
-fn apply_manifest(input: &mut InputConvention, m: &Manifest) -> Result<(), String> {
+fn apply_manifest(input: &mut InputConvention, m: &Manifest) -> Result<(), ContractError> {
     input.channels = m.channels.unwrap_or(input.channels);
     input.scale = m.scale.unwrap_or(input.scale);
     input.offset = m.offset.unwrap_or(input.offset);
     input.pad_value = m.pad_value.unwrap_or(input.pad_value);
     input.stride = m.stride.unwrap_or(input.stride);
-    let with = |e: String| format!("manifest: {e}");
+    let with = ContractError::ManifestValue;
     check_range("scale", input.scale.abs(), 1e-9..=1e9).map_err(with)?;
     check_range("offset", input.offset, -1e9..=1e9).map_err(with)?;
     check_range("stride", input.stride, 1..=64).map_err(with)?;
@@ -245,36 +305,37 @@ type InputShape = (usize, TensorLayout, Option<(usize, usize)>);
 fn detect_input(
     inputs: &[TensorInfo],
     declared: Option<TensorLayout>,
-) -> Result<InputShape, String> {
+) -> Result<InputShape, ContractError> {
     if inputs.len() != 1 {
-        return Err(format!("expected one image input, found {}", inputs.len()));
+        return Err(ContractError::InputCount(inputs.len()));
     }
     let t = &inputs[0];
     if !t.is_f32 || t.shape.len() != 4 {
-        return Err(format!("input {t} is not a 4-D float image tensor"));
+        return Err(ContractError::NotAnImage(t.to_string()));
     }
     let layout = match (t.shape[1] == 3, t.shape[3] == 3, declared) {
-        (true, true, None) => {
-            return Err(format!(
-            "input {t} could be NCHW or NHWC: set \"layout\": \"nchw\" or \"nhwc\" in the manifest"
-        ))
-        }
+        (true, true, None) => return Err(ContractError::AmbiguousLayout(t.to_string())),
         (true, true, Some(l)) => l,
         (true, false, _) => TensorLayout::Nchw,
         (false, true, _) => TensorLayout::Nhwc,
-        (false, false, _) => return Err(format!("input {t} has no 3-channel axis (NCHW or NHWC)")),
+        (false, false, _) => return Err(ContractError::NoChannelAxis(t.to_string())),
     };
     if let Some(l) = declared.filter(|l| *l != layout) {
-        return Err(format!(
-            "manifest says layout {l:?} but input {t} is {layout:?}"
-        ));
+        return Err(ContractError::LayoutMismatch {
+            declared: l,
+            input: t.to_string(),
+            actual: layout,
+        });
     }
     let (h, w) = match layout {
         TensorLayout::Nchw => (t.shape[2], t.shape[3]),
         TensorLayout::Nhwc => (t.shape[1], t.shape[2]),
     };
     if t.shape[0] > 1 {
-        return Err(format!("input {t} has a fixed batch of {}", t.shape[0]));
+        return Err(ContractError::FixedBatch {
+            input: t.to_string(),
+            batch: t.shape[0],
+        });
     }
     let fixed = (h > 0 && w > 0).then_some((w as usize, h as usize));
     Ok((0, layout, fixed))
@@ -298,7 +359,7 @@ fn channel_layout(t: &TensorInfo, channels: usize, prefer: TensorLayout) -> Opti
 fn detect_outputs(
     outputs: &[TensorInfo],
     prefer: TensorLayout,
-) -> Result<(MapSource, &'static Skeleton), String> {
+) -> Result<(MapSource, &'static Skeleton), ContractError> {
     // Later outputs win: exports that keep every stage list the final stage last.
     for skeleton in crate::pose::skeleton::ALL_SKELETONS {
         let find = |channels: usize| {
@@ -318,11 +379,7 @@ fn detect_outputs(
             return Ok((MapSource::Combined(slot), skeleton));
         }
     }
-    Err(
-        "no output holds heatmaps and PAFs of a known skeleton (COCO-18: 19 + 38 channels, \
-         BODY-25: 26 + 52; as two tensors or one concatenated, NCHW or NHWC)"
-            .into(),
-    )
+    Err(ContractError::NoPoseOutputs)
 }
 
 #[cfg(test)]
@@ -441,7 +498,8 @@ mod tests {
         let inputs = [t("x", &[1, 3, 64, 3])];
         let outputs = [t("a", &[1, 57, 8, 8])];
         let err = detect(&inputs, &outputs, None).unwrap_err();
-        assert!(err.contains("\"layout\""), "{err}");
+        assert!(matches!(err, ContractError::AmbiguousLayout(_)), "{err}");
+        assert!(err.to_string().contains("\"layout\""), "{err}");
         let m: Manifest = serde_json::from_str(r#"{"layout":"nchw"}"#).unwrap();
         assert_eq!(
             detect(&inputs, &outputs, Some(&m)).unwrap().input.layout,
@@ -459,14 +517,14 @@ mod tests {
                 Some(&m),
             )
             .unwrap_err();
-            assert!(err.starts_with("manifest: "), "{bad}: {err}");
+            assert!(err.to_string().starts_with("manifest: "), "{bad}: {err}");
         }
     }
 
     #[test]
     fn unknown_models_are_rejected() {
         let err = detect(&[t("x", &[1, 3, -1, -1])], &[t("logits", &[1, 1000])], None).unwrap_err();
-        assert!(err.contains("known skeleton"), "{err}");
+        assert!(err.to_string().contains("known skeleton"), "{err}");
         assert!(detect(&[t("x", &[1, 4, 8, 8])], &[t("a", &[1, 57, 1, 1])], None).is_err());
         assert!(detect(&[], &[t("a", &[1, 57, 1, 1])], None).is_err());
     }

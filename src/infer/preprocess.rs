@@ -21,6 +21,24 @@ use super::model::{ChannelOrder, InputConvention, TensorLayout};
 /// Widest net input accepted; a panorama beyond this would need gigabytes of activations.
 pub const MAX_NET_SIDE: usize = 8192;
 
+/// Why a picture cannot become a network input.
+#[derive(Debug, thiserror::Error)]
+pub enum NetInputError {
+    #[error("the image is empty (0 pixels)")]
+    Empty,
+    #[error("no positive scale to run")]
+    NoScale,
+    /// Says what helps: a lower net height for an ordinary image, cropping for a panorama.
+    #[error("net input {width}x{height} is too large (max side {MAX_NET_SIDE}): {advice}")]
+    TooLarge {
+        width: usize,
+        height: usize,
+        advice: &'static str,
+    },
+    #[error("resizing to the network input failed")]
+    Resize(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
 /// Where the image lies inside the network input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NetGeometry {
@@ -42,9 +60,9 @@ impl NetGeometry {
         net_height: usize,
         stride: usize,
         fixed: Option<(usize, usize)>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, NetInputError> {
         if image_width == 0 || image_height == 0 {
-            return Err("the image is empty (0 pixels)".into());
+            return Err(NetInputError::Empty);
         }
         let round_up = |v: usize| v.div_ceil(stride) * stride;
         let (content_width, content_height, net_width, net_height) = match fixed {
@@ -65,10 +83,18 @@ impl NetGeometry {
             }
         };
         if net_width > MAX_NET_SIDE || net_height > MAX_NET_SIDE {
-            return Err(format!(
-                "net input {net_width}x{net_height} is too large (max side {MAX_NET_SIDE}): \
-                 lower --net-height or crop the image"
-            ));
+            // The width follows the aspect ratio: when it alone is too wide even at the smallest
+            // height, only cropping helps.
+            let smallest = image_width.div_ceil(image_height.max(1)) * stride;
+            return Err(NetInputError::TooLarge {
+                width: net_width,
+                height: net_height,
+                advice: if net_width > MAX_NET_SIDE && smallest > MAX_NET_SIDE {
+                    "the picture is too wide for its height: crop it"
+                } else {
+                    "lower --net-height or crop the image"
+                },
+            });
         }
         Ok(Self {
             image_width,
@@ -164,7 +190,7 @@ impl Preprocessor {
         geometry: &NetGeometry,
         convention: &InputConvention,
         tensor: &mut Vec<f32>,
-    ) -> Result<(), String> {
+    ) -> Result<(), NetInputError> {
         let (cw, ch) = (geometry.content_width, geometry.content_height);
         let (rgb, (w, h)): (&[u8], _) = match picture {
             NetInput::Rgb(image) => (image.as_raw(), image.dimensions()),
@@ -177,14 +203,14 @@ impl Preprocessor {
             rgb
         } else {
             self.resized.resize(cw * ch * 3, 0);
-            let src =
-                ImageRef::new(w, h, rgb, PixelType::U8x3).map_err(|e| format!("resize: {e}"))?;
+            let src = ImageRef::new(w, h, rgb, PixelType::U8x3)
+                .map_err(|e| NetInputError::Resize(e.into()))?;
             let mut dst =
                 Image::from_slice_u8(cw as u32, ch as u32, &mut self.resized, PixelType::U8x3)
-                    .map_err(|e| format!("resize: {e}"))?;
+                    .map_err(|e| NetInputError::Resize(e.into()))?;
             self.resizer
                 .resize(&src, &mut dst, &ResizeOptions::new().resize_alg(self.alg))
-                .map_err(|e| format!("resize: {e}"))?;
+                .map_err(|e| NetInputError::Resize(e.into()))?;
             &self.resized
         };
         write_tensor(content, cw, ch, geometry, convention, tensor);

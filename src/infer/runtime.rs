@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-use super::{install, EngineError};
+use super::EngineError;
+use crate::setup::runtime as install;
 
 /// Which hardware runs the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -18,7 +19,7 @@ pub enum Device {
 }
 
 impl FromStr for Device {
-    type Err = String;
+    type Err = UnknownDevice;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim().to_ascii_lowercase();
@@ -28,9 +29,7 @@ impl FromStr for Device {
             "cuda" | "gpu" => Ok(Device::Cuda(0)),
             _ => match s.strip_prefix("cuda:").map(str::parse::<i32>) {
                 Some(Ok(id)) if id >= 0 => Ok(Device::Cuda(id)),
-                _ => Err(format!(
-                    "unknown device '{s}': use auto, cpu, cuda or cuda:N"
-                )),
+                _ => Err(UnknownDevice(s)),
             },
         }
     }
@@ -82,10 +81,10 @@ pub fn library_candidates() -> Vec<PathBuf> {
         .map(PathBuf::from)
         .into_iter()
         .collect();
-    if let Some(exe) = crate::paths::exe_dir() {
+    if let Some(exe) = crate::setup::paths::exe_dir() {
         out.push(exe.join(&name));
     }
-    for dir in crate::paths::runtime_dirs() {
+    for dir in crate::setup::paths::runtime_dirs() {
         for flavor in [install::Flavor::Gpu, install::Flavor::Cpu] {
             out.push(dir.join(flavor.folder()).join(&name));
         }
@@ -132,6 +131,21 @@ pub const CUDA_PROVIDER: &str = "libonnxruntime_providers_cuda.so";
 /// The NVIDIA driver's library, which no install can bring.
 pub const DRIVER_LIBRARY: &str = "libcuda.so.1";
 
+/// Why a library did not load.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadFailure {
+    #[error("needs {0}, which is missing")]
+    MissingDependency(String),
+    /// The loader's own message (it names the file).
+    #[error("{0}")]
+    Dlopen(String),
+}
+
+/// A device name that is none of auto, cpu, cuda, cuda:N.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown device '{0}': use auto, cpu, cuda or cuda:N")]
+pub struct UnknownDevice(pub String);
+
 /// How one library fared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LibraryCheck {
@@ -139,7 +153,7 @@ pub struct LibraryCheck {
     /// Where it was found (`None`: to be found by the system's loader, or missing).
     pub path: Option<PathBuf>,
     /// Loading it: `Err` says why not (a missing file, or a library it needs).
-    pub loaded: Result<(), String>,
+    pub loaded: Result<(), LoadFailure>,
 }
 
 /// Loads `name` from `folder` (or the system's search path when it is not there) and keeps it
@@ -158,12 +172,13 @@ fn load(folder: Option<&Path>, name: &'static str) -> LibraryCheck {
             source = s.source();
         }
         // "<dependency>: cannot open shared object file" names what is missing.
-        message
+        match message
             .split(": ")
             .find(|part| part.contains(".so") && !part.contains(name))
-            .map_or(message.clone(), |dep| {
-                format!("needs {dep}, which is missing")
-            })
+        {
+            Some(dep) => LoadFailure::MissingDependency(dep.to_string()),
+            None => LoadFailure::Dlopen(message),
+        }
     });
     LibraryCheck { name, path, loaded }
 }
@@ -214,7 +229,12 @@ pub fn cuda_problem(checks: &[LibraryCheck]) -> Option<String> {
                 .into(),
         );
     }
-    let why = first.loaded.as_ref().err().cloned().unwrap_or_default();
+    let why = first
+        .loaded
+        .as_ref()
+        .err()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     Some(format!("{} cannot be loaded: {why}", first.name))
 }
 
@@ -229,7 +249,7 @@ pub fn cuda_problem_unloaded(runtime_library: &Path) -> Option<String> {
         let loaded = path
             .as_ref()
             .map(|_| ())
-            .ok_or_else(|| "missing".to_string());
+            .ok_or_else(|| LoadFailure::Dlopen("missing".to_string()));
         LibraryCheck { name, path, loaded }
     }));
     cuda_problem(&checks)
@@ -275,7 +295,7 @@ pub fn init_runtime(
             };
             let builder = ort::init_from(&path).map_err(|e| EngineError::RuntimeLoad {
                 path: path.clone(),
-                reason: e.to_string(),
+                source: std::sync::Arc::new(e),
             })?;
             let env = builder
                 .with_name("posecam")
@@ -283,7 +303,7 @@ pub fn init_runtime(
                 .build()
                 .map_err(|e| EngineError::RuntimeLoad {
                     path: path.clone(),
-                    reason: e.to_string(),
+                    source: std::sync::Arc::new(e),
                 })?;
             tracing::debug!(library = %path.display(), "ONNX Runtime loaded");
             Ok((path, env))

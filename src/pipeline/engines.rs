@@ -193,7 +193,8 @@ fn load_first(
         }
         Err(e) => {
             hub.publish(generation, 0);
-            ctx.events.emit(PipelineEvent::Error(e.to_string()));
+            ctx.events
+                .emit(PipelineEvent::Error(super::error_chain(&e)));
             None
         }
     }

@@ -10,7 +10,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use serde::Serialize;
 
 use super::engines::WorkerEngine;
-use super::keypoints::KeypointWriters;
+use super::export_files::{ExportOutputs, KeypointWriters, StagedFile};
 use super::stage::{spawn_stage, EventSink, StageContext, StageStats};
 use super::{
     start_stages, Delivery, FrameResult, PipelineError, PipelineSettings, SharedSettings,
@@ -18,23 +18,11 @@ use super::{
 };
 use crate::capture::{FrameSource, Picture, PictureKind, Trimmed, VideoSource};
 use crate::infer::{Engine, NetConfig};
-use crate::outputs::{FolderFiles, OutputId, OutputSet};
+use crate::io::transaction::{FolderFiles, OutputId, OutputSet};
 use crate::pose::Thresholds;
 use crate::render::{draw_figures, draw_text, figures, OverlayStyle, YuvCanvas};
 use crate::track::TrackerSettings;
 use crate::video::{EncodeOptions, VideoFormat, VideoInfo, VideoReader, VideoWriter};
-
-/// What an export does besides the video.
-#[derive(Debug, Clone, Default)]
-pub struct ExportOutputs {
-    /// One JSON line per frame (`frame`, `time`, `people`).
-    pub jsonl: Option<PathBuf>,
-    /// OpenPose's per-frame files `<stem>_<12-digit frame>_keypoints.json`.
-    pub json_dir: Option<PathBuf>,
-    pub json_stem: String,
-    /// Tracks in long format (`frame,time,person,part,x,y,score,x_smooth,y_smooth`).
-    pub csv: Option<PathBuf>,
-}
 
 /// Settings of one export.
 #[derive(Debug, Clone)]
@@ -71,12 +59,11 @@ pub struct ExportReport {
     pub stages: Vec<StageStats>,
 }
 
-/// Exports `input` to the video at `video_out` (written directly: [`export_file`] handles temporary
-/// files) and the keypoint files in `outputs`. `cancel` stops decoding; the frames already decoded are
+/// Exports `input` to the video and keypoint files in `outputs` (written where they say:
+/// [`export_file`] handles temporary files). `cancel` stops decoding; the frames already decoded are
 /// kept. Each engine is one inference worker.
 pub fn export(
     input: &Path,
-    video_out: &Path,
     outputs: &ExportOutputs,
     engines: Vec<Engine>,
     settings: &ExportSettings,
@@ -87,11 +74,9 @@ pub fn export(
     // Opened once: the source stage reads this reader (a stream may not take a second client); a
     // reconnect opens the input again.
     let reader = VideoReader::open(input)?;
-    let info = reader.info().clone();
+    let (info, stream) = (reader.info().clone(), reader.is_stream());
     if engines.is_empty() {
-        return Err(PipelineError::Stage(
-            "no inference engine to export with".into(),
-        ));
+        return Err(PipelineError::NoEngine);
     }
     let (events, _events_rx) = EventSink::new(Arc::new(|| {}));
     let shared = SharedSettings::new(PipelineSettings {
@@ -128,11 +113,9 @@ pub fn export(
     )?;
     let (tx_progress, rx_progress) = bounded::<ExportProgress>(64);
     let encoder = EncodeStage {
-        video_out: video_out.to_path_buf(),
         format: VideoFormat::of(&info),
         // A stream cannot be opened a second time for its audio (a UDP port, a single-client server).
-        audio: (info.audio_streams > 0 && !crate::video::is_stream_url(input))
-            .then(|| input.to_path_buf()),
+        audio: (info.audio_streams > 0 && !stream).then(|| input.to_path_buf()),
         settings: settings.clone(),
         outputs: outputs.clone(),
         rx: stages.results.clone(),
@@ -149,11 +132,7 @@ pub fn export(
     let mut stages_stats = stages.join()?;
     let (encode_stats, frames, people_total) = match encoded {
         Some(result) => result?,
-        None => {
-            return Err(PipelineError::Stage(
-                "the encoder stopped unexpectedly".into(),
-            ))
-        }
+        None => return Err(PipelineError::Internal("the encoder stopped unexpectedly")),
     };
     stages_stats.push(encode_stats.finish());
     let elapsed_s = start.elapsed().as_secs_f64();
@@ -169,7 +148,6 @@ pub fn export(
 
 /// The last stage of an export.
 struct EncodeStage {
-    video_out: PathBuf,
     format: VideoFormat,
     audio: Option<PathBuf>,
     settings: ExportSettings,
@@ -187,14 +165,16 @@ impl EncodeStage {
     fn run(self) -> EncodeOutcome {
         let result = self.encode_all();
         if let Err(e) = &result {
-            self.ctx.fail(e.to_string());
+            self.ctx.fail(super::error_chain(e));
         }
         result
     }
 
     fn encode_all(&self) -> EncodeOutcome {
+        let video = &self.outputs.video;
         let mut writer = VideoWriter::create(
-            &self.video_out,
+            &video.path,
+            &video.shown,
             &self.format,
             self.audio.as_deref(),
             &self.settings.encode,
@@ -206,7 +186,7 @@ impl EncodeStage {
         while let Some(result) = stats.recv(&self.rx, &self.ctx) {
             let t = Instant::now();
             let Picture::Yuv(mut picture) = result.frame.picture.clone() else {
-                return Err(PipelineError::Stage("export frames must be YUV".into()));
+                return Err(PipelineError::Internal("export frames must be YUV"));
             };
             let picture = Arc::make_mut(&mut picture);
             let mut canvas = YuvCanvas { image: picture };
@@ -249,13 +229,6 @@ fn draw_fps(canvas: &mut YuvCanvas<'_>, fps: f64) {
     );
 }
 
-pub(crate) fn output_error(path: &Path, e: std::io::Error) -> PipelineError {
-    PipelineError::Output {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    }
-}
-
 /// What to write, for [`ExportPlan`].
 #[derive(Debug, Clone)]
 pub struct ExportRequest {
@@ -287,7 +260,7 @@ impl ExportPlan {
     /// creates their temporaries beside them.
     pub fn new(request: &ExportRequest) -> Result<Self, PipelineError> {
         let info = crate::video::probe(&request.input)?;
-        crate::inputs::within_pixels(
+        crate::io::inputs::within_pixels(
             &request.input,
             (info.width, info.height),
             request.max_pixels,
@@ -341,30 +314,29 @@ impl ExportPlan {
         cancel: Arc<AtomicBool>,
         progress: impl FnMut(ExportProgress),
     ) -> Result<ExportReport, PipelineError> {
-        let outputs = ExportOutputs {
-            jsonl: self.jsonl.map(|id| self.outputs.path(id).to_path_buf()),
-            json_dir: self.json_dir.map(|id| self.outputs.path(id).to_path_buf()),
-            json_stem: json_stem(&self.request.input),
-            csv: self.csv.map(|id| self.outputs.path(id).to_path_buf()),
+        let staged = |id: OutputId| StagedFile {
+            path: self.outputs.path(id).to_path_buf(),
+            shown: self.outputs.target(id).to_path_buf(),
         };
-        let video = self.outputs.path(self.video).to_path_buf();
+        let outputs = ExportOutputs {
+            video: staged(self.video),
+            jsonl: self.jsonl.map(staged),
+            json_dir: self.json_dir.map(staged),
+            json_stem: json_stem(&self.request.input),
+            csv: self.csv.map(staged),
+        };
         let report = export(
             &self.request.input,
-            &video,
             &outputs,
             engines,
             settings,
             cancel,
             progress,
-        )
-        .map_err(|e| name_real_outputs(e, &self.outputs.renames()))?;
+        )?;
         if report.frames == 0 {
-            return Err(PipelineError::Output {
+            return Err(PipelineError::NothingExported {
                 path: self.request.output.clone(),
-                reason: format!(
-                    "no frame was exported{}: nothing written",
-                    if report.partial { " (cancelled)" } else { "" }
-                ),
+                cancelled: report.partial,
             });
         }
         self.outputs.commit()?;
@@ -388,18 +360,6 @@ fn json_stem(input: &Path) -> String {
     input
         .file_stem()
         .map_or_else(|| "video".into(), |s| s.to_string_lossy().into_owned())
-}
-
-/// Messages name the real outputs, not their temporaries.
-fn name_real_outputs(e: PipelineError, renames: &[(PathBuf, PathBuf)]) -> PipelineError {
-    let message = e.to_string();
-    let mentions = |p: &Path| message.contains(p.display().to_string().as_str());
-    if !renames.iter().any(|(tmp, _)| mentions(tmp)) {
-        return e;
-    }
-    PipelineError::Stage(renames.iter().fold(message.clone(), |m, (tmp, real)| {
-        m.replace(&tmp.display().to_string(), &real.display().to_string())
-    }))
 }
 
 /// Summary of the source, for messages.

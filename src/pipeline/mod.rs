@@ -13,14 +13,14 @@
 //! applies to the next frame. State events travel apart from frames and are never dropped; a stage
 //! that fails or panics stops the others and is reported.
 
-mod associate;
 mod engines;
 mod export;
-mod infer;
-mod keypoints;
+mod export_files;
+mod infer_stage;
 mod live;
 pub mod order;
-mod source;
+mod people_stage;
+mod source_stage;
 mod stage;
 
 use std::sync::atomic::AtomicBool;
@@ -37,11 +37,12 @@ use crate::video::VideoError;
 
 pub use engines::EngineSpec;
 pub use export::{
-    describe, export, export_file, ExportOutputs, ExportPlan, ExportProgress, ExportReport,
-    ExportRequest, ExportSettings,
+    describe, export, export_file, ExportPlan, ExportProgress, ExportReport, ExportRequest,
+    ExportSettings,
 };
+pub use export_files::{ExportOutputs, StagedFile};
 pub use live::{LiveOptions, LivePipeline};
-pub use source::Control;
+pub use source_stage::Control;
 pub use stage::StageStats;
 
 use engines::WorkerEngine;
@@ -68,18 +69,39 @@ pub enum PipelineError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
-    Outputs(#[from] crate::outputs::OutputError),
-    #[error("{path}: {reason}")]
-    Output {
+    Outputs(#[from] crate::io::transaction::OutputError),
+    #[error("{path}: no frame was exported{}: nothing written", if *cancelled { " (cancelled)" } else { "" })]
+    NothingExported {
         path: std::path::PathBuf,
-        reason: String,
+        cancelled: bool,
     },
-    #[error("cannot start a pipeline thread: {0}")]
-    Thread(String),
+    #[error("no inference engine to export with")]
+    NoEngine,
+    #[error("cannot start the pipeline thread {name}")]
+    Thread {
+        name: String,
+        source: std::io::Error,
+    },
+    /// A stage stopped the pipeline; its own error was reported in full when it happened.
     #[error("{0}")]
-    Stage(String),
+    StageFailed(String),
+    #[error("internal error: {0}")]
+    Internal(&'static str),
     #[error("the settings were lost: a pipeline thread crashed while changing them")]
     SettingsPoisoned,
+}
+
+/// An error and its causes in one line (each cause's first line): what pipeline events and the
+/// window show.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(s.to_string().lines().next().unwrap_or_default());
+        source = s.source();
+    }
+    text
 }
 
 /// Settings the stages read for every frame.
@@ -210,7 +232,7 @@ pub(crate) fn start_stages(spec: StagesSpec, ctx: StageContext) -> Result<Stages
     let (inferred_out, inferred_in) = crossbeam_channel::bounded(QUEUE_DEPTH * 2);
     let (results_out, results) = Outlet::new(spec.results_capacity, spec.delivery, &ctx);
     let mut handles = Vec::new();
-    let source = source::SourceStage {
+    let source = source_stage::SourceStage {
         opener: spec.opener,
         controls: spec.controls,
         out: frames_out,
@@ -222,13 +244,13 @@ pub(crate) fn start_stages(spec: StagesSpec, ctx: StageContext) -> Result<Stages
         let (rx, tx, c) = (frames_in.clone(), inferred_out.clone(), ctx.clone());
         let lossless = spec.delivery == Delivery::Lossless;
         handles.push(spawn_stage(&format!("infer-{i}"), &ctx, move || {
-            infer::infer_worker(engine, rx, tx, c, lossless)
+            infer_stage::infer_worker(engine, rx, tx, c, lossless)
         })?);
     }
     drop((frames_in, inferred_out));
     let (delivery, c) = (spec.delivery, ctx.clone());
     handles.push(spawn_stage("associate", &ctx, move || {
-        associate::associate_stage(inferred_in, results_out, delivery, c)
+        people_stage::people_stage(inferred_in, results_out, delivery, c)
     })?);
     Ok(Stages {
         handles,
@@ -274,9 +296,10 @@ impl Stages {
                 }
                 None => {
                     let failure = self.ctx.failure.lock().ok().and_then(|f| f.clone());
-                    error.get_or_insert(PipelineError::Stage(
-                        failure.unwrap_or_else(|| "a pipeline stage stopped unexpectedly".into()),
-                    ));
+                    error.get_or_insert(match failure {
+                        Some(message) => PipelineError::StageFailed(message),
+                        None => PipelineError::Internal("a pipeline stage stopped unexpectedly"),
+                    });
                 }
             }
         }

@@ -186,7 +186,7 @@ impl StageContext {
     pub(crate) fn current_settings(&self) -> Result<PipelineSettings, PipelineError> {
         self.settings
             .get()
-            .inspect_err(|e| self.fail(e.to_string()))
+            .inspect_err(|e| self.fail(super::error_chain(e)))
     }
 
     pub(crate) fn count_dropped(&self, n: u64) {
@@ -219,7 +219,10 @@ pub(crate) fn spawn_stage<T: Send + 'static>(
                 None
             }
         })
-        .map_err(|e| PipelineError::Thread(format!("{name}: {e}")))
+        .map_err(|e| PipelineError::Thread {
+            name: name.to_string(),
+            source: e,
+        })
 }
 
 /// Where a stage sends its output, with the pipeline's [`Delivery`] policy.

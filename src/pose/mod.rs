@@ -13,7 +13,7 @@ pub mod skeleton;
 
 pub use associate::Associator;
 pub use maps::{GridToImage, MapLayout, MapStack, PoseMaps};
-pub use skeleton::{LimbDef, PartDef, Skeleton, BODY25, COCO18};
+pub use skeleton::{LimbDef, PartDef, Skeleton, BODY25, COCO17_SIGMAS, COCO18};
 
 use std::ops::RangeInclusive;
 
@@ -98,7 +98,7 @@ impl Thresholds {
     pub const MIN_SCORE: RangeInclusive<f32> = 0.0..=2.0;
 
     /// Checks every field against its range; the error names the field and the range.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), RangeError> {
         check_range("peak threshold", self.peak, Self::PEAK)?;
         check_range("PAF threshold", self.paf, Self::PAF)?;
         check_range("PAF samples", self.paf_samples, Self::PAF_SAMPLES)?;
@@ -119,20 +119,31 @@ impl Thresholds {
     }
 }
 
-/// `value` must lie in `range` (NaN never does); the error names the setting and the range.
+/// A setting outside its range; names the setting and the range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name} must be between {min} and {max}, got {value}")]
+pub struct RangeError {
+    pub name: String,
+    pub value: String,
+    pub min: String,
+    pub max: String,
+}
+
+/// `value` must lie in `range` (NaN never does).
 pub fn check_range<T: PartialOrd + std::fmt::Display>(
     name: &str,
     value: T,
     range: RangeInclusive<T>,
-) -> Result<(), String> {
+) -> Result<(), RangeError> {
     if range.contains(&value) {
         Ok(())
     } else {
-        Err(format!(
-            "{name} must be between {} and {}, got {value}",
-            range.start(),
-            range.end()
-        ))
+        Err(RangeError {
+            name: name.to_string(),
+            value: value.to_string(),
+            min: range.start().to_string(),
+            max: range.end().to_string(),
+        })
     }
 }
 

@@ -21,6 +21,22 @@ pub struct LimbDef {
     pub auxiliary: bool,
 }
 
+/// COCO's per-keypoint OKS falloff constants, in COCO-17 order (nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles).
+pub const COCO17_SIGMAS: [f64; 17] = [
+    0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107,
+    0.087, 0.087, 0.089, 0.089,
+];
+
+/// Falloff of parts COCO does not annotate (the neck like the shoulders, a mid hip like the hips,
+/// feet like the ankles).
+fn extra_sigma(name: &str) -> f32 {
+    match name {
+        "neck" => 0.079,
+        "mid_hip" => 0.107,
+        _ => 0.089,
+    }
+}
+
 /// A skeleton topology. Heatmap channel `i` is part `i`; the network adds one background channel.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Skeleton {
@@ -32,6 +48,16 @@ pub struct Skeleton {
 }
 
 impl Skeleton {
+    /// Each part's OKS falloff constant (COCO's where COCO annotates the part), in part order.
+    pub fn oks_sigmas(&self) -> Vec<f32> {
+        (0..self.parts.len())
+            .map(|p| match self.coco17.iter().position(|&q| q == p) {
+                Some(k) => COCO17_SIGMAS[k] as f32,
+                None => extra_sigma(self.parts[p].name),
+            })
+            .collect()
+    }
+
     /// Heatmap channels the network emits, background included.
     pub fn heatmap_channels(&self) -> usize {
         self.parts.len() + 1

@@ -13,7 +13,6 @@
 
 pub mod angles;
 pub mod assign;
-pub mod greedy;
 pub mod similarity;
 pub mod smooth;
 
@@ -22,7 +21,7 @@ use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
-use crate::pose::{check_range, Keypoint, Person, Skeleton};
+use crate::pose::{check_range, Keypoint, Person, RangeError, Skeleton};
 use smooth::OneEuro;
 
 /// Every knob of the tracker, with documented defaults.
@@ -77,7 +76,7 @@ impl TrackerSettings {
     pub const TRAIL_LENGTH: RangeInclusive<usize> = 0..=600;
 
     /// Checks every field against its range; the error names the field and the range.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), RangeError> {
         check_range("confirm frames", self.confirm_frames, Self::CONFIRM_FRAMES)?;
         check_range("max gap", self.max_gap_s, Self::MAX_GAP_S)?;
         check_range("min similarity", self.min_similarity, Self::MIN_SIMILARITY)?;
@@ -243,7 +242,7 @@ impl Tracker {
     pub fn new(skeleton: &Skeleton, settings: TrackerSettings) -> Self {
         Self {
             settings,
-            sigmas: similarity::part_sigmas(skeleton),
+            sigmas: skeleton.oks_sigmas(),
             mirror: skeleton.mirror(),
             trail_part: skeleton
                 .parts
@@ -435,7 +434,7 @@ pub fn carry_tracks(
     old_tracked: &[TrackedPerson],
     new: &[Person],
 ) -> Vec<TrackedPerson> {
-    let sigmas = similarity::part_sigmas(skeleton);
+    let sigmas = skeleton.oks_sigmas();
     let matrix: Vec<Vec<f32>> = old
         .iter()
         .map(|o| {
@@ -467,7 +466,7 @@ pub fn carry_tracks(
 mod tests {
     use super::*;
     use crate::pose::COCO18;
-    use crate::synthetic::standing_person_coco18;
+    use crate::testkit::maps::standing_person_coco18;
 
     fn person_at(x: f32, y: f32) -> Person {
         Person {

@@ -1,28 +1,7 @@
 //! How alike two poses are: object keypoint similarity (OKS, COCO's per-part falloffs) where enough
 //! parts are shared, box overlap (IoU) where they are not.
 
-use crate::eval::COCO_SIGMAS;
-use crate::pose::{Keypoint, Skeleton};
-
-/// Falloff of parts COCO does not annotate (the neck like the shoulders, a mid hip like the hips,
-/// feet like the ankles).
-fn extra_sigma(name: &str) -> f32 {
-    match name {
-        "neck" => 0.079,
-        "mid_hip" => 0.107,
-        _ => 0.089,
-    }
-}
-
-/// Each part's OKS falloff constant, in skeleton part order.
-pub fn part_sigmas(skeleton: &Skeleton) -> Vec<f32> {
-    (0..skeleton.parts.len())
-        .map(|p| match skeleton.coco17.iter().position(|&q| q == p) {
-            Some(k) => COCO_SIGMAS[k] as f32,
-            None => extra_sigma(skeleton.parts[p].name),
-        })
-        .collect()
-}
+use crate::pose::Keypoint;
 
 /// Bounding box (x0, y0, x1, y1) of the parts present.
 pub fn bounds(keypoints: &[Option<Keypoint>]) -> Option<[f32; 4]> {
@@ -148,7 +127,7 @@ mod tests {
 
     #[test]
     fn sigmas_follow_coco_and_fill_in_the_neck() {
-        let s = part_sigmas(&COCO18);
+        let s = COCO18.oks_sigmas();
         assert_eq!(s[0], 0.026, "nose");
         assert_eq!(s[1], 0.079, "neck, like the shoulders");
         assert_eq!(s[4], 0.062, "right wrist");
@@ -157,7 +136,7 @@ mod tests {
 
     #[test]
     fn oks_is_one_for_the_same_pose_and_falls_with_distance() {
-        let s = part_sigmas(&COCO18);
+        let s = COCO18.oks_sigmas();
         let a = pose(&[
             (1, 100.0, 100.0),
             (2, 80.0, 100.0),
@@ -181,7 +160,7 @@ mod tests {
 
     #[test]
     fn few_shared_parts_fall_back_to_box_overlap() {
-        let s = part_sigmas(&COCO18);
+        let s = COCO18.oks_sigmas();
         let upper = pose(&[
             (0, 100.0, 50.0),
             (1, 100.0, 80.0),

@@ -45,7 +45,7 @@ impl OneEuro {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synthetic::SplitMix64;
+    use crate::testkit::maps::SplitMix64;
 
     /// Standard deviation of frame-to-frame changes.
     fn jitter(xs: &[f32]) -> f32 {

@@ -6,23 +6,42 @@ use std::sync::{Arc, Mutex};
 
 use eframe::egui;
 
-use crate::infer::{Engine, EngineOptions};
-use crate::output::OpenPosePerson;
-use crate::outputs::OutputSet;
+use crate::infer::{Engine, EngineError, EngineOptions};
+use crate::io::image::ImageIoError;
+use crate::io::openpose::OpenPosePerson;
+use crate::io::transaction::{OutputError, OutputSet};
 use crate::pipeline::{
-    EngineSpec, ExportProgress, ExportRequest, ExportSettings, FrameResult, PipelineSettings,
+    EngineSpec, ExportProgress, ExportRequest, ExportSettings, FrameResult, PipelineError,
+    PipelineSettings,
 };
 use crate::pose::Person;
 use crate::render::{draw_figures, figures, OverlayStyle, RgbCanvas};
 use crate::track::TrackedPerson;
 use crate::video::EncodeOptions;
 
+/// Why an export or a snapshot started from the window failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Outputs(#[from] OutputError),
+    #[error(transparent)]
+    Image(#[from] ImageIoError),
+    #[error("cannot encode the keypoints")]
+    Json(#[from] serde_json::Error),
+    #[error("cannot start the export")]
+    Thread(#[source] std::io::Error),
+}
+
 /// An export started from the window, with the same engine and encoder settings as `posecam export`.
 pub struct ExportJob {
     pub output: PathBuf,
     progress: Arc<Mutex<(u64, Option<u64>)>>,
     cancel: Arc<AtomicBool>,
-    result: Arc<Mutex<Option<Result<String, String>>>>,
+    result: Arc<Mutex<Option<Result<String, JobError>>>>,
 }
 
 impl ExportJob {
@@ -33,7 +52,7 @@ impl ExportJob {
         engine: EngineSpec,
         pipeline: PipelineSettings,
         style: OverlayStyle,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, JobError> {
         let job = Self {
             output: output.clone(),
             progress: Arc::new(Mutex::new((0, None))),
@@ -70,7 +89,7 @@ impl ExportJob {
                 }
                 ctx.request_repaint();
             })
-            .map_err(|e| format!("cannot start export: {e}"))?;
+            .map_err(JobError::Thread)?;
         Ok(job)
     }
 
@@ -84,7 +103,7 @@ impl ExportJob {
     }
 
     /// The outcome, once the export has finished.
-    pub fn finished(&self) -> Option<Result<String, String>> {
+    pub fn finished(&self) -> Option<Result<String, JobError>> {
         self.result.lock().ok().and_then(|mut r| r.take())
     }
 }
@@ -96,13 +115,13 @@ fn run_export(
     settings: &ExportSettings,
     cancel: Arc<AtomicBool>,
     progress: impl FnMut(ExportProgress),
-) -> Result<String, String> {
+) -> Result<String, JobError> {
     let options = EngineOptions {
         device: engine.device,
         spin: true,
         ..Default::default()
     };
-    let engines = Engine::load_workers(&engine.model, &options, None).map_err(|e| e.to_string())?;
+    let engines = Engine::load_workers(&engine.model, &options, None)?;
     // The save dialog confirmed replacing the video; keypoints go to a free name beside it.
     let request = ExportRequest {
         input,
@@ -111,10 +130,9 @@ fn run_export(
         json_dir: None,
         csv: None,
         overwrite: true,
-        max_pixels: crate::inputs::DEFAULT_MAX_PIXELS,
+        max_pixels: crate::io::inputs::DEFAULT_MAX_PIXELS,
     };
-    let report = crate::pipeline::export_file(&request, engines, settings, cancel, progress)
-        .map_err(|e| e.to_string())?;
+    let report = crate::pipeline::export_file(&request, engines, settings, cancel, progress)?;
     let verb = if report.partial {
         "cancelled: kept"
     } else {
@@ -151,7 +169,7 @@ pub fn snapshot(
     tracked: &[TrackedPerson],
     style: &OverlayStyle,
     folder: &Path,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, JobError> {
     let mut image = (*last.frame.picture.to_rgb()).clone();
     let shown = figures(people, tracked, style.smoothed);
     draw_figures(
@@ -165,7 +183,7 @@ pub fn snapshot(
         .map_or(0, |d| d.as_secs());
     let base = folder.join(format!("posecam-{stamp}-{}", last.frame.index));
     let (png, json) = (base.with_extension("png"), base.with_extension("json"));
-    let frame = crate::output::OpenPoseFrame {
+    let frame = crate::io::openpose::OpenPoseFrame {
         version: 1.3,
         people: people
             .iter()
@@ -173,19 +191,16 @@ pub fn snapshot(
             .map(|(i, p)| OpenPosePerson::with_id(p, tracked.get(i).and_then(|t| t.id)))
             .collect(),
     };
-    let body = serde_json::to_vec(&frame).map_err(|e| e.to_string())?;
+    let body = serde_json::to_vec(&frame)?;
     let mut outputs = OutputSet::new::<&Path>(&[], false);
-    let ids = (|| {
-        Ok::<_, crate::outputs::OutputError>((
-            outputs.add_file(&png, "snapshot")?,
-            outputs.add_file(&json, "snapshot keypoints")?,
-        ))
-    })()
-    .map_err(|e| e.to_string())?;
-    outputs.stage().map_err(|e| e.to_string())?;
-    crate::imageio::write_image(outputs.path(ids.0), &png, &image).map_err(|e| e.to_string())?;
-    crate::imageio::write_bytes(outputs.path(ids.1), &json, &body).map_err(|e| e.to_string())?;
-    outputs.commit().map_err(|e| e.to_string())?;
+    let ids = (
+        outputs.add_file(&png, "snapshot")?,
+        outputs.add_file(&json, "snapshot keypoints")?,
+    );
+    outputs.stage()?;
+    crate::io::image::write_image(outputs.path(ids.0), &png, &image)?;
+    crate::io::image::write_bytes(outputs.path(ids.1), &json, &body)?;
+    outputs.commit()?;
     Ok(base)
 }
 

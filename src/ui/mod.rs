@@ -4,15 +4,19 @@
 
 mod actions_panel;
 mod jobs;
+mod layout;
 mod picture;
 mod settings_panels;
 mod source_panel;
 pub mod state;
 mod stats_panel;
+mod window;
+
+pub use window::{run, WindowError};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use eframe::egui;
 
@@ -25,8 +29,8 @@ use crate::pose::{Associator, Person};
 use crate::track::{angles, carry_tracks, TrackedPerson};
 use jobs::ExportJob;
 use picture::PictureTextures;
-use source_panel::{CameraPicker, Transport};
-use state::{key_action, AngleHistory, AppSettings, Command, StatSample, Stats};
+use source_panel::CameraPicker;
+use state::{AngleHistory, AppSettings, Command, StatSample, Stats};
 
 /// How the window starts.
 #[derive(Debug, Clone, Default)]
@@ -66,6 +70,9 @@ pub struct PosecamApp {
     associator: Associator,
     applied: Option<PipelineSettings>,
     pub playing: bool,
+    /// While paused, the frame on screen: frames still in flight when the user paused are not
+    /// shown (`None` after a step or seek: the next frame to arrive is shown and held).
+    held: Option<u64>,
     ended: bool,
     source_failed: bool,
     textures: PictureTextures,
@@ -83,7 +90,7 @@ impl PosecamApp {
         if let Some(m) = &options.model {
             settings.model = m.display().to_string();
         } else if settings.model.is_empty() || !Path::new(&settings.model).is_file() {
-            settings.model = crate::paths::default_model()
+            settings.model = crate::setup::paths::default_model()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default();
         }
@@ -111,6 +118,7 @@ impl PosecamApp {
             associator: Associator::new(),
             applied: None,
             playing: false,
+            held: None,
             ended: false,
             source_failed: false,
             textures: PictureTextures::default(),
@@ -193,7 +201,15 @@ impl PosecamApp {
     fn control(&mut self, c: Control) {
         match &c {
             Control::Play => self.playing = true,
-            Control::Pause | Control::Step(_) => self.playing = false,
+            Control::Pause => {
+                self.playing = false;
+                self.held = self.last.as_ref().map(|l| l.frame.index);
+            }
+            Control::Step(_) => {
+                self.playing = false;
+                self.held = None;
+            }
+            Control::Seek(_) => self.held = None,
             _ => {}
         }
         if let Some(p) = &self.pipeline {
@@ -212,6 +228,12 @@ impl PosecamApp {
             self.on_event(e);
         }
         for r in results {
+            if !self.playing {
+                match self.held {
+                    Some(shown) if shown != r.frame.index => continue,
+                    _ => self.held = Some(r.frame.index),
+                }
+            }
             self.stats.dropped = r.dropped;
             self.stats.push(StatSample {
                 at_s: self.started.elapsed().as_secs_f64(),
@@ -370,7 +392,10 @@ impl PosecamApp {
         let style = &self.settings.overlay;
         match jobs::snapshot(last, &self.people, &self.tracked, style, &folder) {
             Ok(base) => self.say(format!("snapshot saved: {}.png / .json", base.display())),
-            Err(e) => self.say(format!("snapshot failed: {e}")),
+            Err(e) => self.say(format!(
+                "snapshot failed: {}",
+                crate::pipeline::error_chain(&e)
+            )),
         }
     }
 
@@ -390,7 +415,7 @@ impl PosecamApp {
             self.settings.overlay,
         ) {
             Ok(job) => self.export = Some(job),
-            Err(e) => self.say(e),
+            Err(e) => self.say(crate::pipeline::error_chain(&e)),
         }
     }
 
@@ -401,203 +426,11 @@ impl PosecamApp {
         let out = self.export.take().map(|j| j.output.display().to_string());
         match outcome {
             Ok(msg) => self.say(msg),
-            Err(e) => self.say(format!("export to {} failed: {e}", out.unwrap_or_default())),
+            Err(e) => self.say(format!(
+                "export to {} failed: {}",
+                out.unwrap_or_default(),
+                crate::pipeline::error_chain(&e)
+            )),
         }
     }
-
-    /// Draws the whole window (also driven directly by UI tests).
-    pub fn draw(&mut self, ctx: &egui::Context) {
-        self.poll();
-        self.check_export();
-        let mut commands = self.input_commands(ctx);
-        let transport = Transport {
-            source: self.source.as_ref(),
-            info: self.info.as_ref(),
-            playing: self.playing,
-            ended: self.ended,
-            failed: self.source_failed,
-            position_s: self.last.as_ref().map_or(0.0, |l| l.frame.time_s),
-        };
-        egui::TopBottomPanel::top("source").show(ctx, |ui| {
-            commands.extend(source_panel::source_ui(ui, &mut self.cameras, &transport));
-            commands.extend(source_panel::transport_ui(
-                ui,
-                &mut self.settings,
-                &transport,
-            ));
-        });
-        egui::SidePanel::right("settings")
-            .resizable(true)
-            .default_width(290.0)
-            .show(ctx, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| commands.extend(self.side_ui(ui)));
-            });
-        egui::TopBottomPanel::bottom("stats")
-            .resizable(true)
-            .default_height(170.0)
-            .show(ctx, |ui| self.stats_ui(ui));
-        egui::CentralPanel::default().show(ctx, |ui| commands.extend(self.picture_ui(ui)));
-        self.angles_ui(ctx);
-        self.apply(commands);
-        self.apply_settings();
-        let every = if self.export.is_some() { 200 } else { 500 };
-        if self.export.is_some() || self.pipeline.is_some() {
-            ctx.request_repaint_after(Duration::from_millis(every));
-        }
-    }
-
-    fn side_ui(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
-        let mut commands = settings_panels::detection_ui(ui, &mut self.settings);
-        ui.separator();
-        commands.extend(settings_panels::tracking_ui(
-            ui,
-            &mut self.settings,
-            self.angles.id,
-        ));
-        ui.separator();
-        settings_panels::overlay_ui(ui, &mut self.settings, self.last.as_ref());
-        ui.separator();
-        commands.extend(actions_panel::actions_ui(
-            ui,
-            &mut self.settings,
-            self.source.as_ref(),
-            self.export.as_ref(),
-            &self.messages,
-        ));
-        commands
-    }
-
-    fn stats_ui(&self, ui: &mut egui::Ui) {
-        let view = stats_panel::StatsView {
-            stats: &self.stats,
-            now_s: self.started.elapsed().as_secs_f64(),
-            people: self.people.len(),
-            provider: self.model.provider.map_or("-".into(), |p| p.to_string()),
-            skeleton: self.model.skeleton,
-            workers: self.model.workers,
-        };
-        stats_panel::stats_ui(ui, &view);
-    }
-
-    fn picture_ui(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
-        let Some(last) = &self.last else {
-            let text = match (&self.source, self.messages.last()) {
-                (None, _) if self.cameras.cameras.is_empty() => {
-                    "No webcam found.\nOpen a video or image above, or drop a file here."
-                        .to_string()
-                }
-                (_, Some(m)) => m.clone(),
-                _ => "Waiting for the first frame…".to_string(),
-            };
-            ui.centered_and_justified(|ui| ui.label(egui::RichText::new(text).size(18.0)));
-            return Vec::new();
-        };
-        let overlay = picture::Overlay {
-            people: &self.people,
-            tracked: &self.tracked,
-            style: &self.settings.overlay,
-            debug: &self.settings.debug,
-        };
-        let clicked = picture::picture_ui(ui, &mut self.textures, last, &overlay);
-        match clicked.map(|i| self.tracked.get(i).and_then(|t| t.id)) {
-            Some(Some(id)) => vec![Command::Follow(Some(id))],
-            Some(None) => vec![Command::Say(
-                "that person has no ID yet (tracking is off or still confirming)".into(),
-            )],
-            None => Vec::new(),
-        }
-    }
-
-    /// The followed person's joint angles over the last seconds.
-    fn angles_ui(&mut self, ctx: &egui::Context) {
-        let Some(id) = self.angles.id else {
-            return;
-        };
-        let mut open = true;
-        let now = self.started.elapsed().as_secs_f64();
-        egui::Window::new(format!("Joint angles of #{id}"))
-            .open(&mut open)
-            .default_size([420.0, 260.0])
-            .show(ctx, |ui| {
-                egui_plot::Plot::new("angles")
-                    .legend(egui_plot::Legend::default())
-                    .include_y(0.0)
-                    .include_y(180.0)
-                    .include_x(-AngleHistory::WINDOW_S)
-                    .include_x(0.0)
-                    .y_axis_label("degrees")
-                    .allow_scroll(false)
-                    .show(ui, |plot| {
-                        for (i, def) in angles::JOINT_ANGLES.iter().enumerate() {
-                            let points: egui_plot::PlotPoints = self.angles.series(i, now).into();
-                            plot.line(egui_plot::Line::new(def.name, points));
-                        }
-                    });
-            });
-        if !open {
-            self.angles.follow(None);
-        }
-    }
-
-    /// Keys and dropped files, as commands.
-    fn input_commands(&self, ctx: &egui::Context) -> Vec<Command> {
-        if ctx.wants_keyboard_input() {
-            return Vec::new();
-        }
-        let playing = self.playing;
-        ctx.input(|i| {
-            let keys = i.events.iter().filter_map(|e| match e {
-                egui::Event::Key {
-                    key,
-                    pressed: true,
-                    repeat: false,
-                    ..
-                } => key_action(*key).map(|a| a.command(playing)),
-                _ => None,
-            });
-            let dropped = i.raw.dropped_files.iter().filter_map(|f| f.path.clone());
-            let dropped = dropped
-                .take(1)
-                .map(|p| source_panel::open_path(&p.display().to_string()));
-            keys.chain(dropped).collect()
-        })
-    }
-}
-
-impl eframe::App for PosecamApp {
-    fn update(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        self.draw(ctx);
-    }
-
-    fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, STORAGE_KEY, &self.settings);
-    }
-}
-
-/// Opens the window; returns when it closes.
-pub fn run(options: StartOptions) -> Result<(), String> {
-    let native = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("posecam")
-            .with_inner_size([1280.0, 800.0])
-            .with_min_inner_size([640.0, 420.0])
-            .with_drag_and_drop(true),
-        renderer: eframe::Renderer::Glow,
-        // Settings live in the user's config folder (XDG), like the rest of posecam's state.
-        persistence_path: crate::paths::config_dir().map(|d| d.join("window.ron")),
-        ..Default::default()
-    };
-    eframe::run_native(
-        "posecam",
-        native,
-        Box::new(move |cc| {
-            let stored = cc
-                .storage
-                .and_then(|s| eframe::get_value::<AppSettings>(s, STORAGE_KEY));
-            Ok(Box::new(PosecamApp::new(&cc.egui_ctx, stored, options)))
-        }),
-    )
-    .map_err(|e| {
-        format!("cannot open a window: {e} (no display? `posecam image`/`posecam export` work without one)")
-    })
 }

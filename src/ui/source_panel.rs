@@ -101,7 +101,7 @@ fn url_ui(ui: &mut egui::Ui, url: &mut String, commands: &mut Vec<Command>) {
 pub fn open_path(text: &str) -> Command {
     match SourceSpec::parse(text) {
         Ok(spec) => Command::Open(spec),
-        Err(e) => Command::Say(e),
+        Err(e) => Command::Say(e.to_string()),
     }
 }
 

@@ -61,11 +61,11 @@ impl VideoReader {
             return Self::open_stream(path);
         }
         if !super::is_sequence_pattern(path) {
-            crate::inputs::regular_file(path)?;
+            crate::io::inputs::regular_file(path)?;
         }
         let input = ff::format::input(&path).map_err(|e| VideoError::Open {
             path: path.to_path_buf(),
-            reason: e.to_string(),
+            source: e,
         })?;
         Self::from_input(path, input)
     }
@@ -93,7 +93,7 @@ impl VideoReader {
         let input =
             ff::format::input_with_dictionary(&url, options).map_err(|e| VideoError::Open {
                 path: url.to_path_buf(),
-                reason: e.to_string(),
+                source: e,
             })?;
         Self::from_input(url, input)
     }
@@ -150,7 +150,7 @@ impl VideoReader {
         let target = (time_s.max(0.0) * ff::ffi::AV_TIME_BASE as f64) as i64;
         self.input
             .seek(target, ..target + 1)
-            .map_err(|e| self.decode_error(format!("seek to {time_s:.2} s: {e}")))?;
+            .map_err(|e| self.decode_error(format!("seek to {time_s:.2} s"), e))?;
         self.decoder.flush();
         self.ready.clear();
         self.eof_sent = false;
@@ -170,6 +170,11 @@ impl VideoReader {
     }
 
     /// The next frame, `None` at the end of the stream.
+    /// A network stream: joined midway (timestamps from zero), ends by going quiet, cannot seek.
+    pub fn is_stream(&self) -> bool {
+        self.stream
+    }
+
     pub fn next_frame(&mut self) -> Result<Option<DecodedFrame>, VideoError> {
         loop {
             if let Some(f) = self.ready.pop_front() {
@@ -179,10 +184,11 @@ impl VideoReader {
                 // Containers that declare a frame count let a cut-off file be told from a short one.
                 if let Some(declared) = self.info.frames.filter(|_| !self.seeked) {
                     if declared > self.next_index + declared / 50 {
-                        return Err(self.decode_error(format!(
-                            "file is truncated or damaged: only {} of its {declared} frames decode",
-                            self.next_index
-                        )));
+                        return Err(VideoError::Truncated {
+                            path: self.path.clone(),
+                            decoded: self.next_index,
+                            declared,
+                        });
                     }
                 }
                 return Ok(None);
@@ -208,7 +214,7 @@ impl VideoReader {
             }
             self.drain()?;
             if let (Some(e), true) = (read_error, self.ready.is_empty() && self.eof_sent) {
-                return Err(self.decode_error(e.to_string()));
+                return Err(self.decode_error("decoding", e));
             }
         }
     }
@@ -219,15 +225,16 @@ impl VideoReader {
         if quiet && self.stream {
             VideoError::Stalled(self.path.clone())
         } else {
-            self.decode_error(format!("reading: {e}"))
+            self.decode_error("reading", e)
         }
     }
 
-    fn decode_error(&self, reason: String) -> VideoError {
+    fn decode_error(&self, what: impl Into<String>, source: ff::Error) -> VideoError {
         VideoError::Decode {
             path: self.path.clone(),
             frame: self.next_index,
-            reason,
+            what: what.into(),
+            source,
         }
     }
 
@@ -308,7 +315,7 @@ impl VideoReader {
         if !matches!(&self.to_yuv, Some((_, f, sw, sh)) if *f == fmt && *sw == w && *sh == h) {
             let ctx =
                 scaling::Context::get(fmt, w, h, Pixel::YUV420P, w, h, scaling::Flags::BILINEAR)
-                    .map_err(|e| self.decode_error(format!("no conversion from {fmt:?}: {e}")))?;
+                    .map_err(|e| self.decode_error(format!("no conversion from {fmt:?}"), e))?;
             self.to_yuv = Some((Scaler(ctx), fmt, w, h));
             self.yuv = ff::frame::Video::empty();
         }
@@ -321,7 +328,8 @@ impl VideoReader {
             .map_err(|e| VideoError::Decode {
                 path: self.path.clone(),
                 frame,
-                reason: e.to_string(),
+                what: "converting to YUV".into(),
+                source: e,
             })
     }
 }
@@ -349,7 +357,7 @@ fn open_decoder(
 ) -> Result<ff::decoder::Video, VideoError> {
     let codec_err = |e: ff::Error| VideoError::Codec {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        source: e,
     };
     let mut context =
         ff::codec::context::Context::from_parameters(stream.parameters()).map_err(codec_err)?;

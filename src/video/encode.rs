@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use super::audio::{add_audio_streams, AudioCopy, AudioError, AudioRoute};
 use super::{init, VideoError, Yuv420Image};
 use ff::format::Pixel;
 use ffmpeg_next as ff;
@@ -62,9 +63,9 @@ pub const X264_PRESETS: &[&str] = &[
 /// `path`'s extension names a container FFmpeg writes that can hold H.264, checked before any work.
 pub fn check_container(path: &Path) -> Result<(), VideoError> {
     init();
-    let err = |reason: &str| VideoError::Write {
+    let err = |reason: &'static str| VideoError::Container {
         path: path.to_path_buf(),
-        reason: reason.into(),
+        reason,
     };
     let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| err("the name holds a NUL byte"))?;
@@ -90,255 +91,36 @@ pub fn check_container(path: &Path) -> Result<(), VideoError> {
     Ok(())
 }
 
-/// Carries the audio of a source file into the output, interleaved with the video by time.
-struct AudioCopy {
-    input: ff::format::context::Input,
-    /// Per input stream: how its packets reach the output, if it is audio.
-    map: Vec<Option<AudioRoute>>,
-    pending: Option<ff::Packet>,
-    exhausted: bool,
+/// Why a video could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    #[error("this FFmpeg has no libx264 encoder")]
+    NoX264,
+    #[error("cannot open libx264 (crf {crf}, preset {preset})")]
+    OpenX264 {
+        crf: u8,
+        preset: String,
+        source: ff::Error,
+    },
+    #[error(
+        "frame {width}x{height} does not match the video's {expected_width}x{expected_height}"
+    )]
+    FrameSize {
+        width: usize,
+        height: usize,
+        expected_width: u32,
+        expected_height: u32,
+    },
+    #[error("audio")]
+    Audio(#[from] AudioError),
+    /// An FFmpeg call failed while doing what the text says.
+    #[error("{0}")]
+    Ffmpeg(String, #[source] ff::Error),
 }
 
-enum AudioRoute {
-    /// Packets copied unchanged.
-    Copy(CopiedStream),
-    /// Decoded and re-encoded to AAC (the container cannot hold the original codec).
-    Aac(Box<AacTranscoder>),
-}
-
-/// An audio stream copied packet for packet.
-struct CopiedStream {
-    out_index: usize,
-    in_tb: ff::Rational,
-    /// Decoding time of the last packet written (input time base).
-    last_dts: Option<i64>,
-    /// Packets left out because their time went backwards (spliced or damaged streams).
-    dropped: u64,
-}
-
-impl CopiedStream {
-    /// Writes `packet` unless its time goes backwards, which muxers refuse (a spliced stream): such
-    /// packets are left out rather than failing the export.
-    fn copy(
-        &mut self,
-        mut packet: ff::Packet,
-        output: &mut ff::format::context::Output,
-    ) -> Result<(), String> {
-        let dts = packet.dts().or(packet.pts());
-        if let (Some(t), Some(last)) = (dts, self.last_dts) {
-            if t <= last {
-                if self.dropped == 0 {
-                    tracing::warn!(
-                        "audio time goes backwards (spliced stream?): overlapping packets left out"
-                    );
-                }
-                self.dropped += 1;
-                return Ok(());
-            }
-        }
-        self.last_dts = dts.or(self.last_dts);
-        let out_tb = output
-            .stream(self.out_index)
-            .map_or(self.in_tb, |s| s.time_base());
-        packet.set_stream(self.out_index);
-        packet.set_position(-1);
-        packet.rescale_ts(self.in_tb, out_tb);
-        packet
-            .write_interleaved(output)
-            .map_err(|e| format!("audio: {e}"))
-    }
-}
-
-/// Audio codecs that players handle inside MP4/MOV; others are re-encoded to AAC there.
-const MP4_AUDIO: &[ff::codec::Id] = &[
-    ff::codec::Id::AAC,
-    ff::codec::Id::MP3,
-    ff::codec::Id::AC3,
-    ff::codec::Id::EAC3,
-    ff::codec::Id::ALAC,
-    ff::codec::Id::OPUS,
-];
-
-/// Decode → resample to planar float → 1024-sample frames → AAC.
-struct AacTranscoder {
-    decoder: ff::decoder::Audio,
-    resampler: Option<ff::software::resampling::Context>,
-    encoder: ff::encoder::Audio,
-    out_index: usize,
-    in_tb: ff::Rational,
-    layout: ff::ChannelLayout,
-    rate: u32,
-    frame_size: usize,
-    /// Samples waiting for a full encoder frame, per channel.
-    fifo: Vec<Vec<f32>>,
-    next_pts: i64,
-}
-
-impl AacTranscoder {
-    fn new(
-        output: &mut ff::format::context::Output,
-        stream: &ff::format::stream::Stream,
-        global_header: bool,
-    ) -> Result<Self, String> {
-        let ctx = ff::codec::context::Context::from_parameters(stream.parameters())
-            .map_err(|e| e.to_string())?;
-        let decoder = ctx
-            .decoder()
-            .audio()
-            .map_err(|e| format!("audio decoder: {e}"))?;
-        let codec =
-            ff::encoder::find(ff::codec::Id::AAC).ok_or("this FFmpeg has no AAC encoder")?;
-        let channels = decoder.channels().clamp(1, 8) as i32;
-        let layout = match decoder.channel_layout() {
-            l if l.channels() == channels => l,
-            _ => ff::ChannelLayout::default(channels),
-        };
-        let rate = decoder.rate().max(8000);
-        let mut out = output.add_stream(codec).map_err(|e| e.to_string())?;
-        let out_index = out.index();
-        let mut encoder = ff::codec::context::Context::new_with_codec(codec)
-            .encoder()
-            .audio()
-            .map_err(|e| e.to_string())?;
-        encoder.set_rate(rate as i32);
-        encoder.set_channel_layout(layout);
-        encoder.set_channels(channels);
-        encoder.set_format(ff::format::Sample::F32(ff::format::sample::Type::Planar));
-        encoder.set_bit_rate(64_000 * channels as usize);
-        encoder.set_time_base((1, rate as i32));
-        if global_header {
-            encoder.set_flags(ff::codec::Flags::GLOBAL_HEADER);
-        }
-        let encoder = encoder
-            .open_as(codec)
-            .map_err(|e| format!("AAC encoder: {e}"))?;
-        out.set_parameters(&encoder);
-        out.set_time_base((1, rate as i32));
-        let frame_size = (encoder.frame_size() as usize).max(1);
-        Ok(Self {
-            decoder,
-            resampler: None,
-            encoder,
-            out_index,
-            in_tb: stream.time_base(),
-            layout,
-            rate,
-            frame_size,
-            fifo: vec![Vec::new(); channels as usize],
-            next_pts: 0,
-        })
-    }
-
-    /// Feeds one packet (or the end, for `None`) and writes every AAC packet that results.
-    fn feed(
-        &mut self,
-        packet: Option<&ff::Packet>,
-        output: &mut ff::format::context::Output,
-    ) -> Result<(), String> {
-        match packet {
-            Some(p) => {
-                let mut p = p.clone();
-                p.rescale_ts(self.in_tb, self.decoder.time_base());
-                // A damaged audio packet is skipped, as players do.
-                let _ = self.decoder.send_packet(&p);
-            }
-            None => {
-                let _ = self.decoder.send_eof();
-            }
-        }
-        let mut decoded = ff::frame::Audio::empty();
-        while self.decoder.receive_frame(&mut decoded).is_ok() {
-            if decoded.channel_layout().channels() != self.layout.channels() {
-                decoded.set_channel_layout(self.layout);
-            }
-            let target = ff::format::Sample::F32(ff::format::sample::Type::Planar);
-            if self.resampler.is_none() {
-                self.resampler = Some(
-                    ff::software::resampling::Context::get(
-                        decoded.format(),
-                        self.layout,
-                        decoded.rate(),
-                        target,
-                        self.layout,
-                        self.rate,
-                    )
-                    .map_err(|e| format!("resampler: {e}"))?,
-                );
-            }
-            let mut converted = ff::frame::Audio::empty();
-            if let Some(r) = self.resampler.as_mut() {
-                r.run(&decoded, &mut converted)
-                    .map_err(|e| format!("resampling: {e}"))?;
-            }
-            self.queue(&converted);
-            self.encode_full_frames(output, false)?;
-        }
-        if packet.is_none() {
-            if let Some(r) = self.resampler.as_mut() {
-                let mut rest = ff::frame::Audio::empty();
-                if r.flush(&mut rest).is_ok() {
-                    self.queue(&rest);
-                }
-            }
-            self.encode_full_frames(output, true)?;
-            let _ = self.encoder.send_eof();
-            self.write_packets(output)?;
-        }
-        Ok(())
-    }
-
-    fn queue(&mut self, frame: &ff::frame::Audio) {
-        let n = frame.samples();
-        if n == 0 || frame.planes() < self.fifo.len() {
-            return;
-        }
-        for (c, fifo) in self.fifo.iter_mut().enumerate() {
-            fifo.extend_from_slice(&frame.plane::<f32>(c)[..n]);
-        }
-    }
-
-    fn encode_full_frames(
-        &mut self,
-        output: &mut ff::format::context::Output,
-        last: bool,
-    ) -> Result<(), String> {
-        while self.fifo[0].len() >= self.frame_size || (last && !self.fifo[0].is_empty()) {
-            let n = self.fifo[0].len().min(self.frame_size);
-            let mut frame = ff::frame::Audio::new(
-                ff::format::Sample::F32(ff::format::sample::Type::Planar),
-                n,
-                self.layout,
-            );
-            frame.set_rate(self.rate);
-            for (c, fifo) in self.fifo.iter_mut().enumerate() {
-                frame.plane_mut::<f32>(c)[..n].copy_from_slice(&fifo[..n]);
-                fifo.drain(..n);
-            }
-            frame.set_pts(Some(self.next_pts));
-            self.next_pts += n as i64;
-            self.encoder
-                .send_frame(&frame)
-                .map_err(|e| format!("AAC encoding: {e}"))?;
-            self.write_packets(output)?;
-        }
-        Ok(())
-    }
-
-    fn write_packets(&mut self, output: &mut ff::format::context::Output) -> Result<(), String> {
-        let out_tb = output
-            .stream(self.out_index)
-            .map(|s| s.time_base())
-            .unwrap_or((1, self.rate as i32).into());
-        let mut packet = ff::Packet::empty();
-        while self.encoder.receive_packet(&mut packet).is_ok() {
-            packet.set_stream(self.out_index);
-            packet.rescale_ts((1, self.rate as i32), out_tb);
-            packet
-                .write_interleaved(output)
-                .map_err(|e| format!("audio: {e}"))?;
-        }
-        Ok(())
-    }
+/// Maps an FFmpeg error to what was being done.
+fn ffmpeg(doing: impl Into<String>) -> impl FnOnce(ff::Error) -> EncodeError {
+    move |e| EncodeError::Ffmpeg(doing.into(), e)
 }
 
 /// Writes an annotated video.
@@ -392,27 +174,36 @@ impl VideoFormat {
 
 impl VideoWriter {
     /// Creates `path` (the container is chosen by its extension) for frames of `format`; copies every
-    /// audio stream of `audio_source`.
+    /// audio stream of `audio_source`. Errors name the file `shown` (the target of a staged output).
     pub fn create(
         path: &Path,
+        shown: &Path,
         format: &VideoFormat,
         audio_source: Option<&Path>,
         options: &EncodeOptions,
     ) -> Result<Self, VideoError> {
         init();
-        let err = |reason: String| VideoError::Write {
-            path: path.to_path_buf(),
-            reason,
+        let err = |source: EncodeError| VideoError::Write {
+            path: shown.to_path_buf(),
+            source,
         };
-        let mut output =
-            ff::format::output(&path).map_err(|e| err(format!("cannot create: {e}")))?;
+        let mut output = ff::format::output(&path)
+            .map_err(ffmpeg("creating the file"))
+            .map_err(err)?;
         let (encoder, video_index) =
             open_video_encoder(&mut output, format, options).map_err(err)?;
         let audio = match audio_source {
-            Some(src) => Some(add_audio_streams(&mut output, src).map_err(err)?),
+            Some(src) => Some(
+                add_audio_streams(&mut output, src)
+                    .map_err(EncodeError::from)
+                    .map_err(err)?,
+            ),
             None => None,
         };
-        output.write_header().map_err(|e| err(e.to_string()))?;
+        output
+            .write_header()
+            .map_err(ffmpeg("writing the header"))
+            .map_err(err)?;
         let (time_base, frame_rate) = (format.time_base, format.frame_rate);
         let default_duration = frame_rate
             .and_then(|r| {
@@ -424,7 +215,7 @@ impl VideoWriter {
             .unwrap_or(1);
         let (ew, eh) = (encoder.width(), encoder.height());
         Ok(Self {
-            path: path.to_path_buf(),
+            path: shown.to_path_buf(),
             output,
             encoder,
             video_index,
@@ -439,10 +230,10 @@ impl VideoWriter {
         })
     }
 
-    fn err(&self, reason: String) -> VideoError {
+    fn err(&self, source: impl Into<EncodeError>) -> VideoError {
         VideoError::Write {
             path: self.path.clone(),
-            reason,
+            source: source.into(),
         }
     }
 
@@ -453,17 +244,19 @@ impl VideoWriter {
     /// Encodes one frame shown at `pts` (in the writer's time base).
     pub fn write(&mut self, picture: &Yuv420Image, pts: i64) -> Result<(), VideoError> {
         if (picture.width, picture.height) != (self.width as usize, self.height as usize) {
-            return Err(self.err(format!(
-                "frame {}x{} does not match the video's {}x{}",
-                picture.width, picture.height, self.width, self.height
-            )));
+            return Err(self.err(EncodeError::FrameSize {
+                width: picture.width,
+                height: picture.height,
+                expected_width: self.width,
+                expected_height: self.height,
+            }));
         }
         self.copy_planes(picture);
         self.yuv.set_pts(Some(pts));
         self.sent_pts.insert(pts);
         self.encoder
             .send_frame(&self.yuv)
-            .map_err(|e| self.err(format!("encoding frame {}: {e}", self.frames)))?;
+            .map_err(|e| self.err(ffmpeg(format!("encoding frame {}", self.frames))(e)))?;
         self.frames += 1;
         self.write_packets()
     }
@@ -518,7 +311,7 @@ impl VideoWriter {
             }
             packet
                 .write_interleaved(&mut self.output)
-                .map_err(|e| self.err(e.to_string()))?;
+                .map_err(|e| self.err(ffmpeg("writing a video packet")(e)))?;
         }
         Ok(())
     }
@@ -533,9 +326,9 @@ impl VideoWriter {
                 AudioRoute::Copy(stream) => stream.copy(packet, &mut self.output),
                 AudioRoute::Aac(t) => t.feed(Some(&packet), &mut self.output),
             };
-            result.map_err(|reason| VideoError::Write {
+            result.map_err(|e| VideoError::Write {
                 path: self.path.clone(),
-                reason,
+                source: e.into(),
             })?;
         }
         Ok(())
@@ -547,9 +340,9 @@ impl VideoWriter {
             for route in audio.map.iter_mut().flatten() {
                 if let AudioRoute::Aac(t) = route {
                     t.feed(None, &mut self.output)
-                        .map_err(|reason| VideoError::Write {
+                        .map_err(|e| VideoError::Write {
                             path: self.path.clone(),
-                            reason,
+                            source: e.into(),
                         })?;
                 }
             }
@@ -562,7 +355,7 @@ impl VideoWriter {
     pub fn finish(mut self, partial: bool) -> Result<u64, VideoError> {
         self.encoder
             .send_eof()
-            .map_err(|e| self.err(e.to_string()))?;
+            .map_err(|e| self.err(ffmpeg("flushing the encoder")(e)))?;
         self.write_packets()?;
         let end = if partial {
             let last = self.sent_pts.iter().next_back().copied();
@@ -576,7 +369,7 @@ impl VideoWriter {
         self.flush_audio()?;
         self.output
             .write_trailer()
-            .map_err(|e| self.err(e.to_string()))?;
+            .map_err(|e| self.err(ffmpeg("writing the trailer")(e)))?;
         Ok(self.frames)
     }
 }
@@ -586,16 +379,16 @@ fn open_video_encoder(
     output: &mut ff::format::context::Output,
     format: &VideoFormat,
     options: &EncodeOptions,
-) -> Result<(ff::encoder::Video, usize), String> {
+) -> Result<(ff::encoder::Video, usize), EncodeError> {
     let global_header = output
         .format()
         .flags()
         .contains(ff::format::Flags::GLOBAL_HEADER);
-    let codec = ff::encoder::find_by_name("libx264").ok_or("this FFmpeg has no libx264 encoder")?;
+    let codec = ff::encoder::find_by_name("libx264").ok_or(EncodeError::NoX264)?;
     let mut encoder = ff::codec::context::Context::new_with_codec(codec)
         .encoder()
         .video()
-        .map_err(|e| e.to_string())?;
+        .map_err(ffmpeg("creating the video encoder"))?;
     // 4:2:0 needs even sizes: odd frames get their last column/row repeated.
     encoder.set_width(format.width + format.width % 2);
     encoder.set_height(format.height + format.height % 2);
@@ -617,132 +410,15 @@ fn open_video_encoder(
     let mut dict = ff::Dictionary::new();
     dict.set("crf", &options.crf.to_string());
     dict.set("preset", &options.preset);
-    let encoder = encoder.open_with(dict).map_err(|e| {
-        format!(
-            "cannot open libx264 (crf {}, preset {}): {e}",
-            options.crf, options.preset
-        )
+    let encoder = encoder.open_with(dict).map_err(|e| EncodeError::OpenX264 {
+        crf: options.crf,
+        preset: options.preset.clone(),
+        source: e,
     })?;
-    let mut stream = output.add_stream(codec).map_err(|e| e.to_string())?;
+    let mut stream = output
+        .add_stream(codec)
+        .map_err(ffmpeg("adding the video stream"))?;
     stream.set_parameters(&encoder);
     stream.set_time_base(format.time_base);
     Ok((encoder, stream.index()))
-}
-
-impl AudioCopy {
-    /// The next audio packet that starts before `until` seconds (any, for `None`), with its route.
-    fn next_before(&mut self, until: Option<f64>) -> Option<(ff::Packet, &mut AudioRoute)> {
-        while self.pending.is_none() && !self.exhausted {
-            match super::read_packet(&mut self.input) {
-                // Streams that appear after opening (MPEG-TS) have no route: skipped.
-                Ok(Some(packet)) if self.map.get(packet.stream()).is_some_and(Option::is_some) => {
-                    self.pending = Some(packet);
-                }
-                Ok(Some(_)) => {}
-                // A damaged end of the audio: what was read is kept.
-                Ok(None) | Err(_) => self.exhausted = true,
-            }
-        }
-        let packet = self.pending.as_ref()?;
-        let in_tb = match self.map.get(packet.stream())?.as_ref()? {
-            AudioRoute::Copy(c) => c.in_tb,
-            AudioRoute::Aac(t) => t.in_tb,
-        };
-        let start = packet
-            .dts()
-            .or(packet.pts())
-            .map_or(0.0, |t| t as f64 * f64::from(in_tb));
-        if until.is_some_and(|u| start > u) {
-            return None;
-        }
-        let packet = self.pending.take()?;
-        let route = self.map.get_mut(packet.stream())?.as_mut()?;
-        Some((packet, route))
-    }
-}
-
-/// An audio stream the demuxer knows too little about to carry (no channels or rate yet: a stream
-/// found at the end of an MPEG-TS while probing).
-fn incomplete_audio(params: &ff::codec::Parameters) -> bool {
-    // SAFETY: reading plain fields of parameters owned by the open input.
-    let (channels, rate) = unsafe {
-        let p = params.as_ptr();
-        ((*p).ch_layout.nb_channels, (*p).sample_rate)
-    };
-    channels <= 0 || rate <= 0
-}
-
-/// How one audio stream reaches `output`.
-fn audio_route(
-    output: &mut ff::format::context::Output,
-    stream: &ff::format::stream::Stream,
-) -> Result<AudioRoute, String> {
-    let params = stream.parameters();
-    let id = params.id();
-    let global_header = output
-        .format()
-        .flags()
-        .contains(ff::format::Flags::GLOBAL_HEADER);
-    let mp4_like = ["mp4", "mov"]
-        .iter()
-        .any(|n| output.format().name().split(',').any(|f| f == *n));
-    // SAFETY: the output format pointer is valid for the output's lifetime.
-    let storable = unsafe {
-        ff::ffi::avformat_query_codec(
-            output.format().as_ptr(),
-            id.into(),
-            ff::ffi::FF_COMPLIANCE_NORMAL,
-        )
-    } == 1;
-    if !(storable && (!mp4_like || MP4_AUDIO.contains(&id))) {
-        tracing::info!(
-            "audio stream {} ({id:?}) is re-encoded to AAC for this container",
-            stream.index()
-        );
-        let aac = AacTranscoder::new(output, stream, global_header)?;
-        return Ok(AudioRoute::Aac(Box::new(aac)));
-    }
-    let mut out = output
-        .add_stream(ff::encoder::find(ff::codec::Id::None))
-        .map_err(|e| e.to_string())?;
-    out.set_parameters(params);
-    // SAFETY: resetting the tag lets the muxer choose the right one for its container.
-    unsafe {
-        (*out.parameters().as_mut_ptr()).codec_tag = 0;
-    }
-    Ok(AudioRoute::Copy(CopiedStream {
-        out_index: out.index(),
-        in_tb: stream.time_base(),
-        last_dts: None,
-        dropped: 0,
-    }))
-}
-
-fn add_audio_streams(
-    output: &mut ff::format::context::Output,
-    source: &Path,
-) -> Result<AudioCopy, String> {
-    let input = ff::format::input(&source)
-        .map_err(|e| format!("reopening {} for audio: {e}", source.display()))?;
-    let mut map: Vec<Option<AudioRoute>> = (0..input.nb_streams()).map(|_| None).collect();
-    for stream in input.streams() {
-        let params = stream.parameters();
-        if params.medium() != ff::media::Type::Audio {
-            continue;
-        }
-        if incomplete_audio(&params) {
-            tracing::warn!(
-                "audio stream {} has no channel layout or sample rate yet: left out",
-                stream.index()
-            );
-            continue;
-        }
-        map[stream.index()] = Some(audio_route(output, &stream)?);
-    }
-    Ok(AudioCopy {
-        input,
-        map,
-        pending: None,
-        exhausted: false,
-    })
 }

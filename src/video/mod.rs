@@ -1,14 +1,18 @@
 //! Video files through FFmpeg: a [`VideoReader`] that yields upright RGB frames with their timestamps,
 //! and a [`VideoWriter`] that encodes H.264 and carries the input's audio across unchanged.
 
+mod audio;
 pub mod color;
 mod decode;
 mod encode;
 mod frame;
 
+pub use audio::AudioError;
 pub use color::{ColorSpec, Matrix};
 pub use decode::{DecodedFrame, VideoReader};
-pub use encode::{check_container, EncodeOptions, VideoFormat, VideoWriter, X264_PRESETS};
+pub use encode::{
+    check_container, EncodeError, EncodeOptions, VideoFormat, VideoWriter, X264_PRESETS,
+};
 pub use frame::Yuv420Image;
 
 use std::path::{Path, PathBuf};
@@ -18,29 +22,46 @@ use std::sync::Once;
 #[derive(Debug, thiserror::Error)]
 pub enum VideoError {
     #[error(transparent)]
-    Input(#[from] crate::inputs::InputError),
-    #[error("{path}: cannot open as a video: {reason}")]
-    Open { path: PathBuf, reason: String },
+    Input(#[from] crate::io::inputs::InputError),
+    #[error("{path}: cannot open as a video")]
+    Open {
+        path: PathBuf,
+        source: ffmpeg_next::Error,
+    },
     #[error("{0}: contains no video stream")]
     NoVideo(PathBuf),
-    #[error("{path}: video codec cannot be decoded: {reason}")]
-    Codec { path: PathBuf, reason: String },
+    #[error("{path}: video codec cannot be decoded")]
+    Codec {
+        path: PathBuf,
+        source: ffmpeg_next::Error,
+    },
     #[error("{path}: unsupported frame size {width}x{height}")]
     BadSize {
         path: PathBuf,
         width: u32,
         height: u32,
     },
-    #[error("{path}: decoding failed at frame {frame}: {reason}")]
+    #[error("{path}: decoding failed at frame {frame}: {what}")]
     Decode {
         path: PathBuf,
         frame: u64,
-        reason: String,
+        what: String,
+        source: ffmpeg_next::Error,
+    },
+    #[error(
+        "{path}: file is truncated or damaged: only {decoded} of its {declared} frames decode"
+    )]
+    Truncated {
+        path: PathBuf,
+        decoded: u64,
+        declared: u64,
     },
     #[error("{0}: the stream stopped sending (no data for {STREAM_TIMEOUT_S} s)")]
     Stalled(PathBuf),
     #[error("{path}: cannot write video: {reason}")]
-    Write { path: PathBuf, reason: String },
+    Container { path: PathBuf, reason: &'static str },
+    #[error("{path}: cannot write video")]
+    Write { path: PathBuf, source: EncodeError },
 }
 
 /// What a video file holds, as far as posecam cares.

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use posecam::pose::{Associator, COCO18};
-use posecam::synthetic::fuzz_case;
+use posecam::testkit::maps::fuzz_case;
 
 use super::round;
 

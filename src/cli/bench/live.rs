@@ -145,7 +145,7 @@ fn export_clip(source: &SourceSpec, info: &SourceInfo, dir: &Path) -> Result<Pat
         SourceSpec::Video(p) => Ok(p.clone()),
         _ => {
             let path = dir.join("live-source.mp4");
-            posecam::synthetic::write_clip(&path, info.width, info.height, 300)
+            posecam::testkit::maps::write_clip(&path, info.width, info.height, 300)
                 .context("writing a clip of the live source's size")?;
             Ok(path)
         }

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use clap::Args;
-use posecam::imageio;
 use posecam::infer::{Engine, NetConfig};
-use posecam::paths::find_in_checkout;
+use posecam::io::image as imageio;
 use posecam::pose::{Associator, Thresholds};
+use posecam::setup::paths::find_in_checkout;
 
 use super::ModelArgs;
 
@@ -156,7 +156,7 @@ fn image_figures(
     image_path: &std::path::Path,
     net: &NetConfig,
 ) -> Result<(serde_json::Value, Engine)> {
-    let image = imageio::load_rgb(image_path, posecam::inputs::DEFAULT_MAX_PIXELS)?;
+    let image = imageio::load_rgb(image_path, posecam::io::inputs::DEFAULT_MAX_PIXELS)?;
     let t = Instant::now();
     let mut engine = args.model.load_engine()?;
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -278,8 +278,7 @@ pub(crate) fn export_figures(
     let stop = cancel.clone();
     Ok(posecam::pipeline::export(
         video,
-        &dir.path().join("bench.mp4"),
-        &ExportOutputs::default(),
+        &ExportOutputs::video_only(&dir.path().join("bench.mp4")),
         engines,
         &settings,
         cancel,

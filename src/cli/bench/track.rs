@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use posecam::pose::{Associator, Keypoint, Person, Thresholds, COCO18};
-use posecam::synthetic::{standing_person_coco18, SplitMix64};
-use posecam::track::greedy::GreedyTracker;
+use posecam::testkit::greedy_tracker::GreedyTracker;
+use posecam::testkit::maps::{standing_person_coco18, SplitMix64};
 use posecam::track::{Tracker, TrackerSettings};
 
 use super::{median, round};

@@ -1,0 +1,10 @@
+//! Files in and out, shared by every command and the window: input checks before anything is
+//! decoded, image reading and writing, the OpenPose JSON format, the all-or-nothing output
+//! transaction, and the signal handling that keeps that transaction whole.
+
+pub mod image;
+pub mod inputs;
+pub mod interrupt;
+pub mod openpose;
+mod staged;
+pub mod transaction;

@@ -1,0 +1,20 @@
+//! The integration tests, one binary (each test binary links FFmpeg, ONNX Runtime and eframe, so one
+//! link instead of twelve), one module per concern. Run one concern with `cargo test --release --test
+//! it cli::`, one test by name with `cargo test --release --test it NAME`.
+
+mod common;
+
+mod architecture;
+mod association;
+mod cli;
+#[allow(clippy::too_many_lines)]
+mod export;
+#[allow(clippy::too_many_lines)]
+mod hostile;
+mod install;
+mod live;
+mod model_contract;
+mod real_model;
+mod streams;
+mod tracking;
+mod ui;
