@@ -2,6 +2,7 @@
 
 mod cli;
 
+use crate::cli::console::errln;
 use clap::Parser;
 
 use std::io::IsTerminal;
@@ -25,10 +26,10 @@ fn report(e: &anyhow::Error, verbose: u8) {
         .chain()
         .map(|c| c.to_string().lines().next().unwrap_or_default().to_string())
         .collect();
-    eprintln!("error: {}", first_lines.join(": "));
+    errln!("error: {}", first_lines.join(": "));
     if verbose > 0 {
         for (depth, cause) in e.chain().enumerate().skip(1) {
-            eprintln!("  caused by ({depth}): {cause}");
+            errln!("  caused by ({depth}): {cause}");
         }
     }
 }
@@ -54,6 +55,8 @@ fn init_logging(args: &cli::Cli) {
         .with_ansi(colour)
         .with_target(false)
         .without_time()
+        // A log that cannot be written (stderr on a full disk) must not stop the work.
+        .log_internal_errors(false)
         .init();
 }
 
@@ -61,7 +64,7 @@ fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
     init_logging(&args);
     let verbose = if args.quiet { 0 } else { args.verbose };
-    match cli::run(args) {
+    match cli::run(args).and_then(|()| cli::console::healthy()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             report(&e, verbose);

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 use posecam::infer::runtime::{self, LibraryCheck, DRIVER_LIBRARY};
+use posecam::infer::{Device, Engine, EngineOptions};
+use posecam::pipeline::error_chain;
 
 /// How one item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,21 +85,28 @@ fn version_of(library: &std::path::Path) -> String {
 fn runtime_section(library: Option<&PathBuf>) -> Section {
     let mut items = Vec::new();
     match library {
-        Some(path) => {
-            let gpu = path
-                .parent()
-                .is_some_and(|d| d.join("libonnxruntime_providers_cuda.so").exists());
-            items.push(item(
-                "ONNX Runtime",
-                Status::Ok,
-                format!(
-                    "{} ({}, {} build)",
-                    path.display(),
-                    version_of(path),
-                    if gpu { "GPU" } else { "CPU" }
-                ),
-            ));
-        }
+        // Loaded, as the commands would: a file that is there but does not load is no runtime.
+        Some(path) => match runtime::init_runtime(Some(path)) {
+            Ok(_) => {
+                let gpu = path
+                    .parent()
+                    .is_some_and(|d| d.join("libonnxruntime_providers_cuda.so").exists());
+                items.push(item(
+                    "ONNX Runtime",
+                    Status::Ok,
+                    format!(
+                        "{} ({}, {} build)",
+                        path.display(),
+                        version_of(path),
+                        if gpu { "GPU" } else { "CPU" }
+                    ),
+                ));
+            }
+            Err(e) => items.push(item("ONNX Runtime", Status::Missing, error_chain(&e)).fix(
+                "run `posecam runtime fetch` (or ./posecam.sh setup), or point ORT_DYLIB_PATH \
+                     at a working libonnxruntime",
+            )),
+        },
         None => items.push(
             item("ONNX Runtime", Status::Missing, "not found")
                 .fix("run `posecam runtime fetch` (or ./posecam.sh setup), or set ORT_DYLIB_PATH"),
@@ -237,25 +246,86 @@ fn models() -> Vec<Item> {
         })
         .collect();
     items.push(match posecam::setup::paths::default_model() {
-        Some(m) => item("default model", Status::Ok, m.display().to_string()),
+        Some(m) => model_item(&m),
         None => item("default model", Status::Missing, "none")
             .fix("run `posecam model fetch`, or pass --model PATH / set POSECAM_MODEL"),
     });
     items
 }
 
-fn places() -> Vec<Item> {
-    let display = ["DISPLAY", "WAYLAND_DISPLAY"].iter().find_map(|v| {
-        std::env::var(v)
-            .ok()
-            .filter(|s| !s.is_empty())
-            .map(|s| format!("{v}={s}"))
-    });
-    let mut items = vec![match display {
-        Some(d) => item("display", Status::Ok, d),
-        None => item("display", Status::Warn, "none: the window cannot open").fix(
-            "./posecam.sh run uses Xvfb; `posecam image` and `posecam export` need no display",
+/// The default model, loaded as the commands would load it (on the CPU: whether the file is a model
+/// posecam can run, not which device runs it).
+fn model_item(model: &std::path::Path) -> Item {
+    let options = EngineOptions {
+        device: Device::Cpu,
+        threads: Some(1),
+        ..Default::default()
+    };
+    match Engine::load(model, &options) {
+        Ok(engine) => item(
+            "default model",
+            Status::Ok,
+            format!("{} ({})", model.display(), engine.skeleton().name),
         ),
+        Err(e) => item("default model", Status::Missing, error_chain(&e))
+            .fix("run `posecam model fetch`, or pass --model PATH / set POSECAM_MODEL"),
+    }
+}
+
+/// Whether a display server answers at `DISPLAY` (X11) or `WAYLAND_DISPLAY`: a variable naming a
+/// server that is not running opens no window.
+fn display_answers(variable: &str, value: &str) -> bool {
+    use std::os::unix::net::UnixStream;
+    if variable == "WAYLAND_DISPLAY" {
+        let socket = if value.starts_with('/') {
+            PathBuf::from(value)
+        } else {
+            let runtime = std::env::var_os("XDG_RUNTIME_DIR").unwrap_or_default();
+            PathBuf::from(runtime).join(value)
+        };
+        return UnixStream::connect(socket).is_ok();
+    }
+    // DISPLAY=[host]:N[.screen]
+    let Some((host, rest)) = value.rsplit_once(':') else {
+        return false;
+    };
+    let Ok(number) = rest.split('.').next().unwrap_or_default().parse::<u16>() else {
+        return false;
+    };
+    if host.is_empty() || host == "unix" {
+        return UnixStream::connect(format!("/tmp/.X11-unix/X{number}")).is_ok();
+    }
+    let timeout = std::time::Duration::from_secs(2);
+    std::net::ToSocketAddrs::to_socket_addrs(&(host, 6000 + number))
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|addr| std::net::TcpStream::connect_timeout(&addr, timeout).is_ok())
+}
+
+fn places() -> Vec<Item> {
+    let displays: Vec<(&str, String)> = ["WAYLAND_DISPLAY", "DISPLAY"]
+        .iter()
+        .filter_map(|v| {
+            std::env::var(v)
+                .ok()
+                .filter(|s| !s.is_empty())
+                .map(|s| (*v, s))
+        })
+        .collect();
+    let answering = displays.iter().find(|(v, s)| display_answers(v, s));
+    let no_window =
+        "./posecam.sh run uses Xvfb; `posecam image` and `posecam export` need no display";
+    let mut items = vec![match (answering, displays.first()) {
+        (Some((v, s)), _) => item("display", Status::Ok, format!("{v}={s}")),
+        (None, Some((v, s))) => item(
+            "display",
+            Status::Missing,
+            format!("{v}={s}, but no display server answers there: the window cannot open"),
+        )
+        .fix(no_window),
+        (None, None) => {
+            item("display", Status::Warn, "none: the window cannot open").fix(no_window)
+        }
     }];
     let folder = |label: &str, p: Option<PathBuf>| {
         item(

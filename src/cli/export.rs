@@ -1,5 +1,6 @@
 //! `posecam export`: an annotated video plus the keypoints of every frame.
 
+use crate::cli::console::{noteln, outln};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -96,6 +97,10 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let plan = ExportPlan::new(&request)?;
     let info = plan.input_info().clone();
     let engines = args.model.load_workers(args.infer_workers)?;
+    if let Some(first) = engines.first() {
+        let size = (info.width as usize, info.height as usize);
+        args.inputs.check_memory(first, size, &net, engines.len())?;
+    }
     if let Some(e) = engines.first() {
         tracing::info!(
             "model {} on {} ({} inference worker{})",
@@ -131,10 +136,16 @@ pub fn run(args: ExportArgs) -> Result<()> {
         },
     };
     let mut reporter = Reporter::new(info.frames);
-    let report = plan.run(engines, &settings, cancel, |p| reporter.update(p));
+    let finished = plan.run(engines, &settings, cancel, |p| reporter.update(p));
     reporter.finish();
-    let report = report?;
-    print_summary(&report, &args)?;
+    let finished = finished?;
+    if args.stats {
+        outln!("{}", serde_json::to_string(&finished.report)?);
+    }
+    // Figures that did not reach standard output (a full disk) fail the export: nothing committed.
+    super::console::healthy()?;
+    let report = finished.commit()?;
+    print_summary(&report, &args);
     if report.partial {
         // The files are complete and playable; the status tells scripts it is not the whole video.
         std::process::exit(EXIT_INTERRUPTED);
@@ -142,15 +153,25 @@ pub fn run(args: ExportArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_summary(report: &pipeline::ExportReport, args: &ExportArgs) -> Result<()> {
+fn print_summary(report: &pipeline::ExportReport, args: &ExportArgs) {
     let per_frame = report
         .stages
         .iter()
         .map(|s| format!("{} {:.1} ms", s.name, s.busy_ms_mean))
         .collect::<Vec<_>>()
         .join(", ");
-    eprintln!(
-        "{} {} frames in {:.1} s ({:.1} fps, {:.2} people/frame; per frame: {per_frame}) -> {}{}",
+    let written: Vec<String> = [
+        Some(&args.output),
+        args.json.as_ref(),
+        args.json_dir.as_ref(),
+        args.csv.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|p| p.display().to_string())
+    .collect();
+    noteln!(
+        "{} {} frames in {:.1} s ({:.1} fps, {:.2} people/frame; per frame: {per_frame}) -> {}",
         if report.partial {
             "PARTIAL export (cancelled):"
         } else {
@@ -160,16 +181,8 @@ fn print_summary(report: &pipeline::ExportReport, args: &ExportArgs) -> Result<(
         report.elapsed_s,
         report.fps,
         report.people_per_frame,
-        args.output.display(),
-        args.json
-            .as_ref()
-            .map(|j| format!(", {}", j.display()))
-            .unwrap_or_default(),
+        written.join(", "),
     );
-    if args.stats {
-        println!("{}", serde_json::to_string(report)?);
-    }
-    Ok(())
 }
 
 /// A progress bar on a terminal, a plain line every few seconds otherwise.
@@ -182,7 +195,7 @@ struct Reporter {
 
 impl Reporter {
     fn new(total: Option<u64>) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = (std::io::stderr().is_terminal() && !super::console::quiet()).then(|| {
             let bar = ProgressBar::new(total.unwrap_or(0));
             bar.set_style(
                 ProgressStyle::with_template(
@@ -212,13 +225,13 @@ impl Reporter {
         self.last_line = Instant::now();
         let fps = p.frames_done as f64 / self.start.elapsed().as_secs_f64().max(1e-9);
         match self.total.or(p.frames_total) {
-            Some(t) if t > 0 => eprintln!(
+            Some(t) if t > 0 => noteln!(
                 "export: {}/{t} frames ({:.0}%), {fps:.1} fps, eta {:.0} s",
                 p.frames_done,
                 100.0 * p.frames_done as f64 / t as f64,
                 (t.saturating_sub(p.frames_done)) as f64 / fps.max(1e-9)
             ),
-            _ => eprintln!("export: {} frames, {fps:.1} fps", p.frames_done),
+            _ => noteln!("export: {} frames, {fps:.1} fps", p.frames_done),
         }
     }
 

@@ -3,6 +3,7 @@
 //! Every output of one run is one transaction: all are checked before the model loads, written to
 //! temporaries, and committed together when every image succeeded; otherwise nothing is written.
 
+use crate::cli::console::{errln, outln};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -76,10 +77,21 @@ struct Runner {
 pub fn run(args: ImageArgs) -> Result<()> {
     let (jobs, mut outputs) = plan(&args)?;
     outputs.stage()?;
+    let engine = args.model.load_engine()?;
+    let net = args.model.net()?;
+    // The largest picture decides (each is run alone), judged from the headers before any runs.
+    if let Some(size) = jobs
+        .iter()
+        .filter_map(|j| image::image_dimensions(&j.input).ok())
+        .max_by_key(|(w, h)| *w as u64 * *h as u64)
+    {
+        let size = (size.0 as usize, size.1 as usize);
+        args.limits.check_memory(&engine, size, &net, 1)?;
+    }
     let mut runner = Runner {
-        engine: args.model.load_engine()?,
+        engine,
         associator: Associator::new(),
-        net: args.model.net()?,
+        net,
         thresholds: args.thresholds.thresholds(),
         max_pixels: args.limits.max_pixels,
         to_stdout: args.output.is_none() && args.json.is_none(),
@@ -90,7 +102,7 @@ pub fn run(args: ImageArgs) -> Result<()> {
             if jobs.len() == 1 {
                 return Err(e);
             }
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             failures += 1;
         }
     }
@@ -100,6 +112,9 @@ pub fn run(args: ImageArgs) -> Result<()> {
             jobs.len()
         );
     }
+    // Results that did not reach standard output (a full disk) mean the run failed: nothing is
+    // committed.
+    super::console::healthy()?;
     outputs.commit()?;
     Ok(())
 }
@@ -127,7 +142,7 @@ impl Runner {
             imageio::write_image(&d.staged(outputs), &d.target, &image)?;
         }
         if self.to_stdout {
-            println!("{json}");
+            outln!("{json}");
         }
         let written: Vec<String> = [&job.image_out, &job.json_out]
             .into_iter()
@@ -209,6 +224,27 @@ fn names_in_folders(input: &Path) -> (String, String) {
     )
 }
 
+/// Two inputs whose results would land on one file (`a/x.jpg` and `b/x.jpg`, or `x.jpg` and `x.png`
+/// for their keypoints) are refused before any work: one would silently replace the other.
+fn refuse_clashes<'a>(
+    inputs: &[PathBuf],
+    names: impl Iterator<Item = &'a String>,
+    dir: &Path,
+) -> Result<()> {
+    let mut first: std::collections::HashMap<&String, &PathBuf> = std::collections::HashMap::new();
+    for (input, name) in inputs.iter().zip(names) {
+        if let Some(other) = first.insert(name, input) {
+            bail!(
+                "{} and {} would both write {}: rename one, or run them separately",
+                other.display(),
+                input.display(),
+                dir.join(name).display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Every job and the output set they write into, checked before any work.
 fn plan(args: &ImageArgs) -> Result<(Vec<Job>, OutputSet)> {
     let (inputs, any_folder) = collect_inputs(args)?;
@@ -240,6 +276,12 @@ fn plan(args: &ImageArgs) -> Result<(Vec<Job>, OutputSet)> {
         bail!("several inputs: give -o FOLDER and/or --json FOLDER for the results");
     }
     let names: Vec<(String, String)> = inputs.iter().map(|i| names_in_folders(i)).collect();
+    if let Some(dir) = &args.output {
+        refuse_clashes(&inputs, names.iter().map(|n| &n.0), dir)?;
+    }
+    if let Some(dir) = &args.json {
+        refuse_clashes(&inputs, names.iter().map(|n| &n.1), dir)?;
+    }
     let mut folder = |p: &Option<PathBuf>, role: &str, pick: fn(&(String, String)) -> &String| {
         p.as_ref()
             .map(|dir| {

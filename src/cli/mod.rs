@@ -1,12 +1,14 @@
 //! Command-line interface: argument types shared by the commands, and model resolution.
 
 mod bench;
+pub(crate) mod console;
 mod doctor;
 mod export;
 mod image_cmd;
 mod model_cmd;
 mod runtime_cmd;
 
+use crate::cli::console::out;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
@@ -76,6 +78,7 @@ pub fn run(cli: Cli) -> Result<()> {
             )
             .exit();
     }
+    console::set_quiet(cli.quiet);
     posecam::io::interrupt::install().context("cannot handle signals")?;
     match cli.command {
         Some(Command::Image(a)) => image_cmd::run(a),
@@ -84,17 +87,15 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Model(c)) => model_cmd::run(c),
         Some(Command::Runtime(c)) => runtime_cmd::run(c),
         Some(Command::Doctor) => {
-            print!("{}", doctor::render(&doctor::report()));
+            out!("{}", doctor::render(&doctor::report()));
             Ok(())
         }
         Some(Command::Completions { shell }) => {
             use clap::CommandFactory;
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "posecam",
-                &mut std::io::stdout(),
-            );
+            // Into memory first: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "posecam", &mut script);
+            out!("{}", String::from_utf8_lossy(&script));
             Ok(())
         }
         None => {
@@ -354,4 +355,43 @@ pub struct InputArgs {
     /// Largest picture or video frame accepted, in pixels (checked from the header, before decoding).
     #[arg(long, default_value_t = posecam::io::inputs::DEFAULT_MAX_PIXELS, value_parser = number_in(1..=10_000_000_000u64))]
     pub max_pixels: u64,
+    /// Run even when the network input looks too large for the memory this machine has available.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl InputArgs {
+    /// Refuses, before any frame runs, a net size whose estimated working set exceeds the memory
+    /// available (the machine would swap or the process be killed); `--force` runs it anyway.
+    pub fn check_memory(
+        &self,
+        engine: &Engine,
+        size: (usize, usize),
+        net: &NetConfig,
+        workers: usize,
+    ) -> Result<()> {
+        use posecam::infer::memory::{available_bytes, gigabytes};
+        let estimate = engine.memory_estimate(size, net, workers)?;
+        let Some(available) = available_bytes() else {
+            return Ok(());
+        };
+        if estimate.total() <= available {
+            return Ok(());
+        }
+        let (w, h) = estimate.largest;
+        let message = format!(
+            "a {w}x{h} network input needs about {} ({} worker{} x {}), but this machine has {} \
+             available: lower --net-height or --scales",
+            gigabytes(estimate.total()),
+            estimate.workers,
+            if estimate.workers == 1 { "" } else { "s" },
+            gigabytes(estimate.per_worker),
+            gigabytes(available)
+        );
+        if self.force {
+            tracing::warn!("{message} (running anyway: --force)");
+            return Ok(());
+        }
+        bail!("{message}, or pass --force to run anyway")
+    }
 }

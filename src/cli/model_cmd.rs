@@ -1,6 +1,7 @@
 //! `posecam model`: fetch the CMU model (its size and licence stated, asked on a terminal), or show
 //! what posecam makes of a model.
 
+use crate::cli::console::{err, errln, noteln, outln};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -77,14 +78,14 @@ pub fn run(command: ModelCommand) -> Result<()> {
 fn info(model: &ModelArgs) -> Result<()> {
     let engine = model.load_engine()?;
     let spec = engine.spec();
-    println!("model:      {}", engine.model_path().display());
-    println!(
+    outln!("model:      {}", engine.model_path().display());
+    outln!(
         "skeleton:   {} ({} parts, {} limbs)",
         spec.skeleton.name,
         spec.skeleton.parts.len(),
         spec.skeleton.limbs.len()
     );
-    println!(
+    outln!(
         "input:      {:?} {:?}, value = pixel * {} + {}, stride {} ({})",
         spec.input.layout,
         spec.input.channels,
@@ -94,10 +95,10 @@ fn info(model: &ModelArgs) -> Result<()> {
         spec.convention_source
     );
     if let Some((w, h)) = spec.fixed_input_size {
-        println!("input size: fixed {w}x{h}");
+        outln!("input size: fixed {w}x{h}");
     }
-    println!("maps:       {:?}", spec.maps);
-    println!("provider:   {}", engine.provider());
+    outln!("maps:       {:?}", spec.maps);
+    outln!("provider:   {}", engine.provider());
     Ok(())
 }
 
@@ -129,7 +130,7 @@ fn accept(question: &str, yes: bool) -> Result<()> {
     if !std::io::stdin().is_terminal() {
         bail!("not a terminal: pass --yes to accept the licence and download");
     }
-    eprint!("{question} [y/N] ");
+    err!("{question} [y/N] ");
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
@@ -146,6 +147,7 @@ fn fetch_model(
     force: bool,
     yes: bool,
 ) -> Result<()> {
+    fetch::check_http(url)?;
     if dest.is_file() && !force {
         let have =
             fetch::digests_of(dest).with_context(|| format!("reading {}", dest.display()))?;
@@ -156,7 +158,7 @@ fn fetch_model(
                 have.md5
             ),
             _ => {
-                eprintln!(
+                noteln!(
                     "{} is already present (SHA-256 {})",
                     dest.display(),
                     have.sha256
@@ -168,7 +170,7 @@ fn fetch_model(
     let (size, sha256) = announced(url);
     expected.sha256 = expected.sha256.or(sha256);
     expected.size = size;
-    eprintln!(
+    errln!(
         "The CMU COCO body model (VGG-19, {}) from {url}\n{CMU_LICENCE}",
         size.map_or("about 200 MB".into(), |s| format!(
             "{:.0} MB",
@@ -179,7 +181,7 @@ fn fetch_model(
     if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    eprintln!("downloading to {}", dest.display());
+    noteln!("downloading to {}", dest.display());
     let bar = progress_bar();
     let result = fetch::download(url, dest, &expected, |done, total| {
         if let Some(t) = total {
@@ -189,7 +191,7 @@ fn fetch_model(
     });
     bar.finish_and_clear();
     let digests = result?;
-    eprintln!(
+    noteln!(
         "saved {} (MD5 {}, SHA-256 {}{})",
         dest.display(),
         digests.md5,
@@ -205,7 +207,7 @@ fn fetch_model(
 
 /// A byte progress bar on a terminal (hidden elsewhere).
 pub fn progress_bar() -> ProgressBar {
-    let bar = if std::io::stderr().is_terminal() {
+    let bar = if std::io::stderr().is_terminal() && !super::console::quiet() {
         ProgressBar::new(0)
     } else {
         ProgressBar::hidden()

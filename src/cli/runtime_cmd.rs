@@ -1,6 +1,7 @@
 //! `posecam runtime fetch`: ONNX Runtime (and with `--cuda` the GPU build with CUDA 13 and cuDNN 9)
 //! from PyPI into the data folder, or wherever `--dir` says.
 
+use crate::cli::console::noteln;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -36,6 +37,7 @@ pub fn run(command: RuntimeCommand) -> Result<()> {
             .context("no home folder for the runtime: pass --dir DIR")?
             .join(posecam::setup::paths::RUNTIME_DIR),
     };
+    let created = !dir.exists();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let flavor = if cuda { Flavor::Gpu } else { Flavor::Cpu };
     let request = InstallRequest { dir, flavor, index };
@@ -49,7 +51,7 @@ pub fn run(command: RuntimeCommand) -> Result<()> {
             if !bar.is_hidden() {
                 return;
             }
-            eprintln!("downloading {}/{} {}", p.wheel, p.wheels, p.filename);
+            noteln!("downloading {}/{} {}", p.wheel, p.wheels, p.filename);
         }
         if let Some(t) = p.total {
             bar.set_length(t);
@@ -57,6 +59,10 @@ pub fn run(command: RuntimeCommand) -> Result<()> {
         bar.set_position(p.done);
     });
     bar.finish_and_clear();
+    if report.is_err() && created {
+        // A failed first try leaves no empty folder behind (one holding a partial download stays).
+        let _ = std::fs::remove_dir(&request.dir);
+    }
     let report = report?;
     let wheels: Vec<String> = report
         .manifest
@@ -64,7 +70,7 @@ pub fn run(command: RuntimeCommand) -> Result<()> {
         .iter()
         .map(|w| format!("{} {}", w.package, w.version))
         .collect();
-    eprintln!(
+    noteln!(
         "{} {} in {} ({})",
         if report.already_installed {
             "already installed:"
@@ -79,9 +85,9 @@ pub fn run(command: RuntimeCommand) -> Result<()> {
         let library = report.folder.join("libonnxruntime.so");
         match runtime::cuda_problem(&runtime::preload_cuda(&report.folder)) {
             None => {
-                eprintln!("CUDA: every library loads; `posecam --device cuda` will use the GPU")
+                noteln!("CUDA: every library loads; `posecam --device cuda` will use the GPU")
             }
-            Some(p) => eprintln!(
+            Some(p) => noteln!(
                 "CUDA: {p} (`posecam doctor` has the details; {})",
                 library.display()
             ),

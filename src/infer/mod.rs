@@ -3,7 +3,9 @@
 //! An [`Engine`] is preprocess → session → maps: it owns the session, recognises the model's contract
 //! once at load, and reuses its input buffers from frame to frame.
 
+pub mod memory;
 pub mod model;
+mod output_maps;
 pub mod preprocess;
 pub mod runtime;
 
@@ -15,9 +17,10 @@ use image::RgbImage;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use crate::pose::{MapStack, PoseMaps, Skeleton};
+use crate::pose::{PoseMaps, Skeleton};
 pub use model::ContractError;
-use model::{Manifest, MapSource, ModelSpec, TensorInfo};
+use model::{Manifest, ModelSpec, TensorInfo};
+use output_maps::{average_scales, OutputContract};
 pub use preprocess::NetInput;
 pub use preprocess::NetInputError;
 use preprocess::{NetGeometry, Preprocessor};
@@ -49,6 +52,9 @@ pub enum EngineError {
     },
     #[error("{0} is a folder; name the .onnx file in it")]
     ModelIsFolder(PathBuf),
+    /// The model path names something that is not a regular file (a FIFO, a device).
+    #[error("model: {0}")]
+    ModelFile(crate::io::inputs::InputError),
     /// A valid ONNX model that is not a PAF pose network we understand.
     #[error(
         "{path} does not fit a PAF pose model contract{}",
@@ -200,8 +206,12 @@ impl Engine {
         if model_path.is_dir() {
             return Err(EngineError::ModelIsFolder(model_path.to_path_buf()));
         }
-        if !model_path.is_file() {
-            return Err(EngineError::ModelMissing(model_path.to_path_buf()));
+        match crate::io::inputs::regular_file(model_path) {
+            Ok(()) => {}
+            Err(crate::io::inputs::InputError::Missing(p)) => {
+                return Err(EngineError::ModelMissing(p))
+            }
+            Err(e) => return Err(EngineError::ModelFile(e)),
         }
         let (session, provider) = open_session(model_path, options)?;
         let inputs = tensor_infos(session.inputs());
@@ -282,6 +292,27 @@ impl Engine {
 
     pub fn last_timings(&self) -> InferTimings {
         self.last_timings
+    }
+
+    /// What running `workers` such engines on an image of `size` at `net` will need beyond the
+    /// loaded model (see [`memory`]).
+    pub fn memory_estimate(
+        &self,
+        size: (usize, usize),
+        net: &NetConfig,
+        workers: usize,
+    ) -> Result<memory::MemoryEstimate, EngineError> {
+        let geometries = net
+            .scales
+            .iter()
+            .filter(|s| s.is_finite() && **s > 0.0)
+            .map(|s| self.geometry(size, (net.net_height as f32 * s).round().max(1.0) as usize))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(memory::MemoryEstimate::new(
+            self.spec.input.layout,
+            &geometries,
+            workers,
+        ))
     }
 
     /// Network input geometry for an image of `size` at `net_height`.
@@ -372,88 +403,6 @@ impl Engine {
     }
 }
 
-/// Reads the maps out of a run's outputs, checking them against the model's contract.
-struct OutputContract<'a> {
-    spec: &'a ModelSpec,
-    names: &'a [String],
-    model: &'a Path,
-}
-
-impl OutputContract<'_> {
-    /// One output tensor's data, checked against the contract: 4-D, `channels` channels, on `grid`.
-    fn output_data(
-        &self,
-        outputs: &ort::session::SessionOutputs<'_>,
-        slot: model::OutputSlot,
-        channels: usize,
-        geometry: &NetGeometry,
-    ) -> Result<Arc<[f32]>, EngineError> {
-        let name = &self.names[slot.index];
-        let (shape, data) = outputs[slot.index]
-            .try_extract_tensor::<f32>()
-            .map_err(|e| EngineError::Inference(Arc::new(e)))?;
-        let grid = geometry.grid();
-        let fits = shape.len() == 4 && {
-            let (c, oh, ow) = match slot.layout {
-                model::TensorLayout::Nchw => (shape[1], shape[2], shape[3]),
-                model::TensorLayout::Nhwc => (shape[3], shape[1], shape[2]),
-            };
-            c as usize == channels && (ow as usize, oh as usize) == grid
-        };
-        if !fits {
-            return Err(EngineError::ModelContract {
-                path: self.model.to_path_buf(),
-                source: Arc::new(ContractError::OutputShape {
-                    name: name.clone(),
-                    shape: shape.to_vec(),
-                    channels,
-                    grid,
-                    net: (geometry.net_width, geometry.net_height),
-                    stride: geometry.stride,
-                }),
-                inputs: String::new(),
-                outputs: String::new(),
-            });
-        }
-        Ok(Arc::from(data))
-    }
-
-    fn extract_maps(
-        &self,
-        outputs: &ort::session::SessionOutputs<'_>,
-        geometry: &NetGeometry,
-    ) -> Result<PoseMaps, EngineError> {
-        let skeleton = self.spec.skeleton;
-        let (gw, gh) = geometry.grid();
-        let bad = || EngineError::OutputTooSmall(self.names.join(", "));
-        let (hc, pc) = (skeleton.heatmap_channels(), skeleton.paf_channels());
-        let (heatmaps, pafs) = match self.spec.maps {
-            MapSource::Separate { heatmaps, pafs } => {
-                let hd = self.output_data(outputs, heatmaps, hc, geometry)?;
-                let pd = self.output_data(outputs, pafs, pc, geometry)?;
-                (
-                    MapStack::new(hd, heatmaps.layout.maps(), hc, gh, gw, 0, hc).ok_or_else(bad)?,
-                    MapStack::new(pd, pafs.layout.maps(), pc, gh, gw, 0, pc).ok_or_else(bad)?,
-                )
-            }
-            MapSource::Combined(slot) => {
-                let data = self.output_data(outputs, slot, hc + pc, geometry)?;
-                let layout = slot.layout.maps();
-                (
-                    MapStack::new(data.clone(), layout, hc + pc, gh, gw, 0, hc).ok_or_else(bad)?,
-                    MapStack::new(data, layout, hc + pc, gh, gw, hc, pc).ok_or_else(bad)?,
-                )
-            }
-        };
-        Ok(PoseMaps {
-            heatmaps,
-            pafs,
-            grid_to_image: geometry.grid_to_image(),
-            image_size: (geometry.image_width as u32, geometry.image_height as u32),
-        })
-    }
-}
-
 /// An ONNX Runtime session for `model_path` on the provider `options` ask for.
 fn open_session(
     model_path: &Path,
@@ -539,38 +488,6 @@ fn register_provider(
             Ok((e.recover(), Provider::Cpu))
         }
     }
-}
-
-/// Averages maps of several scales on the grid of the first, sampling the others bilinearly through
-/// image coordinates (the CMU demo averages after resizing every scale to the image).
-fn average_scales(all: &[PoseMaps]) -> Option<PoseMaps> {
-    let reference = all.first()?;
-    let (gw, gh) = (reference.heatmaps.width(), reference.heatmaps.height());
-    let average = |pick: &dyn Fn(&PoseMaps) -> &MapStack| {
-        let channels = pick(reference).channels();
-        let mut out = vec![0.0f32; channels * gh * gw];
-        for maps in all {
-            let stack = pick(maps);
-            for r in 0..gh {
-                for c in 0..gw {
-                    let (x, y) = reference.grid_to_image.apply(c as f32, r as f32);
-                    let (sc, sr) = maps.grid_to_image.invert(x, y);
-                    for ch in 0..channels {
-                        out[(ch * gh + r) * gw + c] += stack.bilinear(ch, sr, sc);
-                    }
-                }
-            }
-        }
-        let n = all.len() as f32;
-        out.iter_mut().for_each(|v| *v /= n);
-        MapStack::from_chw(out, channels, gh, gw)
-    };
-    Some(PoseMaps {
-        heatmaps: average(&|m| &m.heatmaps)?,
-        pafs: average(&|m| &m.pafs)?,
-        grid_to_image: reference.grid_to_image,
-        image_size: reference.image_size,
-    })
 }
 
 /// ONNX Runtime refused to load `model`. Session-builder errors lose the builder they hand back

@@ -12,6 +12,11 @@ pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
 pub enum InputError {
     #[error("{0}: no such file")]
     Missing(PathBuf),
+    #[error(
+        "{0}: reading from standard input is not supported: save it to a file, or send it as a \
+         stream (udp://, http://, rtsp://)"
+    )]
+    Stdin(PathBuf),
     #[error("{0} is a folder, not a file")]
     Folder(PathBuf),
     #[error("{path} is a {kind}, not a regular file")]
@@ -19,9 +24,9 @@ pub enum InputError {
     #[error("{path}: cannot read: {reason}")]
     Unreadable { path: PathBuf, reason: String },
     #[error(
-        "{path}: {width}x{height} is {} megapixels, over the limit of {} (raise --max-pixels to allow it)",
-        (*width as u64 * *height as u64).div_ceil(1_000_000),
-        max_pixels / 1_000_000
+        "{path}: {width}x{height} is {}, over the limit of {} (raise --max-pixels to allow it)",
+        pixels(*width as u64 * *height as u64),
+        pixels(*max_pixels)
     )]
     TooLarge {
         path: PathBuf,
@@ -29,6 +34,19 @@ pub enum InputError {
         height: u32,
         max_pixels: u64,
     },
+}
+
+/// A pixel count for people: megapixels where that says it exactly enough, else the count.
+fn pixels(n: u64) -> String {
+    if n >= 10_000_000 {
+        format!("{:.0} megapixels", n as f64 / 1e6)
+    } else if n >= 1_000_000 {
+        format!("{:.1} megapixels", n as f64 / 1e6)
+    } else if n == 1 {
+        "1 pixel".to_string()
+    } else {
+        format!("{n} pixels")
+    }
 }
 
 /// What a special file is, for messages.
@@ -49,8 +67,13 @@ fn special_kind(file_type: &std::fs::FileType) -> &'static str {
 
 /// `path` must be an existing regular file (symbolic links followed).
 pub fn regular_file(path: &Path) -> Result<(), InputError> {
+    let stdin = path.to_str().is_some_and(|s| s.starts_with("pipe:"));
     let meta = match std::fs::metadata(path) {
+        Ok(_) if stdin => return Err(InputError::Stdin(path.to_path_buf())),
         Ok(m) => m,
+        Err(_) if stdin || path == Path::new("-") => {
+            return Err(InputError::Stdin(path.to_path_buf()))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(InputError::Missing(path.to_path_buf()))
         }

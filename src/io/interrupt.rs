@@ -36,21 +36,25 @@ fn on_signal() {
     if n == 0 {
         if let Some(cancel) = FINISHER.get() {
             cancel.store(true, Ordering::SeqCst);
-            eprintln!(
-                "\nstopping: finishing the frames done so far (signal again to abort without output)"
-            );
+            say("\nstopping: finishing the frames done so far (signal again to abort without output)\n");
             return;
         }
     }
     abort();
 }
 
+/// A line for people on stderr; one that cannot be written is dropped (`eprintln!` would panic).
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
 /// Removes every staged output and exits with status 130 at once.
 pub fn abort() -> ! {
     if crate::io::transaction::remove_all_staged() > 0 {
-        eprintln!("\naborted: no output written");
+        say("\naborted: no output written\n");
     } else {
-        eprintln!("\ninterrupted");
+        say("\ninterrupted\n");
     }
     // SAFETY: _exit ends the process without unwinding or running atexit handlers, which is the point:
     // other threads may be inside ONNX Runtime or FFmpeg.

@@ -5,6 +5,7 @@
 pub mod image;
 pub mod inputs;
 pub mod interrupt;
+mod journal;
 pub mod openpose;
 mod staged;
 pub mod transaction;

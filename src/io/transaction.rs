@@ -5,8 +5,9 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use super::journal::{parent_of, shortened, Journal, PlaceError};
 pub use super::staged::remove_all_staged;
-use super::staged::{register, remove_any, unregister};
+use super::staged::{register, unregister};
 
 /// Why an output cannot be written, each one line.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +23,13 @@ pub enum OutputError {
         path: PathBuf,
         first: String,
         second: String,
+    },
+    #[error("{path} ({role}) is a file {folder} ({folder_role}) writes too")]
+    InFolder {
+        path: PathBuf,
+        role: String,
+        folder: PathBuf,
+        folder_role: String,
     },
     #[error("{0} already exists (pass --overwrite to replace it)")]
     Exists(PathBuf),
@@ -87,6 +95,19 @@ impl Staged {
     }
 }
 
+impl Planned {
+    /// This is a folder output that writes the file `key` (a direct child its files match).
+    fn writes(&self, key: &Path) -> bool {
+        let Some(files) = &self.folder else {
+            return false;
+        };
+        key.parent() == Some(self.key.as_path())
+            && key
+                .file_name()
+                .is_some_and(|n| files.matches(&n.to_string_lossy()))
+    }
+}
+
 #[derive(Debug)]
 struct Planned {
     target: PathBuf,
@@ -137,14 +158,6 @@ fn collision_key(path: &Path) -> PathBuf {
     }
 }
 
-/// The folder a target is written in (`.` for a bare name).
-fn parent_of(target: &Path) -> PathBuf {
-    match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
 /// File mode for new outputs before the umask, as for any file a program creates.
 fn file_permissions() -> std::fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
@@ -189,6 +202,14 @@ impl OutputSet {
                 second: role.into(),
             });
         }
+        if let Some(folder) = self.planned.iter().find(|p| p.writes(key)) {
+            return Err(OutputError::InFolder {
+                path: target.to_path_buf(),
+                role: role.into(),
+                folder: folder.target.clone(),
+                folder_role: folder.role.clone(),
+            });
+        }
         let parent = parent_of(target);
         if !parent.is_dir() {
             return Err(OutputError::NoParent(parent));
@@ -226,6 +247,21 @@ impl OutputSet {
             return Err(OutputError::NotFolder {
                 path: target.to_path_buf(),
                 role: role.into(),
+            });
+        }
+        let planned = Planned {
+            target: target.to_path_buf(),
+            key: key.clone(),
+            role: role.into(),
+            folder: Some(files.clone()),
+            staged: None,
+        };
+        if let Some(file) = self.planned.iter().find(|p| planned.writes(&p.key)) {
+            return Err(OutputError::InFolder {
+                path: file.target.clone(),
+                role: file.role.clone(),
+                folder: target.to_path_buf(),
+                folder_role: role.into(),
             });
         }
         if target.is_dir() && !self.overwrite {
@@ -275,9 +311,9 @@ impl OutputSet {
                 .target
                 .extension()
                 .map(|e| e.to_string_lossy().into_owned());
-            let prefix = format!(".{name}.");
+            let prefix = format!(".{}.", shortened(&name, 96));
             let suffix = match (&ext, &p.folder) {
-                (Some(e), None) => format!(".posecam.{e}"),
+                (Some(e), None) => format!(".posecam.{}", shortened(e, 16)),
                 _ => ".posecam".to_string(),
             };
             let mut builder = tempfile::Builder::new();
@@ -312,14 +348,6 @@ impl OutputSet {
         &self.planned[id.0].target
     }
 
-    /// Every (temporary, real) pair, so messages can name the real outputs.
-    pub fn renames(&self) -> Vec<(PathBuf, PathBuf)> {
-        self.planned
-            .iter()
-            .filter_map(|p| Some((p.staged.as_ref()?.path().to_path_buf(), p.target.clone())))
-            .collect()
-    }
-
     /// Puts every output in place, or none: a failure undoes what was done.
     pub fn commit(mut self) -> Result<(), OutputError> {
         let mut journal = Journal::default();
@@ -336,7 +364,7 @@ impl OutputSet {
             unregister(&staged_path);
             if let Err(e) = result {
                 journal.undo();
-                return Err(e);
+                return Err(e.into());
             }
         }
         journal.finish();
@@ -354,99 +382,21 @@ impl Drop for OutputSet {
     }
 }
 
+impl From<PlaceError> for OutputError {
+    fn from(e: PlaceError) -> Self {
+        match e {
+            PlaceError::Exists(path) => OutputError::Exists(path),
+            PlaceError::Io(path, source) => OutputError::Write { path, source },
+        }
+    }
+}
+
 /// An I/O failure while putting `target` in place.
 fn write_error(target: &Path) -> impl Fn(std::io::Error) -> OutputError + Copy + '_ {
     move |e| OutputError::Write {
         path: target.to_path_buf(),
         source: e,
     }
-}
-
-/// What a commit did so far, to undo it.
-#[derive(Default)]
-struct Journal {
-    /// New files and folders put where nothing was.
-    placed: Vec<PathBuf>,
-    /// (target, backup of what it replaced).
-    replaced: Vec<(PathBuf, tempfile::TempPath)>,
-}
-
-impl Journal {
-    fn place_file(
-        &mut self,
-        file: tempfile::TempPath,
-        target: &Path,
-        overwrite: bool,
-    ) -> Result<(), OutputError> {
-        let err = write_error(target);
-        if overwrite && target.symlink_metadata().is_ok() {
-            let backup = backup_beside(target).map_err(err)?;
-            std::fs::rename(target, &backup).map_err(err)?;
-            if let Err(e) = file.persist(target) {
-                let _ = std::fs::rename(&backup, target);
-                return Err(err(e.error));
-            }
-            self.replaced.push((target.to_path_buf(), backup));
-            return Ok(());
-        }
-        match file.persist_noclobber(target) {
-            Ok(()) => {
-                self.placed.push(target.to_path_buf());
-                Ok(())
-            }
-            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
-                Err(OutputError::Exists(target.to_path_buf()))
-            }
-            Err(e) => Err(err(e.error)),
-        }
-    }
-
-    fn place_folder(
-        &mut self,
-        dir: tempfile::TempDir,
-        target: &Path,
-        overwrite: bool,
-    ) -> Result<(), OutputError> {
-        let err = write_error(target);
-        if !target.exists() {
-            let staged = dir.keep();
-            std::fs::rename(&staged, target).map_err(|e| {
-                let _ = std::fs::remove_dir_all(&staged);
-                err(e)
-            })?;
-            self.placed.push(target.to_path_buf());
-            return Ok(());
-        }
-        for entry in std::fs::read_dir(dir.path()).map_err(err)?.flatten() {
-            let file = tempfile::TempPath::try_from_path(entry.path()).map_err(err)?;
-            self.place_file(file, &target.join(entry.file_name()), overwrite)?;
-        }
-        Ok(())
-    }
-
-    fn undo(self) {
-        for placed in self.placed.iter().rev() {
-            remove_any(placed);
-        }
-        for (target, backup) in self.replaced.into_iter().rev() {
-            let _ = backup.persist(&target);
-        }
-    }
-
-    /// Success: the replaced files go (their backups are removed when dropped).
-    fn finish(self) {}
-}
-
-/// A free name beside `target` to keep what it replaces until the commit is complete.
-fn backup_beside(target: &Path) -> std::io::Result<tempfile::TempPath> {
-    let name = target
-        .file_name()
-        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
-    Ok(tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".posecam-backup")
-        .tempfile_in(parent_of(target))?
-        .into_temp_path())
 }
 
 #[cfg(test)]

@@ -138,7 +138,10 @@ pub fn export(
     let elapsed_s = start.elapsed().as_secs_f64();
     Ok(ExportReport {
         frames,
-        partial: cancel.load(Ordering::Relaxed),
+        // A signal that came after the last frame was read cut nothing short.
+        partial: cancel.load(Ordering::Relaxed)
+            && !ctx.source_finished.load(Ordering::Relaxed)
+            && info.frames != Some(frames),
         elapsed_s,
         fps: frames as f64 / elapsed_s.max(1e-9),
         people_per_frame: people_total as f64 / frames.max(1) as f64,
@@ -211,8 +214,12 @@ impl EncodeStage {
         keypoints.finish()?;
         let frames = writer.frames_written();
         // A stopped export keeps the audio only as far as its video goes.
-        let partial = self.cancel.load(Ordering::Relaxed) || self.ctx.stopped();
-        writer.finish(partial)?;
+        // The audio goes as far as the video: cut where the export stopped early or where
+        // --duration ended it.
+        let cut = self.cancel.load(Ordering::Relaxed)
+            || self.ctx.stopped()
+            || self.settings.max_duration_s.is_some();
+        writer.finish(cut)?;
         Ok((stats, frames, people_total))
     }
 }
@@ -267,7 +274,10 @@ impl ExportPlan {
         )
         .map_err(crate::video::VideoError::from)?;
         crate::video::check_container(&request.output)?;
-        let mut outputs = OutputSet::new(&[&request.input], request.overwrite);
+        // A sequence's frames are inputs as much as its pattern: no output may replace one.
+        let mut inputs = crate::video::sequence_files(&request.input);
+        inputs.push(request.input.clone());
+        let mut outputs = OutputSet::new(&inputs, request.overwrite);
         let video = outputs.add_file(&request.output, "-o")?;
         let jsonl = match &request.jsonl {
             Some(p) => Some(outputs.add_file(p, "--json")?),
@@ -305,7 +315,7 @@ impl ExportPlan {
         &self.info
     }
 
-    /// Runs the export into the staged outputs, then commits them all. A cancelled export keeps the
+    /// Runs the export into the staged outputs, ready to be committed. A cancelled export keeps the
     /// frames done so far; a failed one leaves nothing.
     pub fn run(
         self,
@@ -313,7 +323,7 @@ impl ExportPlan {
         settings: &ExportSettings,
         cancel: Arc<AtomicBool>,
         progress: impl FnMut(ExportProgress),
-    ) -> Result<ExportReport, PipelineError> {
+    ) -> Result<FinishedExport, PipelineError> {
         let staged = |id: OutputId| StagedFile {
             path: self.outputs.path(id).to_path_buf(),
             shown: self.outputs.target(id).to_path_buf(),
@@ -339,8 +349,24 @@ impl ExportPlan {
                 cancelled: report.partial,
             });
         }
+        Ok(FinishedExport {
+            report,
+            outputs: self.outputs,
+        })
+    }
+}
+
+/// An export whose outputs are written and staged: [`FinishedExport::commit`] puts them in place;
+/// dropping it removes them (a caller that failed afterwards, say to print its report).
+pub struct FinishedExport {
+    pub report: ExportReport,
+    outputs: OutputSet,
+}
+
+impl FinishedExport {
+    pub fn commit(self) -> Result<ExportReport, PipelineError> {
         self.outputs.commit()?;
-        Ok(report)
+        Ok(self.report)
     }
 }
 
@@ -352,11 +378,17 @@ pub fn export_file(
     cancel: Arc<AtomicBool>,
     progress: impl FnMut(ExportProgress),
 ) -> Result<ExportReport, PipelineError> {
-    ExportPlan::new(request)?.run(engines, settings, cancel, progress)
+    ExportPlan::new(request)?
+        .run(engines, settings, cancel, progress)?
+        .commit()
 }
 
-/// Per-frame files are named `<input stem>_<12-digit frame>_keypoints.json`, as OpenPose names them.
+/// Per-frame files are named `<input stem>_<12-digit frame>_keypoints.json`, as OpenPose names them
+/// (`img` for a sequence `img_%04d.png`).
 fn json_stem(input: &Path) -> String {
+    if let Some(stem) = crate::video::sequence_stem(input) {
+        return stem;
+    }
     input
         .file_stem()
         .map_or_else(|| "video".into(), |s| s.to_string_lossy().into_owned())

@@ -38,7 +38,7 @@ use crate::video::VideoError;
 pub use engines::EngineSpec;
 pub use export::{
     describe, export, export_file, ExportPlan, ExportProgress, ExportReport, ExportRequest,
-    ExportSettings,
+    ExportSettings, FinishedExport,
 };
 pub use export_files::{ExportOutputs, StagedFile};
 pub use live::{LiveOptions, LivePipeline};

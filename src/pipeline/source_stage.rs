@@ -168,7 +168,10 @@ impl SourceStage {
                 transport.end(ctx);
                 Ok(None)
             }
-            Ok(None) => Ok(Some(Stopped::Done)),
+            Ok(None) => {
+                ctx.source_finished.store(true, Ordering::Relaxed);
+                Ok(Some(Stopped::Done))
+            }
             Err(e) if transport.controlled && !info.live => {
                 ctx.events
                     .emit(PipelineEvent::Error(super::error_chain(&e)));

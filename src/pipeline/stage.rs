@@ -153,6 +153,9 @@ pub(crate) struct StageContext {
     pub dropped: Arc<AtomicU64>,
     /// The first failure, for the caller's error.
     pub failure: Arc<Mutex<Option<String>>>,
+    /// The source gave its last frame (its end, or the end asked for): a stop asked for after this
+    /// cut nothing short.
+    pub source_finished: Arc<AtomicBool>,
 }
 
 impl StageContext {
@@ -163,6 +166,7 @@ impl StageContext {
             events,
             dropped: Arc::new(AtomicU64::new(0)),
             failure: Arc::new(Mutex::new(None)),
+            source_finished: Arc::new(AtomicBool::new(false)),
         }
     }
 

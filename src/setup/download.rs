@@ -22,11 +22,15 @@ const TRIES: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error(
-        "could not download {url}: {reason} (no network? the part downloaded so far is kept and the \
-         next try resumes it)"
-    )]
-    Network { url: String, reason: String },
+    #[error("could not download {url} (no network?{})", kept_note(*kept))]
+    Network {
+        url: String,
+        /// Bytes of a partial download kept for the next try to resume.
+        kept: u64,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("{0}: only http:// and https:// URLs can be downloaded")]
+    NotHttp(String),
     #[error("{url}: {what} is {actual}, expected {expected}: discarded")]
     Checksum {
         url: String,
@@ -34,10 +38,34 @@ pub enum FetchError {
         actual: String,
         expected: String,
     },
-    #[error("cannot write {path}: {reason}")]
-    Io { path: PathBuf, reason: String },
+    #[error("cannot write {path}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Index(String),
+}
+
+fn kept_note(kept: u64) -> String {
+    if kept == 0 {
+        String::new()
+    } else {
+        format!(
+            " {:.1} MB downloaded so far are kept; the next try resumes them",
+            kept as f64 / 1e6
+        )
+    }
+}
+
+/// Refuses anything but http(s) before any try: `file://` or a typo is no network failure to retry.
+pub fn check_http(url: &str) -> Result<(), FetchError> {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(FetchError::NotHttp(url.to_string()))
+    }
 }
 
 /// What a download must turn out to be.
@@ -111,6 +139,7 @@ pub fn download(
     expected: &Expected,
     mut progress: impl FnMut(u64, Option<u64>),
 ) -> Result<Digests, FetchError> {
+    check_http(url)?;
     let part = part_path(dest);
     let mut last = None;
     for attempt in 0..TRIES {
@@ -127,7 +156,15 @@ pub fn download(
             Err(e) => return Err(e),
         }
     }
-    if let Some(e) = last {
+    if let Some(mut e) = last {
+        // Say what is kept for the next try; an empty part is not worth keeping.
+        let size = std::fs::metadata(&part).map_or(0, |m| m.len());
+        if size == 0 {
+            let _ = std::fs::remove_file(&part);
+        }
+        if let FetchError::Network { kept, .. } = &mut e {
+            *kept = size;
+        }
         return Err(e);
     }
     let digests = digests_of(&part).map_err(|e| io(&part, e))?;
@@ -142,7 +179,7 @@ pub fn download(
 fn io(path: &Path, e: std::io::Error) -> FetchError {
     FetchError::Io {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        source: e,
     }
 }
 
@@ -183,9 +220,10 @@ fn transfer(
     part: &Path,
     progress: &mut impl FnMut(u64, Option<u64>),
 ) -> Result<(), FetchError> {
-    let net = |reason: String| FetchError::Network {
+    let net = |e: Box<dyn std::error::Error + Send + Sync>| FetchError::Network {
         url: url.to_string(),
-        reason,
+        kept: 0,
+        source: e,
     };
     let have = std::fs::metadata(part).map_or(0, |m| m.len());
     let mut request = agent().get(url);
@@ -195,7 +233,7 @@ fn transfer(
     let response = match request.call() {
         // Nothing left to send: the part is whole already.
         Err(ureq::Error::StatusCode(416)) if have > 0 => return Ok(()),
-        other => other.map_err(|e| net(e.to_string()))?,
+        other => other.map_err(|e| net(e.into()))?,
     };
     let resumed = response.status().as_u16() == 206;
     let mut body = response.into_body();
@@ -217,9 +255,7 @@ fn transfer(
     let mut reader = body.as_reader();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = reader
-            .read(&mut buf)
-            .map_err(|e| net(format!("transfer stopped: {e}")))?;
+        let n = reader.read(&mut buf).map_err(|e| net(e.into()))?;
         if n == 0 {
             break;
         }
@@ -229,7 +265,9 @@ fn transfer(
     }
     file.sync_all().map_err(|e| io(part, e))?;
     match total {
-        Some(t) if done < t => Err(net(format!("connection closed after {done} of {t} bytes"))),
+        Some(t) if done < t => Err(net(
+            format!("connection closed after {done} of {t} bytes").into()
+        )),
         _ => Ok(()),
     }
 }

@@ -67,20 +67,20 @@ fn absolute(index: &str, url: &str) -> String {
 /// The wheel of `package` at exactly `version` for this machine, with the index's SHA-256.
 pub fn find_wheel(index: &str, package: &str, version: &str) -> Result<Wheel, FetchError> {
     let url = format!("{}/{package}/", index.trim_end_matches('/'));
+    super::download::check_http(&url)?;
+    let net = |e: ureq::Error| FetchError::Network {
+        url: url.clone(),
+        kept: 0,
+        source: e.into(),
+    };
     let text = agent()
         .get(&url)
         .header("Accept", "application/vnd.pypi.simple.v1+json")
         .call()
-        .map_err(|e| FetchError::Network {
-            url: url.clone(),
-            reason: e.to_string(),
-        })?
+        .map_err(net)?
         .body_mut()
         .read_to_string()
-        .map_err(|e| FetchError::Network {
-            url: url.clone(),
-            reason: e.to_string(),
-        })?;
+        .map_err(net)?;
     let project: Project = serde_json::from_str(&text)
         .map_err(|e| FetchError::Index(format!("{url}: not a package index page: {e}")))?;
     let file = project

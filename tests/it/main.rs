@@ -10,10 +10,14 @@ mod cli;
 #[allow(clippy::too_many_lines)]
 mod export;
 #[allow(clippy::too_many_lines)]
+mod export_results;
+#[allow(clippy::too_many_lines)]
 mod hostile;
 mod install;
 mod live;
 mod model_contract;
+mod no_silent_loss;
+mod output_clashes;
 mod real_model;
 mod streams;
 mod tracking;

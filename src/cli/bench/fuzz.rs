@@ -1,6 +1,7 @@
 //! `posecam bench --fuzz N`: association on N hostile network outputs (random sizes and layouts,
 //! noise, NaN, ±∞, huge values, out-of-range thresholds), counting panics and non-finite keypoints.
 
+use crate::cli::console::outln;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -71,7 +72,7 @@ pub fn run(cases: u64) -> Result<()> {
     let panics: Vec<u64> = findings.iter().flat_map(|f| f.panics.clone()).collect();
     let non_finite: Vec<u64> = findings.iter().flat_map(|f| f.non_finite.clone()).collect();
     let people: u64 = findings.iter().map(|f| f.people).sum();
-    println!(
+    outln!(
         "fuzz: {cases} hostile network outputs in {seconds:.1} s ({:.0} cases/s): {} panics, {} with \
          non-finite keypoints, {people} people found",
         cases as f64 / seconds,
@@ -87,7 +88,7 @@ pub fn run(cases: u64) -> Result<()> {
         "first_failing_seeds": panics.iter().chain(&non_finite).take(10).collect::<Vec<_>>(),
         "people": people,
     });
-    println!("{figures}");
+    outln!("{figures}");
     if !panics.is_empty() || !non_finite.is_empty() {
         bail!("association failed on some cases (seeds above)");
     }

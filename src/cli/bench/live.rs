@@ -1,6 +1,7 @@
 //! `posecam bench --live`: the window's pipeline without a window, beside an export at the same net
 //! size, so the ratio of the two is read from one run.
 
+use crate::cli::console::outln;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -172,7 +173,7 @@ fn print_figures(live: &LiveFigures, export_fps: f64, args: &LiveBenchArgs) -> R
         percentile(&live.latency_ms, 0.95),
     );
     let inference_ms = mean(&live.inference_ms);
-    println!(
+    outln!(
         "live {} ({}x{}): {results_per_s:.2} results/s with {} worker(s), latency p50 {p50:.1} ms \
          p95 {p95:.1} ms, inference {inference_ms:.1} ms, {} dropped in {:.1} s; export at the same \
          net size {export_fps:.2} fps: live/export {:.2}",
@@ -202,6 +203,6 @@ fn print_figures(live: &LiveFigures, export_fps: f64, args: &LiveBenchArgs) -> R
         "live_to_export_ratio": round(results_per_s / export_fps.max(1e-9)),
         "latency_p50_to_inference": round(p50 / inference_ms.max(1e-9)),
     });
-    println!("{figures}");
+    outln!("{figures}");
     Ok(())
 }

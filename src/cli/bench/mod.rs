@@ -4,6 +4,7 @@ mod fuzz;
 mod live;
 mod track;
 
+use crate::cli::console::outln;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -85,7 +86,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let (mut figures, engine) = image_figures(&args, &image_path, &net)?;
     if let Some(video) = &args.video {
         let v = bench_video(&args, video, &net, engine)?;
-        println!(
+        outln!(
             "{}: raw inference {:.2} fps ({:.1} ms/frame at {}x{}), end-to-end export {:.2} fps: {:.1} % of raw",
             video.display(),
             v.raw_fps,
@@ -102,7 +103,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         figures["export_to_raw_ratio"] = serde_json::json!(round(v.export_fps / v.raw_fps));
         figures["export_stages"] = serde_json::to_value(&v.stages)?;
     }
-    println!("{figures}");
+    outln!("{figures}");
     Ok(())
 }
 
@@ -167,7 +168,7 @@ fn image_figures(
     )?;
     let association_ms = tm.copy_ms + tm.associate_ms;
     let total_ms = tm.preprocess_ms + tm.inference_ms + association_ms;
-    println!(
+    outln!(
         "{} on {} ({}x{} net, {} provider, {} people): preprocess {:.2} ms, inference {:.2} ms, \
          association {association_ms:.3} ms (output copy {:.3} + peaks/limbs/people {:.3})",
         engine.model_path().display(),

@@ -2,6 +2,7 @@
 //! (`--video`), how many IDs posecam's tracker gives against the previous-frame greedy tracker of
 //! lightweight-openpose on the same detections.
 
+use crate::cli::console::outln;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -91,7 +92,7 @@ pub fn run(video: Option<&Path>, every: usize, model: &ModelArgs) -> Result<()> 
     let crowd = synthetic_crowd();
     let (_, times, _) = compare(&crowd);
     let track_ms = median(times);
-    println!("tracking {SYNTHETIC_PEOPLE} people: {track_ms:.4} ms per frame (median of {SYNTHETIC_FRAMES})");
+    outln!("tracking {SYNTHETIC_PEOPLE} people: {track_ms:.4} ms per frame (median of {SYNTHETIC_FRAMES})");
     let mut figures = serde_json::json!({
         "track_people": SYNTHETIC_PEOPLE,
         "track_ms": round(track_ms),
@@ -100,7 +101,7 @@ pub fn run(video: Option<&Path>, every: usize, model: &ModelArgs) -> Result<()> 
         let frames = detections(video, model, every)?;
         let people: usize = frames.iter().map(|(_, p)| p.len()).sum();
         let (ids, times, greedy_ids) = compare(&frames);
-        println!(
+        outln!(
             "{} (every {every} frame(s), {} frames, {people} detections): posecam's tracker {ids} IDs, \
              previous-frame greedy tracker {greedy_ids} IDs; {:.4} ms per frame",
             video.display(),
@@ -115,6 +116,6 @@ pub fn run(video: Option<&Path>, every: usize, model: &ModelArgs) -> Result<()> 
         figures["greedy_ids"] = serde_json::json!(greedy_ids);
         figures["video_track_ms"] = serde_json::json!(round(median(times)));
     }
-    println!("{figures}");
+    outln!("{figures}");
     Ok(())
 }
