@@ -1,9 +1,10 @@
 //! The one pipeline behind `posecam export` and the window:
 //!
 //! ```text
-//! source ─▶ infer ×N ─▶ associate (in order) ─▶ sink
-//! (decode,   (parallel   (peaks, limbs,          export: overlay + encode + keypoint files
-//!  camera)    workers)     people)                window: the newest result, repaint
+//! source_stage ─▶ infer_stage ×N ─▶ people_stage (in order) ─▶ sink
+//! (decode,         (parallel          (association: peaks,       export: overlay + encode +
+//!  camera,          workers)           limbs, people; then        export_files (keypoints)
+//!  stream)                             tracking: IDs, smoothing)  window: the newest result
 //! ```
 //!
 //! Each stage runs on its own named thread, joined by bounded channels. The stages are written once;
