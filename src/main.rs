@@ -22,11 +22,8 @@ fn log_filter(quiet: bool, verbose: u8) -> &'static str {
 /// An error for people: one line naming what failed and why (each cause's first line); with -v the
 /// whole chain follows, each cause in full on lines of its own.
 fn report(e: &anyhow::Error, verbose: u8) {
-    let first_lines: Vec<String> = e
-        .chain()
-        .map(|c| c.to_string().lines().next().unwrap_or_default().to_string())
-        .collect();
-    errln!("error: {}", first_lines.join(": "));
+    let top: &(dyn std::error::Error + 'static) = e.as_ref();
+    errln!("error: {}", posecam::pipeline::error_chain(top));
     if verbose > 0 {
         for (depth, cause) in e.chain().enumerate().skip(1) {
             errln!("  caused by ({depth}): {cause}");

@@ -95,11 +95,19 @@ pub enum PipelineError {
 /// An error and its causes in one line (each cause's first line): what pipeline events and the
 /// window show.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
+    let first_line = |e: &dyn std::error::Error| {
+        let text = e.to_string();
+        text.lines()
+            .next()
+            .unwrap_or_default()
+            .trim_end()
+            .to_string()
+    };
+    let mut text = first_line(e);
     let mut source = e.source();
     while let Some(s) = source {
         text.push_str(": ");
-        text.push_str(s.to_string().lines().next().unwrap_or_default());
+        text.push_str(&first_line(s));
         source = s.source();
     }
     text
