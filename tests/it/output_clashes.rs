@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::no_silent_loss::no_panic;
+use crate::common;
 use crate::common::fixture::{s, tree, Fixture};
-use crate::common::{self, ffmpeg};
 
 /// Ten PNG frames `seq/img_0001.png`... for sequence inputs.
 fn sequence(f: &Fixture) -> PathBuf {
@@ -140,26 +140,7 @@ fn duration(path: &Path, stream: &str) -> f64 {
 fn duration_cuts_the_audio_with_the_video() {
     let f = Fixture::new();
     let clip = f.path("av.mp4");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=160x120:rate=10",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine",
-        "-t",
-        "6",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-c:a",
-        "aac",
-        "-shortest",
-        s(&clip),
-    ]);
+    common::test_clip(&clip, "160x120", 10, 6, true, &[]);
     let o = f.run(&[
         "export",
         "av.mp4",
@@ -186,21 +167,7 @@ fn duration_cuts_the_audio_with_the_video() {
 fn a_file_that_grows_while_it_is_read_is_reported() {
     let f = Fixture::new();
     let whole = f.path("whole.ts");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=160x120:rate=10",
-        "-t",
-        "4",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-f",
-        "mpegts",
-        s(&whole),
-    ]);
+    common::test_clip(&whole, "160x120", 10, 4, false, &["-f", "mpegts"]);
     let bytes = std::fs::read(&whole).unwrap();
     let growing = f.path("growing.ts");
     let cut = bytes.len() / 2 / 188 * 188;

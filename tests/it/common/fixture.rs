@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use super::ffmpeg;
-
 /// Every file under `dir` with its contents (folders as empty entries), to compare before and after.
 pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
@@ -60,15 +58,7 @@ impl Fixture {
     pub fn video(&self) -> PathBuf {
         let p = self.path("in.mp4");
         if !p.exists() {
-            ffmpeg(&[
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc=size=160x120:rate=10",
-                "-t",
-                "2",
-                s(&p),
-            ]);
+            super::test_clip(&p, "160x120", 10, 2, false, &[]);
         }
         p
     }

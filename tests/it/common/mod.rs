@@ -94,28 +94,34 @@ pub fn ffmpeg(args: &[&str]) {
     );
 }
 
+/// FFmpeg's test picture at `size` and `fps` for `seconds`, H.264, with a sine tone (AAC) when
+/// `audio`; `extra` goes just before the output (e.g. `-f mpegts`).
+pub fn test_clip(
+    path: &std::path::Path,
+    size: &str,
+    fps: u32,
+    seconds: u32,
+    audio: bool,
+    extra: &[&str],
+) {
+    let picture = format!("testsrc=size={size}:rate={fps}");
+    let seconds = seconds.to_string();
+    let mut args = vec!["-f", "lavfi", "-i", &picture];
+    if audio {
+        args.extend(["-f", "lavfi", "-i", "sine"]);
+    }
+    args.extend(["-t", &seconds, "-c:v", "libx264", "-preset", "ultrafast"]);
+    if audio {
+        args.extend(["-c:a", "aac", "-shortest"]);
+    }
+    args.extend(extra);
+    args.push(path.to_str().unwrap());
+    ffmpeg(&args);
+}
+
 /// A 60 s 640x360 clip with audio: long enough to be interrupted.
 pub fn long_clip(path: &std::path::Path) {
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=640x360:rate=30",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine",
-        "-t",
-        "60",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-c:a",
-        "aac",
-        "-shortest",
-        path.to_str().unwrap(),
-    ]);
+    test_clip(path, "640x360", 30, 60, true, &[]);
 }
 
 /// Fails unless the command failed with one `error:` line mentioning `mentions`, and no panic.
