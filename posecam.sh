@@ -13,6 +13,10 @@ DEPS=.deps
 APT_PACKAGES=(pkg-config clang libclang-dev ca-certificates
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   ffmpeg xvfb xauth libgtk-3-dev libgl1-mesa-dri libegl1 libxkbcommon-x11-0)
+# The Slurm test's cluster (munged, slurmctld, slurmd): installed by the test command in CI only. On a
+# machine with systemd these packages start system services, so nothing installs them unasked there;
+# the test says how to enable it.
+SLURM_PACKAGES=(slurmctld slurmd slurm-client munge)
 SHARED_MODEL=../shared/models/tfpose-mobilenet-v2-small.onnx
 
 say() { printf '[posecam] %s\n' "$*" >&2; }
@@ -113,6 +117,7 @@ case "$cmd" in
     exec ./target/release/posecam "$@"
     ;;
   test)
+    case "${CI:-}" in ""|0|false) ;; *) APT_PACKAGES+=("${SLURM_PACKAGES[@]}") ;; esac
     POSECAM_SKIP_FETCH=1 setup
     POSECAM_SKIP_FETCH=1 install_models
     install_lint_tools

@@ -6,6 +6,7 @@
 //! transactions, input checks). [`pipeline`] joins the stages on threads, [`ui`] is the window,
 //! [`setup`] installs the runtime and models, [`testkit`] serves tests and benchmarks only.
 
+pub mod batch;
 pub mod capture;
 pub mod infer;
 pub mod io;

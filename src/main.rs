@@ -65,7 +65,8 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             report(&e, verbose);
-            std::process::ExitCode::FAILURE
+            let code = cli::console::failure_code();
+            std::process::ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
     }
 }

@@ -71,6 +71,9 @@ pub struct Frame {
     /// Pipeline sequence number, strictly increasing in the order frames leave the source stage (a
     /// frame shown again after a seek or a refresh gets a new one); stamped by that stage.
     pub seq: u64,
+    /// Which input of a batch the frame comes from (0 for everything else): tracking starts afresh
+    /// and the outputs change where it changes.
+    pub item: usize,
     /// Position in the source (0-based).
     pub index: u64,
     /// Position in the source (files) or seconds since the source opened (live sources).
@@ -86,6 +89,7 @@ impl Frame {
     pub fn new(index: u64, time_s: f64, picture: Picture) -> Self {
         Self {
             seq: 0,
+            item: 0,
             index,
             time_s,
             pts: 0,
@@ -122,6 +126,8 @@ pub enum CaptureError {
     Image(#[from] ImageIoError),
     #[error("this source cannot seek")]
     NotSeekable,
+    #[error("this source can be opened only once")]
+    OpenedTwice,
 }
 
 /// Where frames come from.

@@ -12,6 +12,17 @@ use std::sync::Mutex;
 /// `-q`: standard error carries errors only (no progress, no summaries).
 static QUIET: AtomicBool = AtomicBool::new(false);
 
+/// The exit status of a command that fails (1 unless the command documents its own, as `batch`).
+static FAILURE_CODE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(1);
+
+pub fn set_failure_code(code: i32) {
+    FAILURE_CODE.store(code, Ordering::Relaxed);
+}
+
+pub fn failure_code() -> i32 {
+    FAILURE_CODE.load(Ordering::Relaxed)
+}
+
 pub fn set_quiet(quiet: bool) {
     QUIET.store(quiet, Ordering::Relaxed);
 }

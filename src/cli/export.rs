@@ -76,7 +76,7 @@ pub struct ExportArgs {
     pub tracking: TrackArgs,
 }
 
-fn preset_parser() -> clap::builder::PossibleValuesParser {
+pub(super) fn preset_parser() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(
         std::iter::once("auto").chain(X264_PRESETS.iter().copied()),
     )

@@ -1,5 +1,6 @@
 //! Command-line interface: argument types shared by the commands, and model resolution.
 
+mod batch_cmd;
 mod bench;
 pub(crate) mod console;
 mod doctor;
@@ -50,6 +51,9 @@ pub enum Command {
     Image(image_cmd::ImageArgs),
     /// Annotate a video: skeletons drawn into an mp4 (audio kept) plus the keypoints as JSON.
     Export(export::ExportArgs),
+    /// Many videos as one resumable job, on one machine or a cluster's array tasks.
+    #[command(subcommand)]
+    Batch(batch_cmd::BatchCommand),
     /// Measure inference and association time (last stdout line: one JSON object).
     Bench(bench::BenchArgs),
     /// Download or inspect models.
@@ -83,6 +87,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Image(a)) => image_cmd::run(a),
         Some(Command::Export(a)) => export::run(a),
+        Some(Command::Batch(c)) => batch_cmd::run(c),
         Some(Command::Bench(a)) => bench::run(a),
         Some(Command::Model(c)) => model_cmd::run(c),
         Some(Command::Runtime(c)) => runtime_cmd::run(c),
@@ -194,6 +199,13 @@ pub struct ModelArgs {
     /// ONNX Runtime intra-op threads per session (default: shared out by the worker plan).
     #[arg(long, value_parser = number_in(THREADS))]
     pub threads: Option<usize>,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+/// The network's input size and scales.
+#[derive(Debug, Clone, Args)]
+pub struct NetArgs {
     /// Network input height in pixels (rounded to a multiple of 8); width follows the aspect ratio.
     #[arg(long, default_value_t = 368, value_parser = number_in(NetConfig::NET_HEIGHT))]
     pub net_height: usize,
@@ -202,12 +214,18 @@ pub struct ModelArgs {
     pub scales: Vec<f32>,
 }
 
-impl ModelArgs {
-    pub fn net(&self) -> Result<NetConfig> {
-        Ok(NetConfig {
+impl NetArgs {
+    pub fn config(&self) -> NetConfig {
+        NetConfig {
             net_height: self.net_height,
             scales: self.scales.clone(),
-        })
+        }
+    }
+}
+
+impl ModelArgs {
+    pub fn net(&self) -> Result<NetConfig> {
+        Ok(self.net.config())
     }
 
     pub fn model_path(&self) -> Result<PathBuf> {

@@ -193,9 +193,7 @@ impl EncodeStage {
             };
             let picture = Arc::make_mut(&mut picture);
             let mut canvas = YuvCanvas { image: picture };
-            let style = &self.settings.style;
-            let figures = figures(&result.people, &result.tracked, style.smoothed);
-            draw_figures(&mut canvas, result.skeleton, &figures, style);
+            draw_people(&mut canvas, &result, &self.settings.style);
             if self.settings.fps_overlay {
                 let fps = (writer.frames_written() + 1) as f64
                     / started.elapsed().as_secs_f64().max(1e-3);
@@ -224,7 +222,13 @@ impl EncodeStage {
     }
 }
 
-fn draw_fps(canvas: &mut YuvCanvas<'_>, fps: f64) {
+/// The skeletons (and labels, trails) of a frame's people, as an export draws them.
+pub(super) fn draw_people(canvas: &mut YuvCanvas<'_>, result: &FrameResult, style: &OverlayStyle) {
+    let figures = figures(&result.people, &result.tracked, style.smoothed);
+    draw_figures(canvas, result.skeleton, &figures, style);
+}
+
+pub(super) fn draw_fps(canvas: &mut YuvCanvas<'_>, fps: f64) {
     let (w, h) = (canvas.image.width, canvas.image.height);
     let scale = OverlayStyle::text_scale(w, h);
     draw_text(

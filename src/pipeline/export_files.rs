@@ -96,16 +96,26 @@ fn seconds(t: f64) -> f64 {
 
 impl KeypointWriters {
     pub(crate) fn create(outputs: &ExportOutputs) -> Result<Self, PipelineError> {
-        let mut csv = create(&outputs.csv)?;
+        let json_dir = outputs
+            .json_dir
+            .clone()
+            .map(|d| (d, outputs.json_stem.clone()));
+        Self::new(&outputs.jsonl, json_dir, &outputs.csv)
+    }
+
+    /// JSON lines, OpenPose's per-frame files (folder and stem), tracks as CSV: each if asked for.
+    pub(crate) fn new(
+        jsonl: &Option<StagedFile>,
+        json_dir: Option<(StagedFile, String)>,
+        csv: &Option<StagedFile>,
+    ) -> Result<Self, PipelineError> {
+        let mut csv = create(csv)?;
         if let Some((path, out)) = csv.as_mut() {
             writeln!(out, "{CSV_HEADER}").map_err(|e| output_error(path, e))?;
         }
         Ok(Self {
-            jsonl: create(&outputs.jsonl)?,
-            json_dir: outputs
-                .json_dir
-                .clone()
-                .map(|d| (d, outputs.json_stem.clone())),
+            jsonl: create(jsonl)?,
+            json_dir,
             csv,
         })
     }

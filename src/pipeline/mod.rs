@@ -14,6 +14,8 @@
 //! applies to the next frame. State events travel apart from frames and are never dropped; a stage
 //! that fails or panics stops the others and is reported.
 
+mod batch;
+mod batch_source;
 mod engines;
 mod export;
 mod export_files;
@@ -36,12 +38,13 @@ use crate::pose::{Person, PoseMaps, Skeleton, Thresholds};
 use crate::track::{TrackedPerson, TrackerSettings};
 use crate::video::VideoError;
 
+pub use batch::{run_batch, BatchEvent, BatchItem, FinishedItem, ItemFailure};
 pub use engines::EngineSpec;
 pub use export::{
     describe, export, export_file, ExportPlan, ExportProgress, ExportReport, ExportRequest,
     ExportSettings, FinishedExport,
 };
-pub use export_files::{ExportOutputs, StagedFile};
+pub use export_files::{ExportOutputs, StagedFile, CSV_HEADER};
 pub use live::{LiveOptions, LivePipeline};
 pub use source_stage::Control;
 pub use stage::StageStats;

@@ -39,6 +39,11 @@ pub(crate) fn people_stage(
             late = order.late();
         }
         for item in order.take_ready() {
+            for held in people.begin_item(item.frame.item) {
+                if !stats.send(&out, held) {
+                    return Ok(stats);
+                }
+            }
             let result = people.analyse(item, &ctx)?;
             stats
                 .busy_ms
@@ -55,6 +60,7 @@ pub(crate) fn people_stage(
     // Upstream finished: whatever waits is complete (export hands everything on in order already).
     let mut rest = Vec::new();
     for item in order.drain() {
+        rest.extend(people.begin_item(item.frame.item));
         let result = people.analyse(item, &ctx)?;
         rest.extend(people.release(result));
     }
@@ -74,6 +80,8 @@ struct People {
     /// Export: frames waiting for their people's tracks to be confirmed (or to end).
     held: VecDeque<FrameResult>,
     hold: bool,
+    /// The batch item being analysed: each input's people are followed on their own.
+    item: usize,
 }
 
 impl People {
@@ -83,7 +91,20 @@ impl People {
             tracker: None,
             held: VecDeque::new(),
             hold,
+            item: 0,
         }
+    }
+
+    /// At the first frame of another batch item: the last item's held frames (labelled), and
+    /// tracking starts afresh.
+    fn begin_item(&mut self, item: usize) -> Vec<FrameResult> {
+        if item == self.item {
+            return Vec::new();
+        }
+        let rest = self.flush();
+        self.tracker = None;
+        self.item = item;
+        rest
     }
 
     fn analyse(

@@ -6,7 +6,9 @@ mod common;
 
 mod architecture;
 mod association;
+mod batch;
 mod cli;
+mod container;
 #[allow(clippy::too_many_lines)]
 mod export;
 #[allow(clippy::too_many_lines)]
@@ -19,6 +21,7 @@ mod model_contract;
 mod no_silent_loss;
 mod output_clashes;
 mod real_model;
+mod slurm;
 mod streams;
 mod tracking;
 mod ui;
