@@ -1,5 +1,6 @@
 //! `posecam bench`: where the time goes, as figures (median over runs).
 
+mod batch;
 mod fuzz;
 mod live;
 mod track;
@@ -44,6 +45,16 @@ pub struct BenchArgs {
     /// With --track --video: use every N-th frame (a 50 fps clip as 10 fps: 5).
     #[arg(long, default_value_t = 1)]
     pub every: usize,
+    /// A batch of short clips (cut from --video, default the shared one-by-one clip) against one
+    /// export of the same frames joined into a single clip.
+    #[arg(long)]
+    pub batch: bool,
+    /// With --batch: how many clips.
+    #[arg(long, default_value_t = 20)]
+    pub batch_clips: usize,
+    /// With --batch: seconds per clip.
+    #[arg(long, default_value_t = 5.0)]
+    pub clip_seconds: f64,
     #[command(flatten)]
     pub live_args: live::LiveBenchArgs,
     #[command(flatten)]
@@ -68,6 +79,14 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     if args.live {
         return live::run(&args.live_args, &args.model);
+    }
+    if args.batch {
+        let bench = batch::BatchBench {
+            clips: args.batch_clips,
+            clip_seconds: args.clip_seconds,
+            video: args.video.clone(),
+        };
+        return batch::run(&bench, &args.model);
     }
     if args.track {
         return track::run(args.video.as_deref(), args.every, &args.model);
