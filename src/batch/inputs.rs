@@ -39,24 +39,7 @@ fn is_media(path: &Path) -> bool {
 
 /// `path` made absolute and cleaned of `.` and `..` without following links (a linked file keeps
 /// its place in the tree).
-pub fn absolute(path: &Path) -> PathBuf {
-    let joined = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir().unwrap_or_default().join(path)
-    };
-    let mut out = PathBuf::new();
-    for c in joined.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
+pub use crate::io::transaction::lexical_absolute as absolute;
 
 /// Expands `args` (files, folders, globs, `@list` files) into input files, sorted by their mirrored
 /// path, without duplicates. `skip` (the output folder) is never searched.

@@ -14,9 +14,8 @@ use posecam::batch::{
     EXIT_BAD_INPUT, EXIT_RETRY,
 };
 use posecam::infer::Device;
-use posecam::render::OverlayStyle;
 
-use super::{InputArgs, ModelArgs, NetArgs, ThresholdArgs, TrackArgs};
+use super::{InputArgs, ModelArgs, NetArgs, ThresholdArgs, TrackArgs, VideoArgs};
 
 #[derive(Debug, Subcommand)]
 pub enum BatchCommand {
@@ -62,21 +61,8 @@ pub struct PlanArgs {
     /// Replace a different plan in DIR, or outputs already there.
     #[arg(long)]
     pub overwrite: bool,
-    /// x264 constant rate factor (0-51, lower is better quality).
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=51))]
-    pub crf: u8,
-    /// x264 preset (auto: ultrafast on 4 cores or fewer, else veryfast; decided when planning).
-    #[arg(long, default_value = "auto", value_parser = super::export::preset_parser())]
-    pub preset: String,
-    /// Label each person in the video (#ID when tracked).
-    #[arg(long)]
-    pub numbers: bool,
-    /// Draw each tracked person's recent path.
-    #[arg(long)]
-    pub trails: bool,
-    /// OpenPose's part colours instead of one colour per tracked person.
-    #[arg(long)]
-    pub color_by_part: bool,
+    #[command(flatten)]
+    pub video: VideoArgs,
     #[command(flatten)]
     pub net: NetArgs,
     #[command(flatten)]
@@ -186,19 +172,9 @@ fn plan(args: PlanArgs) -> Result<()> {
         net: args.net.config(),
         thresholds: args.thresholds.thresholds(),
         tracking: args.tracking.settings(),
-        style: OverlayStyle {
-            numbers: args.numbers,
-            trails: args.trails,
-            color_by_id: !args.color_by_part,
-            smoothed: !args.tracking.no_smoothing,
-            ..OverlayStyle::default()
-        },
-        crf: args.crf,
-        preset: if args.preset == "auto" {
-            posecam::video::EncodeOptions::auto_preset().into()
-        } else {
-            args.preset.clone()
-        },
+        style: args.video.style(&args.tracking),
+        crf: args.video.crf,
+        preset: args.video.encode().preset,
         outputs: output_kinds(&args)?,
         max_pixels: args.inputs_limits.max_pixels,
     };

@@ -12,10 +12,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use posecam::io::interrupt::{self, EXIT_INTERRUPTED};
 use posecam::pipeline::{self, ExportPlan, ExportProgress, ExportRequest, ExportSettings};
-use posecam::render::OverlayStyle;
-use posecam::video::{EncodeOptions, X264_PRESETS};
 
-use super::{InputArgs, ModelArgs, ThresholdArgs, TrackArgs};
+use super::{InputArgs, ModelArgs, ThresholdArgs, TrackArgs, VideoArgs};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -37,28 +35,12 @@ pub struct ExportArgs {
     /// Replace existing outputs.
     #[arg(long)]
     pub overwrite: bool,
-    /// x264 constant rate factor (0-51, lower is better quality).
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=51))]
-    pub crf: u8,
-    /// x264 preset; `auto` picks ultrafast on machines with 4 cores or fewer (where encoding would take
-    /// the CPU from inference) and veryfast otherwise.
-    #[arg(long, default_value = "auto", value_parser = preset_parser())]
-    pub preset: String,
     /// Print the per-stage statistics as JSON on stdout at the end.
     #[arg(long)]
     pub stats: bool,
     /// Stop after this many seconds of the input (for streams; Ctrl-C also finishes a playable file).
     #[arg(long, value_name = "SECONDS", value_parser = super::number_in(0.1..=1e7))]
     pub duration: Option<f64>,
-    /// Label each person in the video (#ID when tracked).
-    #[arg(long)]
-    pub numbers: bool,
-    /// Draw each tracked person's recent path.
-    #[arg(long)]
-    pub trails: bool,
-    /// OpenPose's part colours instead of one colour per tracked person.
-    #[arg(long)]
-    pub color_by_part: bool,
     /// Print the processing rate (fps) in the corner of the video.
     #[arg(long)]
     pub fps_overlay: bool,
@@ -67,6 +49,8 @@ pub struct ExportArgs {
     #[arg(long)]
     pub infer_workers: Option<usize>,
     #[command(flatten)]
+    pub video: VideoArgs,
+    #[command(flatten)]
     pub inputs: InputArgs,
     #[command(flatten)]
     pub model: ModelArgs,
@@ -74,12 +58,6 @@ pub struct ExportArgs {
     pub thresholds: ThresholdArgs,
     #[command(flatten)]
     pub tracking: TrackArgs,
-}
-
-pub(super) fn preset_parser() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(
-        std::iter::once("auto").chain(X264_PRESETS.iter().copied()),
-    )
 }
 
 pub fn run(args: ExportArgs) -> Result<()> {
@@ -117,23 +95,10 @@ pub fn run(args: ExportArgs) -> Result<()> {
         net,
         thresholds: args.thresholds.thresholds(),
         tracking: args.tracking.settings(),
-        style: OverlayStyle {
-            numbers: args.numbers,
-            trails: args.trails,
-            color_by_id: !args.color_by_part,
-            smoothed: !args.tracking.no_smoothing,
-            ..OverlayStyle::default()
-        },
+        style: args.video.style(&args.tracking),
         fps_overlay: args.fps_overlay,
         max_duration_s: args.duration,
-        encode: EncodeOptions {
-            crf: args.crf,
-            preset: if args.preset == "auto" {
-                EncodeOptions::auto_preset().into()
-            } else {
-                args.preset.clone()
-            },
-        },
+        encode: args.video.encode(),
     };
     let mut reporter = Reporter::new(info.frames);
     let finished = plan.run(engines, &settings, cancel, |p| reporter.update(p));

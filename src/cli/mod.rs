@@ -366,6 +366,58 @@ impl TrackArgs {
     }
 }
 
+/// How an annotated video looks and is encoded (export, batch).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Video")]
+pub struct VideoArgs {
+    /// x264 constant rate factor (0-51, lower is better quality).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=51))]
+    pub crf: u8,
+    /// x264 preset; `auto` picks ultrafast on machines with 4 cores or fewer (where encoding would take
+    /// the CPU from inference) and veryfast otherwise.
+    #[arg(long, default_value = "auto", value_parser = preset_parser())]
+    pub preset: String,
+    /// Label each person in the video (#ID when tracked).
+    #[arg(long)]
+    pub numbers: bool,
+    /// Draw each tracked person's recent path.
+    #[arg(long)]
+    pub trails: bool,
+    /// OpenPose's part colours instead of one colour per tracked person.
+    #[arg(long)]
+    pub color_by_part: bool,
+}
+
+fn preset_parser() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        std::iter::once("auto").chain(posecam::video::X264_PRESETS.iter().copied()),
+    )
+}
+
+impl VideoArgs {
+    pub fn style(&self, tracking: &TrackArgs) -> posecam::render::OverlayStyle {
+        posecam::render::OverlayStyle {
+            numbers: self.numbers,
+            trails: self.trails,
+            color_by_id: !self.color_by_part,
+            smoothed: !tracking.no_smoothing,
+            ..posecam::render::OverlayStyle::default()
+        }
+    }
+
+    /// The encoder's options, `auto` resolved for this machine.
+    pub fn encode(&self) -> posecam::video::EncodeOptions {
+        posecam::video::EncodeOptions {
+            crf: self.crf,
+            preset: if self.preset == "auto" {
+                posecam::video::EncodeOptions::auto_preset().into()
+            } else {
+                self.preset.clone()
+            },
+        }
+    }
+}
+
 /// Limits on inputs.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Inputs")]

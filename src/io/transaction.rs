@@ -134,8 +134,8 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// `path` made absolute with `.` and `..` resolved, its parent's symbolic links followed.
-fn collision_key(path: &Path) -> PathBuf {
+/// `path` made absolute and cleaned of `.` and `..` without following links.
+pub fn lexical_absolute(path: &Path) -> PathBuf {
     let absolute = std::env::current_dir().unwrap_or_default().join(path);
     let mut lexical = PathBuf::new();
     for c in absolute.components() {
@@ -147,6 +147,12 @@ fn collision_key(path: &Path) -> PathBuf {
             other => lexical.push(other),
         }
     }
+    lexical
+}
+
+/// `path` made absolute with `.` and `..` resolved, its parent's symbolic links followed.
+fn collision_key(path: &Path) -> PathBuf {
+    let lexical = lexical_absolute(path);
     if let Ok(real) = lexical.canonicalize() {
         return real;
     }

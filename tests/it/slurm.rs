@@ -84,6 +84,20 @@ fn task_logs(cwd: &Path, array: &str) -> Vec<TaskLog> {
     logs
 }
 
+/// `posecam batch plan WORK/inputs --out WORK/out` with the tiny model.
+fn plan(work: &Path, inputs: &str, out: &str, model: &Path) {
+    let o = crate::common::posecam(&[
+        "batch",
+        "plan",
+        s(&work.join(inputs)),
+        "--out",
+        s(&work.join(out)),
+        "--model",
+        s(model),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 fn field<'a>(line: &'a str, key: &str) -> &'a str {
     line.split_whitespace()
         .find_map(|w| w.strip_prefix(key))
@@ -121,20 +135,7 @@ fn a_slurm_array_runs_every_item_once_resubmits_only_the_failed_index_and_surviv
         );
     }
     std::fs::write(work.join("videos/b_broken.mp4"), b"not a video").unwrap();
-    let plan = crate::common::posecam(&[
-        "batch",
-        "plan",
-        s(&work.join("videos")),
-        "--out",
-        s(&work.join("poses")),
-        "--model",
-        s(&fixture.tiny),
-    ]);
-    assert!(
-        plan.status.success(),
-        "{}",
-        String::from_utf8_lossy(&plan.stderr)
-    );
+    plan(work, "videos", "poses", &fixture.tiny);
     let out = work.join("poses");
 
     let cluster = Cluster::start();
@@ -252,16 +253,7 @@ fn scancel_mid_item_leaves_nothing_and_the_rerun_completes(
 ) {
     std::fs::create_dir_all(work.join("long")).unwrap();
     test_clip(&work.join("long/long.mp4"), "640x360", 25, 20, true, &[]);
-    let plan = crate::common::posecam(&[
-        "batch",
-        "plan",
-        s(&work.join("long")),
-        "--out",
-        s(&work.join("poses2")),
-        "--model",
-        s(tiny),
-    ]);
-    assert!(plan.status.success());
+    plan(work, "long", "poses2", tiny);
     let out2 = work.join("poses2");
     let (long_job, long_merge) = submit(cluster, work, &[s(&out2), "1", "1"]);
     let deadline = std::time::Instant::now() + crate::common::DEADLINE;
