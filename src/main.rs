@@ -48,7 +48,8 @@ fn init_logging(args: &cli::Cli) {
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Camera URLs carry passwords: every log line is masked (posecam::io::redact).
+        .with_writer(|| cli::console::RedactingStderr)
         .with_ansi(colour)
         .with_target(false)
         .without_time()

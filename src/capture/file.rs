@@ -11,6 +11,9 @@ use crate::video::VideoReader;
 
 /// The name shown for a file.
 fn display_name(path: &Path) -> String {
+    if crate::video::is_stream_url(path) {
+        return crate::io::redact::redact(&path.to_string_lossy()).into_owned();
+    }
     path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -39,10 +42,10 @@ impl VideoSource {
             frame_rate: v.frame_rate,
             duration_s: v.duration_s,
             // A stream URL read as video (export records it): live, and its end is a stop, not a
-            // failure.
-            live: crate::video::is_stream_url(path),
-            seekable: !crate::video::is_stream_url(path),
-            reconnects: crate::video::is_stream_url(path),
+            // failure. A file served over HTTP is read as a file.
+            live: reader.is_stream(),
+            seekable: !reader.is_stream(),
+            reconnects: reader.is_stream(),
         };
         Self { reader, info, kind }
     }

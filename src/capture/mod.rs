@@ -198,7 +198,7 @@ impl SourceSpec {
         match self {
             SourceSpec::Camera { index, .. } => format!("camera:{index}"),
             SourceSpec::Video(p) | SourceSpec::Image(p) => p.display().to_string(),
-            SourceSpec::Stream(url) => url.clone(),
+            SourceSpec::Stream(url) => crate::io::redact::redact(url).into_owned(),
             SourceSpec::Synthetic { .. } => "synthetic".into(),
         }
     }
@@ -209,7 +209,15 @@ impl SourceSpec {
             SourceSpec::Camera { index, format } => Box::new(CameraSource::open(*index, *format)?),
             SourceSpec::Video(p) => Box::new(VideoSource::open(p, kind)?),
             SourceSpec::Image(p) => Box::new(ImageSource::open(p)?),
-            SourceSpec::Stream(url) => Box::new(StreamSource::open(url)?),
+            SourceSpec::Stream(url) => {
+                let reader = crate::video::VideoReader::open(Path::new(url))?;
+                if reader.is_stream() {
+                    Box::new(StreamSource::from_reader(url, reader))
+                } else {
+                    // A file served over HTTP: played, paced and sought like a file.
+                    Box::new(VideoSource::from_reader(Path::new(url), reader, kind))
+                }
+            }
             SourceSpec::Synthetic {
                 width,
                 height,

@@ -18,10 +18,17 @@ pub struct StreamSource {
 
 impl StreamSource {
     pub fn open(url: &str) -> Result<Self, CaptureError> {
-        let reader = VideoReader::open(std::path::Path::new(url))?;
+        Ok(Self::from_reader(
+            url,
+            VideoReader::open(std::path::Path::new(url))?,
+        ))
+    }
+
+    /// A stream already opened (its one connection: many cameras take one or two clients).
+    pub fn from_reader(url: &str, reader: VideoReader) -> Self {
         let v = reader.info();
         let info = SourceInfo {
-            name: url.to_string(),
+            name: crate::io::redact::redact(url).into_owned(),
             width: v.width,
             height: v.height,
             frame_rate: v.frame_rate,
@@ -30,12 +37,12 @@ impl StreamSource {
             seekable: false,
             reconnects: true,
         };
-        Ok(Self {
+        Self {
             reader,
             info,
             opened: Instant::now(),
             next: 0,
-        })
+        }
     }
 }
 

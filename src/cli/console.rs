@@ -48,6 +48,7 @@ pub fn write_out(text: &str) {
     if STDOUT_CLOSED.load(Ordering::Relaxed) {
         return;
     }
+    let text = posecam::io::redact::redact(text);
     let mut stdout = std::io::stdout().lock();
     let written = stdout
         .write_all(text.as_bytes())
@@ -67,7 +68,25 @@ pub fn write_out(text: &str) {
 
 /// Writes `text` to standard error, ignoring any failure.
 pub fn write_err(text: &str) {
+    let text = posecam::io::redact::redact(text);
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Standard error for the log: every line with its credentials masked.
+pub struct RedactingStderr;
+
+impl Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr()
+            .lock()
+            .write_all(posecam::io::redact::redact(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 /// Everything written to standard output so far arrived (or went to a reader that left).

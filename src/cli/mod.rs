@@ -18,6 +18,7 @@ use clap::{Args, Parser, Subcommand};
 use posecam::infer::{Device, Engine, EngineOptions, NetConfig, WorkerPlan};
 use posecam::pose::{check_range, Thresholds};
 use posecam::track::TrackerSettings;
+use posecam::video::network::{RtspTransport, StreamOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -41,6 +42,12 @@ pub struct Cli {
     /// Window: auto, cpu, cuda or cuda:N.
     #[arg(long)]
     pub device: Option<Device>,
+    /// RTSP cameras: tcp (through firewalls, nothing lost) or udp (lower latency on a LAN).
+    #[arg(long, global = true, default_value = "tcp", value_name = "tcp|udp")]
+    pub rtsp_transport: RtspTransport,
+    /// Seconds a network stream may take to answer when opened, and stay silent once playing.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = StreamOptions::default().timeout_s, value_parser = number_in(StreamOptions::TIMEOUT_S))]
+    pub stream_timeout: f64,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -83,6 +90,10 @@ pub fn run(cli: Cli) -> Result<()> {
             .exit();
     }
     console::set_quiet(cli.quiet);
+    posecam::video::network::set_stream_options(StreamOptions {
+        rtsp_transport: cli.rtsp_transport,
+        timeout_s: cli.stream_timeout,
+    });
     posecam::io::interrupt::install().context("cannot handle signals")?;
     match cli.command {
         Some(Command::Image(a)) => image_cmd::run(a),

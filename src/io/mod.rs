@@ -7,5 +7,6 @@ pub mod inputs;
 pub mod interrupt;
 mod journal;
 pub mod openpose;
+pub mod redact;
 mod staged;
 pub mod transaction;

@@ -68,12 +68,25 @@ pub fn export(
     engines: Vec<Engine>,
     settings: &ExportSettings,
     cancel: Arc<AtomicBool>,
+    progress: impl FnMut(ExportProgress),
+) -> Result<ExportReport, PipelineError> {
+    let reader = VideoReader::open(input)?;
+    export_opened(reader, input, outputs, engines, settings, cancel, progress)
+}
+
+/// [`export`] of an input already opened: probing and reading use one connection (a stream may not
+/// take a second client).
+#[allow(clippy::too_many_arguments)]
+fn export_opened(
+    reader: VideoReader,
+    input: &Path,
+    outputs: &ExportOutputs,
+    engines: Vec<Engine>,
+    settings: &ExportSettings,
+    cancel: Arc<AtomicBool>,
     mut progress: impl FnMut(ExportProgress),
 ) -> Result<ExportReport, PipelineError> {
     let start = Instant::now();
-    // Opened once: the source stage reads this reader (a stream may not take a second client); a
-    // reconnect opens the input again.
-    let reader = VideoReader::open(input)?;
     let (info, stream) = (reader.info().clone(), reader.is_stream());
     if engines.is_empty() {
         return Err(PipelineError::NoEngine);
@@ -258,6 +271,8 @@ pub struct ExportRequest {
 /// export finishes (or finishes early, cancelled) and removed when it fails.
 pub struct ExportPlan {
     request: ExportRequest,
+    /// The input, opened once to check it: the export reads this same connection.
+    reader: VideoReader,
     info: VideoInfo,
     outputs: OutputSet,
     video: OutputId,
@@ -270,7 +285,8 @@ impl ExportPlan {
     /// Checks every output against the input and each other (and the video's container), then
     /// creates their temporaries beside them.
     pub fn new(request: &ExportRequest) -> Result<Self, PipelineError> {
-        let info = crate::video::probe(&request.input)?;
+        let reader = VideoReader::open(&request.input)?;
+        let info = reader.info().clone();
         crate::io::inputs::within_pixels(
             &request.input,
             (info.width, info.height),
@@ -305,6 +321,7 @@ impl ExportPlan {
         outputs.stage()?;
         Ok(Self {
             request: request.clone(),
+            reader,
             info,
             outputs,
             video,
@@ -339,7 +356,8 @@ impl ExportPlan {
             json_stem: json_stem(&self.request.input),
             csv: self.csv.map(staged),
         };
-        let report = export(
+        let report = export_opened(
+            self.reader,
             &self.request.input,
             &outputs,
             engines,

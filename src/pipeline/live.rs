@@ -23,6 +23,9 @@ const RESULTS_WAITING: usize = 4;
 pub struct LiveOptions {
     /// Inference workers (`None`: as many as suit the provider, see [`crate::infer::WorkerPlan`]).
     pub workers: Option<usize>,
+    /// Keep every frame of a live source (analysis) instead of the newest (watching): nothing is
+    /// dropped, and latency grows when inference is slower than the source.
+    pub every_frame: bool,
 }
 
 /// A running live pipeline. Dropping it stops its threads (without waiting for them).
@@ -71,7 +74,11 @@ impl LivePipeline {
             opener,
             controls: Some(controls),
             engines: (0..seats).map(|i| WorkerEngine::seat(&hub, i)).collect(),
-            delivery: Delivery::Newest,
+            delivery: if options.every_frame {
+                Delivery::Lossless
+            } else {
+                Delivery::Newest
+            },
             cancel: Arc::default(),
             results_capacity: RESULTS_WAITING,
         };

@@ -113,7 +113,8 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         text.push_str(&first_line(s));
         source = s.source();
     }
-    text
+    // The window shows these, and logs keep them: no camera password in either.
+    crate::io::redact::redact(&text).into_owned()
 }
 
 /// Settings the stages read for every frame.
@@ -244,6 +245,7 @@ pub(crate) fn start_stages(spec: StagesSpec, ctx: StageContext) -> Result<Stages
     let (inferred_out, inferred_in) = crossbeam_channel::bounded(QUEUE_DEPTH * 2);
     let (results_out, results) = Outlet::new(spec.results_capacity, spec.delivery, &ctx);
     let mut handles = Vec::new();
+    let controlled = spec.controls.is_some();
     let source = source_stage::SourceStage {
         opener: spec.opener,
         controls: spec.controls,
@@ -252,11 +254,12 @@ pub(crate) fn start_stages(spec: StagesSpec, ctx: StageContext) -> Result<Stages
         ctx: ctx.clone(),
     };
     handles.push(spawn_stage("source", &ctx, move || source.run())?);
+    // Export stops at an inference error; the window reports it and goes on.
+    let fatal = spec.delivery == Delivery::Lossless && !controlled;
     for (i, engine) in spec.engines.into_iter().enumerate() {
         let (rx, tx, c) = (frames_in.clone(), inferred_out.clone(), ctx.clone());
-        let lossless = spec.delivery == Delivery::Lossless;
         handles.push(spawn_stage(&format!("infer-{i}"), &ctx, move || {
-            infer_stage::infer_worker(engine, rx, tx, c, lossless)
+            infer_stage::infer_worker(engine, rx, tx, c, fatal)
         })?);
     }
     drop((frames_in, inferred_out));

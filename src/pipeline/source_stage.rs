@@ -73,6 +73,11 @@ const RECONNECT_BACKOFF_S: [f64; 6] = [0.5, 1.0, 2.0, 4.0, 8.0, 8.0];
 
 impl SourceStage {
     pub(crate) fn run(self) -> Result<StageStats, PipelineError> {
+        // A connect or read that hangs inside FFmpeg ends as soon as the pipeline stops.
+        crate::video::network::set_thread_stop_flags(vec![
+            self.ctx.abort.clone(),
+            self.cancel.clone(),
+        ]);
         let mut stats = StageStats::new("source");
         let controlled = self.controls.is_some();
         let mut source = match (self.opener)() {
@@ -202,6 +207,18 @@ impl SourceStage {
             }
             match (self.opener)() {
                 Ok(source) => return Some(source),
+                // Wrong credentials stay wrong: no retry storm against the camera.
+                Err(
+                    e @ CaptureError::Video(
+                        crate::video::VideoError::Unauthorized(_)
+                        | crate::video::VideoError::NeedsCredentials(_),
+                    ),
+                ) => {
+                    self.ctx
+                        .events
+                        .emit(PipelineEvent::Error(super::error_chain(&e)));
+                    return None;
+                }
                 Err(e) => why = super::error_chain(&e),
             }
         }

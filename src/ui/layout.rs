@@ -17,8 +17,10 @@ impl PosecamApp {
         self.poll();
         self.check_export();
         let mut commands = self.input_commands(ctx);
+        let recent = self.settings.recent_streams.clone();
         let transport = Transport {
             source: self.source.as_ref(),
+            recent: &recent,
             info: self.info.as_ref(),
             playing: self.playing,
             ended: self.ended,

@@ -141,7 +141,8 @@ impl PosecamApp {
     }
 
     fn say(&mut self, msg: impl Into<String>) {
-        let msg = msg.into();
+        // A message may quote a camera URL: never its password.
+        let msg = crate::io::redact::redact(&msg.into()).into_owned();
         tracing::debug!("{msg}");
         self.messages.push(msg);
         if self.messages.len() > MESSAGES_KEPT {
@@ -180,7 +181,10 @@ impl PosecamApp {
         let settings = self.settings.pipeline();
         let ctx = self.ctx.clone();
         let notify = Arc::new(move || ctx.request_repaint());
-        let options = LiveOptions::default();
+        let options = LiveOptions {
+            every_frame: self.settings.every_frame,
+            ..LiveOptions::default()
+        };
         match LivePipeline::start(spec.clone(), engine, settings.clone(), options, notify) {
             Ok(pipeline) => {
                 pipeline.control(Control::RealTime(self.settings.real_time));
@@ -194,7 +198,15 @@ impl PosecamApp {
             }
         }
         if !matches!(spec, SourceSpec::Synthetic { .. }) {
-            self.settings.last_source = Some(spec.label());
+            // Remembered without its password: a `${VAR}` placeholder stays, a typed one is asked for
+            // again.
+            self.settings.last_source = Some(match &spec {
+                SourceSpec::Stream(url) => crate::io::redact::without_password(url),
+                other => other.label(),
+            });
+            if let SourceSpec::Stream(url) = &spec {
+                self.settings.remember_stream(url);
+            }
         }
     }
 

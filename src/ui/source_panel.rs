@@ -34,6 +34,8 @@ impl CameraPicker {
 /// What the transport shows about the source.
 pub struct Transport<'a> {
     pub source: Option<&'a SourceSpec>,
+    /// Streams opened lately, without passwords.
+    pub recent: &'a [String],
     pub info: Option<&'a SourceInfo>,
     pub playing: bool,
     pub ended: bool,
@@ -58,7 +60,7 @@ pub fn source_ui(
                 commands.push(open_path(&path.display().to_string()));
             }
         }
-        url_ui(ui, &mut picker.url, &mut commands);
+        url_ui(ui, &mut picker.url, view.recent, &mut commands);
         if view.failed
             && view.source.is_some()
             && ui
@@ -77,7 +79,23 @@ pub fn source_ui(
 }
 
 /// A network camera or stream: `rtsp://`, `http(s)://`, `udp://`, `srt://`...
-fn url_ui(ui: &mut egui::Ui, url: &mut String, commands: &mut Vec<Command>) {
+fn url_ui(ui: &mut egui::Ui, url: &mut String, recent: &[String], commands: &mut Vec<Command>) {
+    if !recent.is_empty() {
+        egui::ComboBox::from_id_salt("recent-streams")
+            .selected_text("Recent")
+            .show_ui(ui, |ui| {
+                for r in recent {
+                    if ui.selectable_label(false, r).clicked() {
+                        // Without its password: type it, or name it as ${VARIABLE} in the URL.
+                        url.clone_from(r);
+                    }
+                }
+            })
+            .response
+            .on_hover_text(
+                "streams opened lately (passwords are never kept: type them, or use ${VAR})",
+            );
+    }
     let field = ui.add(
         egui::TextEdit::singleline(url)
             .hint_text("rtsp://… http://… udp://…")
@@ -87,7 +105,10 @@ fn url_ui(ui: &mut egui::Ui, url: &mut String, commands: &mut Vec<Command>) {
     if (ui.button("Open URL").clicked() || entered) && !url.trim().is_empty() {
         let text = url.trim();
         commands.push(if crate::video::is_stream_url(std::path::Path::new(text)) {
-            Command::Open(SourceSpec::Stream(text.to_string()))
+            let open = Command::Open(SourceSpec::Stream(text.to_string()));
+            // The field keeps the URL for next time, but not a typed password.
+            *url = crate::io::redact::without_password(text);
+            open
         } else {
             Command::Say(format!(
                 "'{text}' is not a stream URL ({}://...)",
@@ -177,6 +198,17 @@ pub fn transport_ui(
             commands.push(Command::Control(control));
         }
         if !seekable {
+            // Applies when the source is opened again.
+            if ui
+                .checkbox(&mut settings.every_frame, "every frame")
+                .on_hover_text(
+                    "keep every frame for analysis (latency grows when inference is slower); \
+                     off: the newest frame, for watching. Applies on Reopen.",
+                )
+                .changed()
+            {
+                commands.push(Command::Reopen);
+            }
             return;
         }
         if ui.button("◀").on_hover_text("previous frame (←)").clicked() {

@@ -50,7 +50,12 @@ pub struct AppSettings {
     pub tracking: bool,
     pub tracker: TrackerSettings,
     pub real_time: bool,
+    /// Live sources (cameras, streams): keep every frame for analysis (latency grows when inference
+    /// is slower than the source) instead of the newest for watching.
+    pub every_frame: bool,
     pub last_source: Option<String>,
+    /// Streams opened lately, newest first, without their passwords.
+    pub recent_streams: Vec<String>,
     pub snapshot_dir: String,
 }
 
@@ -67,13 +72,26 @@ impl Default for AppSettings {
             tracking: true,
             tracker: TrackerSettings::default(),
             real_time: true,
+            every_frame: false,
             last_source: None,
+            recent_streams: Vec::new(),
             snapshot_dir: ".".into(),
         }
     }
 }
 
+/// Recent streams remembered.
+const RECENT_STREAMS: usize = 8;
+
 impl AppSettings {
+    /// Remembers a stream (without its password) at the top of the recent list.
+    pub fn remember_stream(&mut self, url: &str) {
+        let shown = crate::io::redact::without_password(url);
+        self.recent_streams.retain(|u| *u != shown);
+        self.recent_streams.insert(0, shown);
+        self.recent_streams.truncate(RECENT_STREAMS);
+    }
+
     /// Scales as numbers; what cannot be read falls back to 1.0.
     pub fn parsed_scales(&self) -> Vec<f32> {
         let v: Vec<f32> = self

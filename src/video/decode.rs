@@ -40,6 +40,10 @@ pub struct VideoReader {
     start_pts: i64,
     /// A network stream: joined midway, ends by going quiet.
     stream: bool,
+    /// Stops FFmpeg's blocking calls; dropped after `input` (declared after it).
+    interrupt: Option<std::sync::Arc<super::network::Interrupt>>,
+    /// Seconds of silence before a stream counts as stopped.
+    stream_timeout_s: f64,
     /// Keeps a file FFmpeg reads through `/proc/self/fd` open.
     _name: Option<super::FfmpegPath>,
     /// The file's size when opened: a file that grew by its end was still being written.
@@ -81,32 +85,44 @@ impl VideoReader {
         Ok(reader)
     }
 
-    /// A network stream, opened for low latency (no input buffering, a short probe) with reads that
-    /// give up after a few seconds of silence instead of hanging.
+    /// A network stream. RTSP, RTMP, UDP, SRT are opened for low latency (no input buffering, a short
+    /// probe); HTTP(S) like a file, and read as one when it has a duration (a file served over HTTP:
+    /// every frame, its own timestamps). Reads give up after the timeout of silence; opening gives up
+    /// at the timeout too, and at once when the pipeline stops.
     fn open_stream(url: &Path) -> Result<Self, VideoError> {
         let text = url.to_string_lossy();
+        let stream = super::network::stream_options();
+        let low_latency = super::network::low_latency(&text);
         let mut options = ff::Dictionary::new();
-        options.set("fflags", "nobuffer");
-        options.set("flags", "low_delay");
-        options.set("probesize", "1000000");
-        options.set("analyzeduration", "2000000");
-        // Microseconds without data before a read fails (the stream stopped).
-        let timeout_us = (super::STREAM_TIMEOUT_S * 1_000_000).to_string();
+        if low_latency {
+            options.set("fflags", "nobuffer");
+            options.set("flags", "low_delay");
+            options.set("probesize", "1000000");
+            options.set("analyzeduration", "2000000");
+        }
+        // FFmpeg's own socket timeouts are a backstop: the interrupt callback ends a silent connect
+        // or read at the timeout itself, with a message that says so.
+        let timeout_us = ((stream.timeout_s * 2e6) as u64 + 1_000_000).to_string();
         options.set("rw_timeout", &timeout_us);
         options.set("timeout", &timeout_us);
         if text.starts_with("rtsp") {
-            options.set("rtsp_transport", "tcp");
+            let transport = match stream.rtsp_transport {
+                super::network::RtspTransport::Tcp => "tcp",
+                super::network::RtspTransport::Udp => "udp",
+            };
+            options.set("rtsp_transport", transport);
         }
         if text.starts_with("udp") {
             options.set("overrun_nonfatal", "1");
             options.set("fifo_size", "1000000");
         }
-        let input =
-            ff::format::input_with_dictionary(&url, options).map_err(|e| VideoError::Open {
-                path: url.to_path_buf(),
-                source: e,
-            })?;
-        Self::from_input(url, input)
+        let (input, interrupt) = super::network::open(url, &text, options, &stream)?;
+        let finite = !low_latency && input.duration() > 0;
+        let mut reader = Self::from_input(url, input)?;
+        reader.interrupt = Some(interrupt);
+        reader.stream = !finite;
+        reader.stream_timeout_s = stream.timeout_s;
+        Ok(reader)
     }
 
     fn from_input(path: &Path, input: ff::format::context::Input) -> Result<Self, VideoError> {
@@ -135,6 +151,8 @@ impl VideoReader {
             time_base,
             start_pts,
             stream: super::is_stream_url(path),
+            interrupt: None,
+            stream_timeout_s: super::STREAM_TIMEOUT_S as f64,
             _name: None,
             size_at_open: std::fs::metadata(path).ok().map(|m| m.len()),
             grew: false,
@@ -213,6 +231,9 @@ impl VideoReader {
             while let Some(packet) =
                 super::read_packet(&mut self.input).map_err(|e| self.read_error(e))?
             {
+                if let Some(interrupt) = &self.interrupt {
+                    interrupt.touch();
+                }
                 if packet.stream() != self.stream_index {
                     continue;
                 }
@@ -258,8 +279,22 @@ impl VideoReader {
     /// A network stream that goes quiet fails its read with EIO or ETIMEDOUT once the timeout passes.
     fn read_error(&self, e: ff::Error) -> VideoError {
         let quiet = matches!(e, ff::Error::Other { errno } if errno == libc::EIO || errno == libc::ETIMEDOUT);
-        if quiet && self.stream {
-            VideoError::Stalled(self.path.clone())
+        let over_network = super::is_stream_url(&self.path);
+        if over_network
+            && !self.stream
+            && self.next_index == 0
+            && self.input.format().name().contains("mp4")
+        {
+            return VideoError::NeedsRanges(self.path.clone());
+        }
+        let interrupt = self.interrupt.as_ref();
+        if matches!(e, ff::Error::Exit) && interrupt.is_some_and(|i| i.stopped()) {
+            VideoError::Interrupted(self.path.clone())
+        } else if (quiet || matches!(e, ff::Error::Exit)) && self.stream {
+            VideoError::Stalled {
+                path: self.path.clone(),
+                seconds: self.stream_timeout_s,
+            }
         } else {
             self.decode_error("reading", e)
         }

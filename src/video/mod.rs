@@ -6,6 +6,7 @@ pub mod color;
 mod decode;
 mod encode;
 mod frame;
+pub mod network;
 
 pub use audio::AudioError;
 pub use color::{ColorSpec, Matrix};
@@ -61,8 +62,30 @@ pub enum VideoError {
         decoded: u64,
         declared: u64,
     },
-    #[error("{0}: the stream stopped sending (no data for {STREAM_TIMEOUT_S} s)")]
-    Stalled(PathBuf),
+    #[error("{path}: the stream stopped sending (no data for {seconds} s)")]
+    Stalled { path: PathBuf, seconds: f64 },
+    #[error(
+        "{path}: did not answer within {seconds} s (raise --stream-timeout for a slow network)"
+    )]
+    NoAnswer { path: PathBuf, seconds: f64 },
+    #[error("{0}: the camera refused the user name or password")]
+    Unauthorized(PathBuf),
+    #[error(
+        "{0}: the camera asks for a user name and password: put them before its host, as \
+         user:password@host, or as user:${{VARIABLE}}@host to take the password from the \
+         environment"
+    )]
+    NeedsCredentials(PathBuf),
+    #[error("{path}: the URL names ${{{name}}}, but {name} is not set in the environment")]
+    NoSuchVariable { path: PathBuf, name: String },
+    #[error("{0}: stopped while connecting")]
+    Interrupted(PathBuf),
+    #[error(
+        "{0}: this MP4 keeps its index at the end, and the server did not let FFmpeg jump there \
+         (no HTTP range requests): serve it from a server that answers range requests, or remux it \
+         with `ffmpeg -i IN -c copy -movflags +faststart OUT`"
+    )]
+    NeedsRanges(PathBuf),
     #[error("{path}: cannot write video: {reason}")]
     Container { path: PathBuf, reason: &'static str },
     #[error("{path}: cannot create")]

@@ -140,6 +140,7 @@ fn one_or_several_workers_hand_results_on_in_capture_order() {
             settings(1024, vec![1.0, 1.0]),
             LiveOptions {
                 workers: Some(workers),
+                ..LiveOptions::default()
             },
             Arc::new(|| {}),
         )

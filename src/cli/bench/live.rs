@@ -87,6 +87,7 @@ fn measure_live(
     };
     let options = LiveOptions {
         workers: args.workers,
+        ..LiveOptions::default()
     };
     let pipeline = LivePipeline::start(source, engine, settings, options, Arc::new(|| {}))?;
     let mut info = None;

@@ -1,0 +1,210 @@
+//! Camera credentials never shown: every URL's password (`rtsp://admin:s3cret@cam/…`) and secret
+//! query parameters (`?user=admin&password=s3cret`, `token=…`) are replaced by `***` wherever text
+//! leaves posecam (logs, messages, the window, saved settings). `${NAME}` placeholders (a password
+//! taken from the environment) are not secrets and stay.
+
+use std::borrow::Cow;
+
+/// Query parameters whose values are secrets (compared without case).
+const SECRET_PARAMS: &[&str] = &[
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "token",
+    "access_token",
+    "auth",
+    "authorization",
+    "key",
+    "apikey",
+    "api_key",
+    "secret",
+    "signature",
+    "sig",
+    "credentials",
+];
+
+pub const MASK: &str = "***";
+
+/// `text` with every credential in it masked.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    if !text.contains("://") && !text.contains('=') {
+        return Cow::Borrowed(text);
+    }
+    let masked = mask_query_secrets(&mask_userinfo(text));
+    if masked == text {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(masked)
+    }
+}
+
+/// `scheme://user:password@host` → `scheme://user:***@host`, for every URL in `text`.
+fn mask_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        // The authority ends at the first '/', '?', '#' or white space.
+        let end = after
+            .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace())
+            .unwrap_or(after.len());
+        let authority = &after[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                let userinfo = &authority[..at];
+                match userinfo.split_once(':') {
+                    Some((user, password)) if !is_placeholder(password) => {
+                        out.push_str(user);
+                        out.push(':');
+                        out.push_str(MASK);
+                    }
+                    _ => out.push_str(userinfo),
+                }
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `${NAME}`: a password read from the environment when the URL is opened.
+fn is_placeholder(text: &str) -> bool {
+    text.starts_with("${") && text.ends_with('}') && !text[2..text.len() - 1].contains(['$', '{'])
+}
+
+/// `password=s3cret` → `password=***` where `password` is a secret parameter (after `?`, `&` or `;`).
+fn mask_query_secrets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let bytes = text.as_bytes();
+    while i < text.len() {
+        let start_of_param = i == 0 || matches!(bytes[i - 1], b'?' | b'&' | b';');
+        if start_of_param {
+            if let Some(len) = secret_name_len(&text[i..]) {
+                out.push_str(&text[i..i + len + 1]);
+                i += len + 1;
+                let end = text[i..]
+                    .find(|c: char| c == '&' || c == '#' || c == ';' || c.is_whitespace())
+                    .map_or(text.len(), |e| i + e);
+                if end > i && !is_placeholder(&text[i..end]) {
+                    out.push_str(MASK);
+                } else {
+                    out.push_str(&text[i..end]);
+                }
+                i = end;
+                continue;
+            }
+        }
+        let c = text[i..].chars().next().unwrap_or(' ');
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// The length of a secret parameter's name at the start of `text`, when `=` follows it.
+fn secret_name_len(text: &str) -> Option<usize> {
+    let eq = text.find('=')?;
+    let name = &text[..eq];
+    SECRET_PARAMS
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(name))
+        .then_some(eq)
+}
+
+/// `${NAME}` in `url` replaced by the variable's value, so passwords can stay out of command lines,
+/// settings and scripts (as Frigate and go2rtc take them). The name of a variable that is not set is
+/// the error.
+pub fn expand_env(url: &str, var: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url;
+    while let Some(start) = rest.find("${") {
+        let Some(len) = rest[start + 2..].find('}') else {
+            break;
+        };
+        let name = &rest[start + 2..start + 2 + len];
+        out.push_str(&rest[..start]);
+        match var(name) {
+            Some(value) => out.push_str(&percent_encode_userinfo(&value)),
+            None => return Err(name.to_string()),
+        }
+        rest = &rest[start + 3 + len..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// A value put into a URL's user info: characters that would end it are escaped.
+fn percent_encode_userinfo(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A URL without its password (the window remembers streams this way).
+pub fn without_password(url: &str) -> String {
+    redact(url).replace(&format!(":{MASK}@"), "@")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_masked_wherever_they_are() {
+        assert_eq!(
+            redact("error: rtsp://admin:s3cret@127.0.0.1:8554/stream1: cannot open"),
+            "error: rtsp://admin:***@127.0.0.1:8554/stream1: cannot open"
+        );
+        assert_eq!(
+            redact("rtsp://a:b@x/1 and http://c:d@y:80"),
+            "rtsp://a:***@x/1 and http://c:***@y:80"
+        );
+        // A password with '@' or ':' in it is masked whole.
+        assert_eq!(redact("rtsp://u:p@ss:w@cam/x"), "rtsp://u:***@cam/x");
+        assert_eq!(redact("rtsp://user@cam/x"), "rtsp://user@cam/x");
+        assert_eq!(redact("rtsp://cam/x"), "rtsp://cam/x");
+        assert_eq!(redact("no url here"), "no url here");
+    }
+
+    #[test]
+    fn secret_query_parameters_are_masked() {
+        assert_eq!(
+            redact("http://cam/video.cgi?user=admin&password=s3cret&res=hd"),
+            "http://cam/video.cgi?user=admin&password=***&res=hd"
+        );
+        assert_eq!(
+            redact("https://x/y?TOKEN=abc#frag"),
+            "https://x/y?TOKEN=***#frag"
+        );
+        assert_eq!(redact("frames=12 keyframe=3"), "frames=12 keyframe=3");
+    }
+
+    #[test]
+    fn environment_placeholders_stay_and_expand() {
+        let url = "rtsp://admin:${CAM_PASS}@cam/1";
+        assert_eq!(redact(url), url);
+        let env = |n: &str| (n == "CAM_PASS").then(|| "p@ss:w/rd".to_string());
+        assert_eq!(
+            expand_env(url, env).unwrap(),
+            "rtsp://admin:p%40ss%3Aw%2Frd@cam/1"
+        );
+        assert_eq!(expand_env("rtsp://a:${NOPE}@c", env).unwrap_err(), "NOPE");
+        assert_eq!(
+            without_password("rtsp://admin:s3cret@cam/1"),
+            "rtsp://admin@cam/1"
+        );
+    }
+}
