@@ -17,6 +17,11 @@ APT_PACKAGES=(pkg-config clang libclang-dev ca-certificates
 # machine with systemd these packages start system services, so nothing installs them unasked there;
 # the test says how to enable it.
 SLURM_PACKAGES=(slurmctld slurmd slurm-client munge)
+# The camera tests' servers: GStreamer's RTSP server (no service; installed by the test command), and
+# nginx with its RTMP module (a system service under systemd: in CI only, like Slurm).
+TEST_PACKAGES=(gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav)
+CI_SERVER_PACKAGES=(nginx-light libnginx-mod-rtmp)
 SHARED_MODEL=../shared/models/tfpose-mobilenet-v2-small.onnx
 
 say() { printf '[posecam] %s\n' "$*" >&2; }
@@ -117,7 +122,8 @@ case "$cmd" in
     exec ./target/release/posecam "$@"
     ;;
   test)
-    case "${CI:-}" in ""|0|false) ;; *) APT_PACKAGES+=("${SLURM_PACKAGES[@]}") ;; esac
+    APT_PACKAGES+=("${TEST_PACKAGES[@]}")
+    case "${CI:-}" in ""|0|false) ;; *) APT_PACKAGES+=("${SLURM_PACKAGES[@]}" "${CI_SERVER_PACKAGES[@]}") ;; esac
     POSECAM_SKIP_FETCH=1 setup
     POSECAM_SKIP_FETCH=1 install_models
     install_lint_tools

@@ -133,12 +133,23 @@ impl LivePipeline {
 /// How long dropping a live pipeline waits for its threads (one inference, at most).
 const STOP_PATIENCE: Duration = Duration::from_secs(3);
 
-impl Drop for LivePipeline {
-    fn drop(&mut self) {
+impl LivePipeline {
+    /// Stops every thread; true when all of them ended in time (none was left blocked in a read).
+    pub fn stop(mut self) -> bool {
+        self.stop_threads()
+    }
+
+    fn stop_threads(&mut self) -> bool {
         self.ctx.abort.store(true, Ordering::Relaxed);
         self.hub.close();
-        if let Some(stages) = self.stages.take() {
-            stages.stop(STOP_PATIENCE);
-        }
+        self.stages
+            .take()
+            .is_none_or(|stages| stages.stop(STOP_PATIENCE))
+    }
+}
+
+impl Drop for LivePipeline {
+    fn drop(&mut self) {
+        self.stop_threads();
     }
 }

@@ -278,7 +278,7 @@ impl Stages {
     /// Stops every stage and waits up to `patience` for them to finish (a stage blocked in a device
     /// read is left behind). Live pipelines do this when dropped, so no thread still runs inference
     /// while the process exits.
-    pub(crate) fn stop(self, patience: std::time::Duration) {
+    pub(crate) fn stop(self, patience: std::time::Duration) -> bool {
         self.ctx
             .abort
             .store(true, std::sync::atomic::Ordering::Relaxed);
@@ -287,13 +287,16 @@ impl Stages {
         {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
+        let mut all = true;
         for handle in self.handles {
             if handle.is_finished() {
                 let _ = handle.join();
             } else {
+                all = false;
                 tracing::warn!("a pipeline thread did not stop in time; leaving it behind");
             }
         }
+        all
     }
 
     /// Waits for every stage; per-stage figures (inference workers merged), or the first failure.

@@ -44,6 +44,10 @@ pub struct VideoReader {
     interrupt: Option<std::sync::Arc<super::network::Interrupt>>,
     /// Seconds of silence before a stream counts as stopped.
     stream_timeout_s: f64,
+    /// When the first frame of a stream without timestamps arrived.
+    first_arrival: Option<std::time::Instant>,
+    /// A live stream whose container carries no real timestamps (multipart JPEG).
+    arrival_timed: bool,
     /// Keeps a file FFmpeg reads through `/proc/self/fd` open.
     _name: Option<super::FfmpegPath>,
     /// The file's size when opened: a file that grew by its end was still being written.
@@ -94,17 +98,22 @@ impl VideoReader {
         let stream = super::network::stream_options();
         let low_latency = super::network::low_latency(&text);
         let mut options = ff::Dictionary::new();
+        // Probing must end well within the timeout: an interrupt during it would end the stream.
+        let probe_s = if low_latency { 2.0 } else { 5.0f64 }.min(stream.timeout_s / 2.0);
+        options.set("analyzeduration", &((probe_s * 1e6) as u64).to_string());
         if low_latency {
             options.set("fflags", "nobuffer");
             options.set("flags", "low_delay");
             options.set("probesize", "1000000");
-            options.set("analyzeduration", "2000000");
         }
         // FFmpeg's own socket timeouts are a backstop: the interrupt callback ends a silent connect
         // or read at the timeout itself, with a message that says so.
         let timeout_us = ((stream.timeout_s * 2e6) as u64 + 1_000_000).to_string();
         options.set("rw_timeout", &timeout_us);
-        options.set("timeout", &timeout_us);
+        // RTMP's `timeout` would make it listen as a server instead.
+        if !text.starts_with("rtmp") {
+            options.set("timeout", &timeout_us);
+        }
         if text.starts_with("rtsp") {
             let transport = match stream.rtsp_transport {
                 super::network::RtspTransport::Tcp => "tcp",
@@ -121,6 +130,13 @@ impl VideoReader {
         let mut reader = Self::from_input(url, input)?;
         reader.interrupt = Some(interrupt);
         reader.stream = !finite;
+        let format = reader.input.format().name().to_string();
+        tracing::debug!(
+            "{}: container {format}, finite {finite}",
+            crate::io::redact::redact(&text)
+        );
+        reader.arrival_timed =
+            !finite && ["mpjpeg", "mjpeg", "jpeg_pipe"].contains(&format.as_str());
         reader.stream_timeout_s = stream.timeout_s;
         Ok(reader)
     }
@@ -153,6 +169,8 @@ impl VideoReader {
             stream: super::is_stream_url(path),
             interrupt: None,
             stream_timeout_s: super::STREAM_TIMEOUT_S as f64,
+            first_arrival: None,
+            arrival_timed: false,
             _name: None,
             size_at_open: std::fs::metadata(path).ok().map(|m| m.len()),
             grew: false,
@@ -228,6 +246,11 @@ impl VideoReader {
             }
             let mut fed = false;
             let mut read_error = None;
+            // Silence counts from when a packet is waited for (not from when the stream was opened:
+            // the model may have loaded since).
+            if let Some(interrupt) = &self.interrupt {
+                interrupt.touch();
+            }
             while let Some(packet) =
                 super::read_packet(&mut self.input).map_err(|e| self.read_error(e))?
             {
@@ -245,6 +268,14 @@ impl VideoReader {
                 break;
             }
             if !fed {
+                if let Some(i) = self.interrupt.as_ref() {
+                    tracing::debug!(
+                        "end of input after {} frames (interrupt: stopped {}, late {})",
+                        self.next_index,
+                        i.stopped(),
+                        i.late()
+                    );
+                }
                 let _ = self.decoder.send_eof();
                 self.eof_sent = true;
             }
@@ -309,9 +340,24 @@ impl VideoReader {
         }
     }
 
+    /// Now, in the stream's time base, counted from its first frame (never twice the same).
+    fn arrival_pts(&mut self) -> i64 {
+        let first = *self
+            .first_arrival
+            .get_or_insert_with(std::time::Instant::now);
+        let ticks = rational_f64(self.time_base)
+            .filter(|tb| *tb > 0.0)
+            .map_or(0, |tb| (first.elapsed().as_secs_f64() / tb).round() as i64);
+        self.last_pts.map_or(ticks, |last| ticks.max(last + 1))
+    }
+
     fn drain(&mut self) -> Result<(), VideoError> {
         while self.decoder.receive_frame(&mut self.decoded).is_ok() {
             let pts = match self.decoded.timestamp() {
+                // A live stream without real timestamps (MJPEG over HTTP numbers its frames at
+                // 25 fps, whatever the camera sends): its frames are timed by their arrival.
+                _ if self.arrival_timed => self.arrival_pts(),
+                None if self.stream => self.arrival_pts(),
                 Some(p) if self.last_pts.is_none_or(|last| p > last) => p,
                 _ => self
                     .last_pts

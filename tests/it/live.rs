@@ -15,7 +15,7 @@ use posecam::pipeline::{
 use posecam::pose::Thresholds;
 use posecam::track::TrackerSettings;
 
-fn settings(net_height: usize, scales: Vec<f32>) -> PipelineSettings {
+pub(crate) fn settings(net_height: usize, scales: Vec<f32>) -> PipelineSettings {
     PipelineSettings {
         net: NetConfig { net_height, scales },
         thresholds: Thresholds::default(),

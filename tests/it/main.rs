@@ -7,6 +7,7 @@ mod common;
 mod architecture;
 mod association;
 mod batch;
+mod cameras;
 mod cli;
 mod container;
 #[allow(clippy::too_many_lines)]

@@ -3,6 +3,7 @@
 pub mod fixture;
 pub mod http;
 pub mod onnx;
+pub mod servers;
 pub mod slurm;
 
 use std::path::PathBuf;
