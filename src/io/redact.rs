@@ -117,10 +117,18 @@ fn secret_name_len(text: &str) -> Option<usize> {
         .then_some(eq)
 }
 
+/// A `${NAME}` in a URL whose variable is not set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0} is not set in the environment")]
+pub struct MissingVariable(pub String);
+
 /// `${NAME}` in `url` replaced by the variable's value, so passwords can stay out of command lines,
 /// settings and scripts (as Frigate and go2rtc take them). The name of a variable that is not set is
 /// the error.
-pub fn expand_env(url: &str, var: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+pub fn expand_env(
+    url: &str,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<String, MissingVariable> {
     let mut out = String::with_capacity(url.len());
     let mut rest = url;
     while let Some(start) = rest.find("${") {
@@ -131,7 +139,7 @@ pub fn expand_env(url: &str, var: impl Fn(&str) -> Option<String>) -> Result<Str
         out.push_str(&rest[..start]);
         match var(name) {
             Some(value) => out.push_str(&percent_encode_userinfo(&value)),
-            None => return Err(name.to_string()),
+            None => return Err(MissingVariable(name.to_string())),
         }
         rest = &rest[start + 3 + len..];
     }
@@ -201,7 +209,10 @@ mod tests {
             expand_env(url, env).unwrap(),
             "rtsp://admin:p%40ss%3Aw%2Frd@cam/1"
         );
-        assert_eq!(expand_env("rtsp://a:${NOPE}@c", env).unwrap_err(), "NOPE");
+        assert_eq!(
+            expand_env("rtsp://a:${NOPE}@c", env).unwrap_err(),
+            MissingVariable("NOPE".into())
+        );
         assert_eq!(
             without_password("rtsp://admin:s3cret@cam/1"),
             "rtsp://admin@cam/1"

@@ -20,13 +20,18 @@ pub enum RtspTransport {
     Udp,
 }
 
+/// Neither `tcp` nor `udp`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not an RTSP transport: tcp or udp")]
+pub struct BadTransport(String);
+
 impl std::str::FromStr for RtspTransport {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadTransport;
+    fn from_str(s: &str) -> Result<Self, BadTransport> {
         match s.to_ascii_lowercase().as_str() {
             "tcp" => Ok(Self::Tcp),
             "udp" => Ok(Self::Udp),
-            _ => Err(format!("'{s}' is not an RTSP transport: tcp or udp")),
+            _ => Err(BadTransport(s.to_string())),
         }
     }
 }
@@ -127,10 +132,10 @@ pub(crate) fn open(
     options: ff::Dictionary,
     stream: &StreamOptions,
 ) -> Result<(ff::format::context::Input, Arc<Interrupt>), VideoError> {
-    let url = crate::io::redact::expand_env(url, |n| std::env::var(n).ok()).map_err(|name| {
+    let url = crate::io::redact::expand_env(url, |n| std::env::var(n).ok()).map_err(|missing| {
         VideoError::NoSuchVariable {
             path: shown.to_path_buf(),
-            name,
+            name: missing.0,
         }
     })?;
     let timeout = Duration::from_secs_f64(stream.timeout_s);
