@@ -22,7 +22,7 @@ use crate::io::transaction::{FolderFiles, OutputId, OutputSet};
 use crate::pose::Thresholds;
 use crate::render::{draw_figures, draw_text, figures, OverlayStyle, YuvCanvas};
 use crate::track::TrackerSettings;
-use crate::video::{EncodeOptions, VideoFormat, VideoInfo, VideoReader, VideoWriter};
+use crate::video::{AudioInput, EncodeOptions, VideoFormat, VideoInfo, VideoReader, VideoWriter};
 
 /// Settings of one export.
 #[derive(Debug, Clone)]
@@ -87,7 +87,10 @@ fn export_opened(
     mut progress: impl FnMut(ExportProgress),
 ) -> Result<ExportReport, PipelineError> {
     let start = Instant::now();
+    let mut reader = reader;
     let (info, stream) = (reader.info().clone(), reader.is_stream());
+    // A stream's audio comes with its frames, from the same connection.
+    let stream_audio = reader.take_audio();
     if engines.is_empty() {
         return Err(PipelineError::NoEngine);
     }
@@ -127,8 +130,9 @@ fn export_opened(
     let (tx_progress, rx_progress) = bounded::<ExportProgress>(64);
     let encoder = EncodeStage {
         format: VideoFormat::of(&info),
-        // A stream cannot be opened a second time for its audio (a UDP port, a single-client server).
+        // A file's audio is read again from the file; a stream's comes from its one connection.
         audio: (info.audio_streams > 0 && !stream).then(|| input.to_path_buf()),
+        stream_audio: std::sync::Mutex::new(stream_audio),
         settings: settings.clone(),
         outputs: outputs.clone(),
         rx: stages.results.clone(),
@@ -166,6 +170,8 @@ fn export_opened(
 struct EncodeStage {
     format: VideoFormat,
     audio: Option<PathBuf>,
+    /// A stream's audio packets, handed on by its reader (taken when the writer is made).
+    stream_audio: std::sync::Mutex<Option<crate::video::StreamAudio>>,
     settings: ExportSettings,
     outputs: ExportOutputs,
     rx: Receiver<FrameResult>,
@@ -188,11 +194,17 @@ impl EncodeStage {
 
     fn encode_all(&self) -> EncodeOutcome {
         let video = &self.outputs.video;
-        let mut writer = VideoWriter::create(
+        let stream_audio = self.stream_audio.lock().ok().and_then(|mut a| a.take());
+        let audio = match (stream_audio, self.audio.as_deref()) {
+            (Some(s), _) => AudioInput::Stream(s),
+            (None, Some(file)) => AudioInput::File(file),
+            (None, None) => AudioInput::None,
+        };
+        let mut writer = VideoWriter::create_with(
             &video.path,
             &video.shown,
             &self.format,
-            self.audio.as_deref(),
+            audio,
             &self.settings.encode,
         )?;
         let mut keypoints = KeypointWriters::create(&self.outputs)?;

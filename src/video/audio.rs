@@ -26,11 +26,35 @@ fn ffmpeg(doing: &'static str) -> impl Fn(ff::Error) -> AudioError {
     move |e| AudioError::Ffmpeg(doing, e)
 }
 
+/// Where audio packets come from.
+enum PacketSource {
+    /// The source file, opened a second time (a file can be).
+    File {
+        /// Keeps a file FFmpeg reads through `/proc/self/fd` open.
+        _name: super::FfmpegPath,
+        input: ff::format::context::Input,
+    },
+    /// A stream's own connection: the video reader hands its audio packets on, timed from the
+    /// recording's start.
+    Stream(crossbeam_channel::Receiver<ff::Packet>),
+}
+
+/// An audio stream of a source: what the output needs to carry it.
+pub struct AudioStreamInfo {
+    pub index: usize,
+    pub parameters: ff::codec::Parameters,
+    pub time_base: ff::Rational,
+}
+
+/// A stream's audio, handed on by its [`super::VideoReader`] (one connection for both).
+pub struct StreamAudio {
+    pub(super) streams: Vec<AudioStreamInfo>,
+    pub(super) packets: crossbeam_channel::Receiver<ff::Packet>,
+}
+
 /// Carries the audio of a source file into the output, interleaved with the video by time.
 pub(super) struct AudioCopy {
-    /// Keeps a file FFmpeg reads through `/proc/self/fd` open.
-    _name: super::FfmpegPath,
-    input: ff::format::context::Input,
+    source: PacketSource,
     /// Per input stream: how its packets reach the output, if it is audio.
     pub(super) map: Vec<Option<AudioRoute>>,
     pending: Option<ff::Packet>,
@@ -115,10 +139,10 @@ pub(super) struct AacTranscoder {
 impl AacTranscoder {
     fn new(
         output: &mut ff::format::context::Output,
-        stream: &ff::format::stream::Stream,
+        stream: &AudioStreamInfo,
         global_header: bool,
     ) -> Result<Self, AudioError> {
-        let ctx = ff::codec::context::Context::from_parameters(stream.parameters())
+        let ctx = ff::codec::context::Context::from_parameters(stream.parameters.clone())
             .map_err(ffmpeg("reading the audio's parameters"))?;
         let decoder = ctx
             .decoder()
@@ -159,7 +183,7 @@ impl AacTranscoder {
             resampler: None,
             encoder,
             out_index,
-            in_tb: stream.time_base(),
+            in_tb: stream.time_base,
             layout,
             rate,
             frame_size,
@@ -290,7 +314,16 @@ impl AudioCopy {
         until: Option<f64>,
     ) -> Option<(ff::Packet, &mut AudioRoute)> {
         while self.pending.is_none() && !self.exhausted {
-            match super::read_packet(&mut self.input) {
+            let read = match &mut self.source {
+                PacketSource::File { input, .. } => super::read_packet(input),
+                // What the reader has handed on so far: the rest comes with later frames.
+                PacketSource::Stream(packets) => match packets.try_recv() {
+                    Ok(p) => Ok(Some(p)),
+                    Err(crossbeam_channel::TryRecvError::Empty) => return None,
+                    Err(crossbeam_channel::TryRecvError::Disconnected) => Ok(None),
+                },
+            };
+            match read {
                 // Streams that appear after opening (MPEG-TS) have no route: skipped.
                 Ok(Some(packet)) if self.map.get(packet.stream()).is_some_and(Option::is_some) => {
                     self.pending = Some(packet);
@@ -332,9 +365,9 @@ fn incomplete_audio(params: &ff::codec::Parameters) -> bool {
 /// How one audio stream reaches `output`.
 fn audio_route(
     output: &mut ff::format::context::Output,
-    stream: &ff::format::stream::Stream,
+    stream: &AudioStreamInfo,
 ) -> Result<AudioRoute, AudioError> {
-    let params = stream.parameters();
+    let params = stream.parameters.clone();
     let id = params.id();
     let global_header = output
         .format()
@@ -354,7 +387,7 @@ fn audio_route(
     if !(storable && (!mp4_like || MP4_AUDIO.contains(&id))) {
         tracing::info!(
             "audio stream {} ({id:?}) is re-encoded to AAC for this container",
-            stream.index()
+            stream.index
         );
         let aac = AacTranscoder::new(output, stream, global_header)?;
         return Ok(AudioRoute::Aac(Box::new(aac)));
@@ -369,7 +402,7 @@ fn audio_route(
     }
     Ok(AudioRoute::Copy(CopiedStream {
         out_index: out.index(),
-        in_tb: stream.time_base(),
+        in_tb: stream.time_base,
         last_dts: None,
         dropped: 0,
     }))
@@ -387,24 +420,65 @@ pub(super) fn add_audio_streams(
         path: source.to_path_buf(),
         source: e.into(),
     })?;
-    let mut map: Vec<Option<AudioRoute>> = (0..input.nb_streams()).map(|_| None).collect();
-    for stream in input.streams() {
-        let params = stream.parameters();
-        if params.medium() != ff::media::Type::Audio {
-            continue;
-        }
-        if incomplete_audio(&params) {
-            tracing::warn!(
-                "audio stream {} has no channel layout or sample rate yet: left out",
-                stream.index()
-            );
-            continue;
-        }
-        map[stream.index()] = Some(audio_route(output, &stream)?);
+    let streams = audio_streams(&input);
+    let count = input.nb_streams() as usize;
+    routes(
+        output,
+        &streams,
+        count,
+        PacketSource::File { _name: name, input },
+    )
+}
+
+/// The audio streams of `input` that can be carried (parameters complete).
+pub(super) fn audio_streams(input: &ff::format::context::Input) -> Vec<AudioStreamInfo> {
+    input
+        .streams()
+        .filter(|s| s.parameters().medium() == ff::media::Type::Audio)
+        .filter(|s| {
+            let complete = !incomplete_audio(&s.parameters());
+            if !complete {
+                tracing::warn!(
+                    "audio stream {} has no channel layout or sample rate yet: left out",
+                    s.index()
+                );
+            }
+            complete
+        })
+        .map(|s| AudioStreamInfo {
+            index: s.index(),
+            parameters: s.parameters(),
+            time_base: s.time_base(),
+        })
+        .collect()
+}
+
+/// A stream's audio, from its reader.
+pub(super) fn add_stream_audio(
+    output: &mut ff::format::context::Output,
+    audio: StreamAudio,
+) -> Result<AudioCopy, AudioError> {
+    let count = audio.streams.iter().map(|s| s.index + 1).max().unwrap_or(0);
+    routes(
+        output,
+        &audio.streams,
+        count,
+        PacketSource::Stream(audio.packets),
+    )
+}
+
+fn routes(
+    output: &mut ff::format::context::Output,
+    streams: &[AudioStreamInfo],
+    count: usize,
+    source: PacketSource,
+) -> Result<AudioCopy, AudioError> {
+    let mut map: Vec<Option<AudioRoute>> = (0..count).map(|_| None).collect();
+    for stream in streams {
+        map[stream.index] = Some(audio_route(output, stream)?);
     }
     Ok(AudioCopy {
-        _name: name,
-        input,
+        source,
         map,
         pending: None,
         exhausted: false,

@@ -8,6 +8,50 @@ use ff::format::Pixel;
 use ff::software::scaling;
 use ffmpeg_next as ff;
 
+/// Audio packets of a stream waiting for the muxer (about 40 s of AAC).
+const AUDIO_QUEUE: usize = 2048;
+
+/// A stream's audio packets on their way to an export's muxer.
+struct AudioTap {
+    tx: crossbeam_channel::Sender<ff::Packet>,
+    /// Tapped streams and their time bases.
+    time_bases: Vec<(usize, ff::Rational)>,
+    /// Packets read before the first frame fixed the recording's start.
+    held: Vec<ff::Packet>,
+    dropped: u64,
+}
+
+impl AudioTap {
+    /// Hands `packet` on with its time counted from the recording's start (`start_s` in the
+    /// stream's clock); audio from before the first frame is left out.
+    fn send(&mut self, mut packet: ff::Packet, start_s: f64) {
+        let Some(tb) = self
+            .time_bases
+            .iter()
+            .find(|(i, _)| *i == packet.stream())
+            .and_then(|(_, tb)| rational_f64(*tb))
+        else {
+            return;
+        };
+        let offset = (start_s / tb).round() as i64;
+        let (pts, dts) = (
+            packet.pts().map(|t| t - offset),
+            packet.dts().map(|t| t - offset),
+        );
+        if pts.or(dts).is_none_or(|t| t < 0) {
+            return;
+        }
+        packet.set_pts(pts);
+        packet.set_dts(dts);
+        if self.tx.try_send(packet).is_err() {
+            if self.dropped == 0 {
+                tracing::warn!("the recording's audio is falling behind: audio packets left out");
+            }
+            self.dropped += 1;
+        }
+    }
+}
+
 /// One decoded frame, upright, with its place in the stream.
 #[derive(Debug, Clone)]
 pub struct DecodedFrame {
@@ -48,6 +92,8 @@ pub struct VideoReader {
     first_arrival: Option<std::time::Instant>,
     /// A live stream whose container carries no real timestamps (multipart JPEG).
     arrival_timed: bool,
+    /// A stream's audio, handed on to the export's muxer (one connection for both).
+    audio_tap: Option<AudioTap>,
     /// Keeps a file FFmpeg reads through `/proc/self/fd` open.
     _name: Option<super::FfmpegPath>,
     /// The file's size when opened: a file that grew by its end was still being written.
@@ -171,6 +217,7 @@ impl VideoReader {
             stream_timeout_s: super::STREAM_TIMEOUT_S as f64,
             first_arrival: None,
             arrival_timed: false,
+            audio_tap: None,
             _name: None,
             size_at_open: std::fs::metadata(path).ok().map(|m| m.len()),
             grew: false,
@@ -258,6 +305,7 @@ impl VideoReader {
                     interrupt.touch();
                 }
                 if packet.stream() != self.stream_index {
+                    self.tap_audio(packet);
                     continue;
                 }
                 if let Err(e) = self.decoder.send_packet(&packet) {
@@ -280,6 +328,7 @@ impl VideoReader {
                 self.eof_sent = true;
             }
             self.drain()?;
+            self.release_held_audio();
             if let (Some(e), true) = (read_error, self.ready.is_empty() && self.eof_sent) {
                 return Err(self.decode_error("decoding", e));
             }
@@ -337,6 +386,58 @@ impl VideoReader {
             frame: self.next_index,
             what: what.into(),
             source,
+        }
+    }
+
+    /// A stream's audio packets from now on, timed from the recording's start like its frames: for
+    /// an export to mux them (the stream cannot be opened a second time for its audio). `None` for
+    /// files (their audio is read again from the file) and streams without audio.
+    pub fn take_audio(&mut self) -> Option<super::encode::StreamAudio> {
+        if !self.stream || self.audio_tap.is_some() {
+            return None;
+        }
+        let streams = super::audio::audio_streams(&self.input);
+        if streams.is_empty() {
+            return None;
+        }
+        let (tx, packets) = crossbeam_channel::bounded(AUDIO_QUEUE);
+        self.audio_tap = Some(AudioTap {
+            tx,
+            time_bases: streams.iter().map(|s| (s.index, s.time_base)).collect(),
+            held: Vec::new(),
+            dropped: 0,
+        });
+        Some(super::encode::StreamAudio { streams, packets })
+    }
+
+    /// An audio packet of a tapped stream: held until the first frame fixes the recording's start,
+    /// then handed on.
+    fn tap_audio(&mut self, packet: ff::Packet) {
+        let Some(tap) = self.audio_tap.as_mut() else {
+            return;
+        };
+        if !tap.time_bases.iter().any(|(i, _)| *i == packet.stream()) {
+            return;
+        }
+        if self.last_pts.is_none() {
+            if tap.held.len() < AUDIO_QUEUE {
+                tap.held.push(packet);
+            }
+            return;
+        }
+        let start_s = rational_f64(self.time_base).map_or(0.0, |tb| self.start_pts as f64 * tb);
+        tap.send(packet, start_s);
+    }
+
+    fn release_held_audio(&mut self) {
+        if self.last_pts.is_none() {
+            return;
+        }
+        let start_s = rational_f64(self.time_base).map_or(0.0, |tb| self.start_pts as f64 * tb);
+        if let Some(tap) = self.audio_tap.as_mut() {
+            for packet in std::mem::take(&mut tap.held) {
+                tap.send(packet, start_s);
+            }
         }
     }
 

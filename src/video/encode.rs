@@ -4,7 +4,17 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::audio::{add_audio_streams, AudioCopy, AudioError, AudioRoute};
+pub use super::audio::StreamAudio;
+use super::audio::{add_audio_streams, add_stream_audio, AudioCopy, AudioError, AudioRoute};
+
+/// Where an annotated video's audio comes from.
+pub enum AudioInput<'a> {
+    None,
+    /// The source file (opened again for its audio).
+    File(&'a Path),
+    /// A stream's audio packets, from the one connection its reader holds.
+    Stream(StreamAudio),
+}
 use super::{init, VideoError, Yuv420Image};
 use ff::format::Pixel;
 use ffmpeg_next as ff;
@@ -187,6 +197,18 @@ impl VideoWriter {
         audio_source: Option<&Path>,
         options: &EncodeOptions,
     ) -> Result<Self, VideoError> {
+        let audio = audio_source.map_or(AudioInput::None, AudioInput::File);
+        Self::create_with(path, shown, format, audio, options)
+    }
+
+    /// [`VideoWriter::create`] with the audio of a file, of a stream's reader, or none.
+    pub fn create_with(
+        path: &Path,
+        shown: &Path,
+        format: &VideoFormat,
+        audio_input: AudioInput<'_>,
+        options: &EncodeOptions,
+    ) -> Result<Self, VideoError> {
         init();
         let err = |source: EncodeError| VideoError::Write {
             path: shown.to_path_buf(),
@@ -202,14 +224,14 @@ impl VideoWriter {
             .map_err(err)?;
         let (encoder, video_index) =
             open_video_encoder(&mut output, format, options).map_err(err)?;
-        let audio = match audio_source {
-            Some(src) => Some(
-                add_audio_streams(&mut output, src)
-                    .map_err(EncodeError::from)
-                    .map_err(err)?,
-            ),
-            None => None,
-        };
+        let audio = match audio_input {
+            AudioInput::File(src) => Some(add_audio_streams(&mut output, src)),
+            AudioInput::Stream(audio) => Some(add_stream_audio(&mut output, audio)),
+            AudioInput::None => None,
+        }
+        .transpose()
+        .map_err(EncodeError::from)
+        .map_err(err)?;
         output
             .write_header()
             .map_err(ffmpeg("writing the header"))

@@ -12,7 +12,8 @@ pub use audio::AudioError;
 pub use color::{ColorSpec, Matrix};
 pub use decode::{DecodedFrame, VideoReader};
 pub use encode::{
-    check_container, EncodeError, EncodeOptions, VideoFormat, VideoWriter, X264_PRESETS,
+    check_container, AudioInput, EncodeError, EncodeOptions, StreamAudio, VideoFormat, VideoWriter,
+    X264_PRESETS,
 };
 pub use frame::Yuv420Image;
 

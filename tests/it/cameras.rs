@@ -62,6 +62,44 @@ fn assert_three_seconds(f: &Fixture, o: &Output, lines: &[serde_json::Value], wh
     );
 }
 
+/// The recording's audio (AAC from the camera) is there, and runs with the video.
+fn assert_audio_in_step(f: &Fixture, what: &str) {
+    let o = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,start_time,duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(f.path("rec.mp4"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let stream = |kind: &str| -> (f64, f64) {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(kind))
+            .unwrap_or_else(|| panic!("{what}: no {kind} in {text}"));
+        let v: Vec<f64> = line
+            .split(',')
+            .skip(1)
+            .map(|x| x.parse().unwrap())
+            .collect();
+        (v[0], v[1])
+    };
+    let ((vs, vd), (a_s, ad)) = (stream("video"), stream("audio"));
+    assert!(
+        (a_s - vs).abs() <= 0.3,
+        "{what}: audio starts at {a_s} s, video at {vs} s"
+    );
+    assert!(
+        (ad - vd).abs() <= 0.5,
+        "{what}: {ad} s of audio for {vd} s of video"
+    );
+}
+
 #[test]
 fn rtsp_over_tcp_and_udp_records_three_seconds_from_zero() {
     if let Some(why) = servers::rtsp_unavailable() {
@@ -73,6 +111,7 @@ fn rtsp_over_tcp_and_udp_records_three_seconds_from_zero() {
     let url = format!("rtsp://127.0.0.1:{}/stream", server.port);
     let (o, lines) = record(&f, &url, &["--duration", "3"]);
     assert_three_seconds(&f, &o, &lines, "RTSP over TCP");
+    assert_audio_in_step(&f, "RTSP over TCP");
     let (o, lines) = record(&f, &url, &["--duration", "3", "--rtsp-transport", "udp"]);
     assert_three_seconds(&f, &o, &lines, "RTSP over UDP");
 }
@@ -142,6 +181,7 @@ fn rtmp_from_nginx_fed_as_obs_would() {
         let (o, lines) = record(&f, &url, &["--duration", "3", "--stream-timeout", "3"]);
         if o.status.success() || std::time::Instant::now() > deadline {
             assert_three_seconds(&f, &o, &lines, "RTMP");
+            assert_audio_in_step(&f, "RTMP");
             break;
         }
     }
