@@ -147,6 +147,20 @@ pub fn expand_env(
     Ok(out)
 }
 
+/// The names of the `${NAME}` placeholders in `url`.
+pub fn variables(url: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = url;
+    while let Some(start) = rest.find("${") {
+        let Some(len) = rest[start + 2..].find('}') else {
+            break;
+        };
+        names.push(rest[start + 2..start + 2 + len].to_string());
+        rest = &rest[start + 3 + len..];
+    }
+    names
+}
+
 /// A value put into a URL's user info: characters that would end it are escaped.
 fn percent_encode_userinfo(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -217,5 +231,6 @@ mod tests {
             without_password("rtsp://admin:s3cret@cam/1"),
             "rtsp://admin@cam/1"
         );
+        assert_eq!(variables(url), ["CAM_PASS"]);
     }
 }

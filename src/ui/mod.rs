@@ -172,6 +172,16 @@ impl PosecamApp {
         self.source_failed = false;
         self.stats = Stats::default();
         self.source = Some(spec.clone());
+        if let SourceSpec::Stream(url) = &spec {
+            for name in crate::io::redact::variables(url) {
+                let found = std::env::var_os(&name).is_some();
+                self.say(if found {
+                    format!("the stream's password comes from the environment variable {name}")
+                } else {
+                    format!("the URL names ${{{name}}}, but {name} is not set in the environment")
+                });
+            }
+        }
         let Some(engine) = self.engine_spec() else {
             self.say(
                 "No model: run `posecam model fetch` or choose an .onnx model in the side panel.",

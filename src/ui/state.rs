@@ -368,6 +368,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn streams_are_remembered_without_their_passwords() {
+        let mut settings = AppSettings::default();
+        settings.remember_stream("rtsp://admin:s3cret@cam/1");
+        settings.remember_stream("rtsp://admin:${CAM_PASS}@cam/2");
+        settings.remember_stream("rtsp://admin:other@cam/1");
+        assert_eq!(
+            settings.recent_streams,
+            ["rtsp://admin@cam/1", "rtsp://admin:${CAM_PASS}@cam/2"]
+        );
+        let saved = serde_json::to_string(&settings).unwrap();
+        assert!(
+            !saved.contains("s3cret") && !saved.contains("other"),
+            "{saved}"
+        );
+    }
+
+    #[test]
     fn pictures_keep_their_aspect_ratio() {
         assert_eq!(
             fit_rect([0.0, 0.0, 200.0, 100.0], (100, 100)),

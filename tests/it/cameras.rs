@@ -114,6 +114,7 @@ fn rtsp_over_tcp_and_udp_records_three_seconds_from_zero() {
     assert_audio_in_step(&f, "RTSP over TCP");
     let (o, lines) = record(&f, &url, &["--duration", "3", "--rtsp-transport", "udp"]);
     assert_three_seconds(&f, &o, &lines, "RTSP over UDP");
+    assert_live_frames(&f, &url, "RTSP");
 }
 
 #[test]
@@ -182,6 +183,7 @@ fn rtmp_from_nginx_fed_as_obs_would() {
         if o.status.success() || std::time::Instant::now() > deadline {
             assert_three_seconds(&f, &o, &lines, "RTMP");
             assert_audio_in_step(&f, "RTMP");
+            assert_live_frames(&f, &url, "RTMP");
             break;
         }
     }
@@ -191,22 +193,15 @@ fn rtmp_from_nginx_fed_as_obs_would() {
 fn srt_and_single_client_http_mpegts_and_mjpeg_record_three_seconds() {
     let f = Fixture::new();
     let h264 = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "10"];
-    let srt = servers::ffmpeg_server(
-        |p| {
-            vec![
-                "-f".into(),
-                "mpegts".into(),
-                format!("srt://127.0.0.1:{p}?mode=listener"),
-            ]
-        },
-        &h264,
-    );
+    let srt = srt_listener(&h264);
     let (o, lines) = record(
         &f,
         &format!("srt://127.0.0.1:{}", srt.port),
         &["--duration", "3"],
     );
     assert_three_seconds(&f, &o, &lines, "SRT");
+    let srt = srt_listener(&h264);
+    assert_live_frames(&f, &format!("srt://127.0.0.1:{}", srt.port), "SRT");
     // `-listen 1` serves one client: probing and reading must share the one connection.
     let http = single_client(&h264, "mpegts", "s.ts");
     let url = format!("http://127.0.0.1:{}/s.ts", http.port);
@@ -216,6 +211,59 @@ fn srt_and_single_client_http_mpegts_and_mjpeg_record_three_seconds() {
     let url = format!("http://127.0.0.1:{}/cam.mjpg", mjpeg.port);
     let (o, lines) = record(&f, &url, &["--duration", "3"]);
     assert_three_seconds(&f, &o, &lines, "HTTP MJPEG");
+    // Each single-client server took its one client: new ones for the window's pipeline.
+    let http = single_client(&h264, "mpegts", "s.ts");
+    assert_live_frames(
+        &f,
+        &format!("http://127.0.0.1:{}/s.ts", http.port),
+        "HTTP MPEG-TS",
+    );
+    let mjpeg = single_client(&["-c:v", "mjpeg", "-q:v", "5"], "mpjpeg", "cam.mjpg");
+    assert_live_frames(
+        &f,
+        &format!("http://127.0.0.1:{}/cam.mjpg", mjpeg.port),
+        "HTTP MJPEG",
+    );
+}
+
+/// FFmpeg as an SRT listener (one caller, then it ends).
+fn srt_listener(encode: &[&str]) -> Server {
+    let server = servers::ffmpeg_server(
+        |p| {
+            vec![
+                "-f".into(),
+                "mpegts".into(),
+                format!("srt://127.0.0.1:{p}?mode=listener"),
+            ]
+        },
+        encode,
+    );
+    server
+}
+
+/// The window's pipeline on `url` shows frames (waits for three results).
+fn assert_live_frames(f: &Fixture, url: &str, what: &str) {
+    let live = posecam::pipeline::LivePipeline::start(
+        posecam::capture::SourceSpec::Stream(url.to_string()),
+        posecam::pipeline::EngineSpec {
+            model: f.tiny.clone(),
+            device: posecam::infer::Device::Cpu,
+        },
+        crate::live::settings(96, vec![1.0]),
+        posecam::pipeline::LiveOptions::default(),
+        std::sync::Arc::new(|| {}),
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + crate::common::DEADLINE;
+    let mut results = 0;
+    while results < 3 && std::time::Instant::now() < deadline {
+        results += live.results().count();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        results >= 3,
+        "{what}: the live pipeline showed {results} frames"
+    );
 }
 
 fn single_client(encode: &[&str], format: &str, name: &str) -> Server {
