@@ -52,6 +52,50 @@ pub struct StreamAudio {
     pub(super) packets: crossbeam_channel::Receiver<ff::Packet>,
 }
 
+/// Audio packets of a stream waiting for the muxer (about 40 s of AAC).
+pub(super) const AUDIO_QUEUE: usize = 2048;
+
+/// A stream's audio packets on their way to an export's muxer.
+pub(super) struct AudioTap {
+    pub(super) tx: crossbeam_channel::Sender<ff::Packet>,
+    /// Tapped streams and their time bases.
+    pub(super) time_bases: Vec<(usize, ff::Rational)>,
+    /// Packets read before the first frame fixed the recording's start.
+    pub(super) held: Vec<ff::Packet>,
+    pub(super) dropped: u64,
+}
+
+impl AudioTap {
+    /// Hands `packet` on with its time counted from the recording's start (`start_s` in the
+    /// stream's clock); audio from before the first frame is left out.
+    pub(super) fn send(&mut self, mut packet: ff::Packet, start_s: f64) {
+        let Some(tb) = self
+            .time_bases
+            .iter()
+            .find(|(i, _)| *i == packet.stream())
+            .and_then(|(_, tb)| super::rational_f64(*tb))
+        else {
+            return;
+        };
+        let offset = (start_s / tb).round() as i64;
+        let (pts, dts) = (
+            packet.pts().map(|t| t - offset),
+            packet.dts().map(|t| t - offset),
+        );
+        if pts.or(dts).is_none_or(|t| t < 0) {
+            return;
+        }
+        packet.set_pts(pts);
+        packet.set_dts(dts);
+        if self.tx.try_send(packet).is_err() {
+            if self.dropped == 0 {
+                tracing::warn!("the recording's audio is falling behind: audio packets left out");
+            }
+            self.dropped += 1;
+        }
+    }
+}
+
 /// Carries the audio of a source file into the output, interleaved with the video by time.
 pub(super) struct AudioCopy {
     source: PacketSource,

@@ -8,50 +8,6 @@ use ff::format::Pixel;
 use ff::software::scaling;
 use ffmpeg_next as ff;
 
-/// Audio packets of a stream waiting for the muxer (about 40 s of AAC).
-const AUDIO_QUEUE: usize = 2048;
-
-/// A stream's audio packets on their way to an export's muxer.
-struct AudioTap {
-    tx: crossbeam_channel::Sender<ff::Packet>,
-    /// Tapped streams and their time bases.
-    time_bases: Vec<(usize, ff::Rational)>,
-    /// Packets read before the first frame fixed the recording's start.
-    held: Vec<ff::Packet>,
-    dropped: u64,
-}
-
-impl AudioTap {
-    /// Hands `packet` on with its time counted from the recording's start (`start_s` in the
-    /// stream's clock); audio from before the first frame is left out.
-    fn send(&mut self, mut packet: ff::Packet, start_s: f64) {
-        let Some(tb) = self
-            .time_bases
-            .iter()
-            .find(|(i, _)| *i == packet.stream())
-            .and_then(|(_, tb)| rational_f64(*tb))
-        else {
-            return;
-        };
-        let offset = (start_s / tb).round() as i64;
-        let (pts, dts) = (
-            packet.pts().map(|t| t - offset),
-            packet.dts().map(|t| t - offset),
-        );
-        if pts.or(dts).is_none_or(|t| t < 0) {
-            return;
-        }
-        packet.set_pts(pts);
-        packet.set_dts(dts);
-        if self.tx.try_send(packet).is_err() {
-            if self.dropped == 0 {
-                tracing::warn!("the recording's audio is falling behind: audio packets left out");
-            }
-            self.dropped += 1;
-        }
-    }
-}
-
 /// One decoded frame, upright, with its place in the stream.
 #[derive(Debug, Clone)]
 pub struct DecodedFrame {
@@ -93,7 +49,7 @@ pub struct VideoReader {
     /// A live stream whose container carries no real timestamps (multipart JPEG).
     arrival_timed: bool,
     /// A stream's audio, handed on to the export's muxer (one connection for both).
-    audio_tap: Option<AudioTap>,
+    audio_tap: Option<super::audio::AudioTap>,
     /// Keeps a file FFmpeg reads through `/proc/self/fd` open.
     _name: Option<super::FfmpegPath>,
     /// The file's size when opened: a file that grew by its end was still being written.
@@ -143,34 +99,7 @@ impl VideoReader {
         let text = url.to_string_lossy();
         let stream = super::network::stream_options();
         let low_latency = super::network::low_latency(&text);
-        let mut options = ff::Dictionary::new();
-        // Probing must end well within the timeout: an interrupt during it would end the stream.
-        let probe_s = if low_latency { 2.0 } else { 5.0f64 }.min(stream.timeout_s / 2.0);
-        options.set("analyzeduration", &((probe_s * 1e6) as u64).to_string());
-        if low_latency {
-            options.set("fflags", "nobuffer");
-            options.set("flags", "low_delay");
-            options.set("probesize", "1000000");
-        }
-        // FFmpeg's own socket timeouts are a backstop: the interrupt callback ends a silent connect
-        // or read at the timeout itself, with a message that says so.
-        let timeout_us = ((stream.timeout_s * 2e6) as u64 + 1_000_000).to_string();
-        options.set("rw_timeout", &timeout_us);
-        // RTMP's `timeout` would make it listen as a server instead.
-        if !text.starts_with("rtmp") {
-            options.set("timeout", &timeout_us);
-        }
-        if text.starts_with("rtsp") {
-            let transport = match stream.rtsp_transport {
-                super::network::RtspTransport::Tcp => "tcp",
-                super::network::RtspTransport::Udp => "udp",
-            };
-            options.set("rtsp_transport", transport);
-        }
-        if text.starts_with("udp") {
-            options.set("overrun_nonfatal", "1");
-            options.set("fifo_size", "1000000");
-        }
+        let options = super::network::dictionary(&text, &stream);
         let (input, interrupt) = super::network::open(url, &text, options, &stream)?;
         let finite = !low_latency && input.duration() > 0;
         let mut reader = Self::from_input(url, input)?;
@@ -316,14 +245,6 @@ impl VideoReader {
                 break;
             }
             if !fed {
-                if let Some(i) = self.interrupt.as_ref() {
-                    tracing::debug!(
-                        "end of input after {} frames (interrupt: stopped {}, late {})",
-                        self.next_index,
-                        i.stopped(),
-                        i.late()
-                    );
-                }
                 let _ = self.decoder.send_eof();
                 self.eof_sent = true;
             }
@@ -392,7 +313,7 @@ impl VideoReader {
     /// A stream's audio packets from now on, timed from the recording's start like its frames: for
     /// an export to mux them (the stream cannot be opened a second time for its audio). `None` for
     /// files (their audio is read again from the file) and streams without audio.
-    pub fn take_audio(&mut self) -> Option<super::encode::StreamAudio> {
+    pub fn take_audio(&mut self) -> Option<super::audio::StreamAudio> {
         if !self.stream || self.audio_tap.is_some() {
             return None;
         }
@@ -400,14 +321,14 @@ impl VideoReader {
         if streams.is_empty() {
             return None;
         }
-        let (tx, packets) = crossbeam_channel::bounded(AUDIO_QUEUE);
-        self.audio_tap = Some(AudioTap {
+        let (tx, packets) = crossbeam_channel::bounded(super::audio::AUDIO_QUEUE);
+        self.audio_tap = Some(super::audio::AudioTap {
             tx,
             time_bases: streams.iter().map(|s| (s.index, s.time_base)).collect(),
             held: Vec::new(),
             dropped: 0,
         });
-        Some(super::encode::StreamAudio { streams, packets })
+        Some(super::audio::StreamAudio { streams, packets })
     }
 
     /// An audio packet of a tapped stream: held until the first frame fixes the recording's start,
@@ -420,7 +341,7 @@ impl VideoReader {
             return;
         }
         if self.last_pts.is_none() {
-            if tap.held.len() < AUDIO_QUEUE {
+            if tap.held.len() < super::audio::AUDIO_QUEUE {
                 tap.held.push(packet);
             }
             return;

@@ -209,6 +209,41 @@ fn open_error(
     }
 }
 
+/// FFmpeg's options for opening `text` (a stream URL): low latency for RTSP, RTMP, UDP, SRT; the
+/// transport; timeouts.
+pub(crate) fn dictionary(text: &str, stream: &StreamOptions) -> ff::Dictionary<'static> {
+    let low_latency = low_latency(text);
+    let mut options = ff::Dictionary::new();
+    // Probing must end well within the timeout: an interrupt during it would end the stream.
+    let probe_s = if low_latency { 2.0 } else { 5.0f64 }.min(stream.timeout_s / 2.0);
+    options.set("analyzeduration", &((probe_s * 1e6) as u64).to_string());
+    if low_latency {
+        options.set("fflags", "nobuffer");
+        options.set("flags", "low_delay");
+        options.set("probesize", "1000000");
+    }
+    // FFmpeg's own socket timeouts are a backstop: the interrupt callback ends a silent connect
+    // or read at the timeout itself, with a message that says so.
+    let timeout_us = ((stream.timeout_s * 2e6) as u64 + 1_000_000).to_string();
+    options.set("rw_timeout", &timeout_us);
+    // RTMP's `timeout` would make it listen as a server instead.
+    if !text.starts_with("rtmp") {
+        options.set("timeout", &timeout_us);
+    }
+    if text.starts_with("rtsp") {
+        let transport = match stream.rtsp_transport {
+            RtspTransport::Tcp => "tcp",
+            RtspTransport::Udp => "udp",
+        };
+        options.set("rtsp_transport", transport);
+    }
+    if text.starts_with("udp") {
+        options.set("overrun_nonfatal", "1");
+        options.set("fifo_size", "1000000");
+    }
+    options
+}
+
 /// Whether the URL carries a user name (`scheme://user[:password]@host`).
 fn has_user(url: &Path) -> bool {
     let text = url.to_string_lossy();
