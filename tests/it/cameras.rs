@@ -241,10 +241,10 @@ fn srt_listener(encode: &[&str]) -> Server {
     server
 }
 
-/// The window's pipeline on `url` shows frames (waits for three results).
-fn assert_live_frames(f: &Fixture, url: &str, what: &str) {
-    let live = posecam::pipeline::LivePipeline::start(
-        posecam::capture::SourceSpec::Stream(url.to_string()),
+/// The window's pipeline on a stream, with the tiny model.
+fn live_on(f: &Fixture, url: String) -> posecam::pipeline::LivePipeline {
+    posecam::pipeline::LivePipeline::start(
+        posecam::capture::SourceSpec::Stream(url),
         posecam::pipeline::EngineSpec {
             model: f.tiny.clone(),
             device: posecam::infer::Device::Cpu,
@@ -253,7 +253,12 @@ fn assert_live_frames(f: &Fixture, url: &str, what: &str) {
         posecam::pipeline::LiveOptions::default(),
         std::sync::Arc::new(|| {}),
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// The window's pipeline on `url` shows frames (waits for three results).
+fn assert_live_frames(f: &Fixture, url: &str, what: &str) {
+    let live = live_on(f, url.to_string());
     let deadline = std::time::Instant::now() + crate::common::DEADLINE;
     let mut results = 0;
     while results < 3 && std::time::Instant::now() < deadline {
@@ -338,17 +343,7 @@ fn a_camera_that_never_answers_fails_at_the_timeout_and_a_stop_ends_the_connect_
     let (o, _) = record(&f, &url, &["--stream-timeout", "1"]);
     crate::common::assert_refused(&o, "did not answer within 1 s");
     // The window's pipeline on it: stopping it must not wait for FFmpeg's connect to time out.
-    let live = posecam::pipeline::LivePipeline::start(
-        posecam::capture::SourceSpec::Stream(url),
-        posecam::pipeline::EngineSpec {
-            model: f.tiny.clone(),
-            device: posecam::infer::Device::Cpu,
-        },
-        crate::live::settings(96, vec![1.0]),
-        posecam::pipeline::LiveOptions::default(),
-        std::sync::Arc::new(|| {}),
-    )
-    .unwrap();
+    let live = live_on(&f, url);
     // The connect is under way once the silent server has the connection.
     std::thread::sleep(std::time::Duration::from_millis(300));
     let t = std::time::Instant::now();
@@ -412,17 +407,7 @@ fn the_live_pipeline_reconnects_to_an_rtsp_camera_that_comes_back() {
     let f = Fixture::new();
     let port = servers::free_port();
     let server = servers::rtsp_on(port, None);
-    let live = posecam::pipeline::LivePipeline::start(
-        posecam::capture::SourceSpec::Stream(format!("rtsp://127.0.0.1:{port}/stream")),
-        posecam::pipeline::EngineSpec {
-            model: f.tiny.clone(),
-            device: posecam::infer::Device::Cpu,
-        },
-        crate::live::settings(96, vec![1.0]),
-        posecam::pipeline::LiveOptions::default(),
-        std::sync::Arc::new(|| {}),
-    )
-    .unwrap();
+    let live = live_on(&f, format!("rtsp://127.0.0.1:{port}/stream"));
     let (mut results, mut reconnecting) = (0usize, false);
     let mut wait = |until: &dyn Fn(usize, bool) -> bool| {
         let deadline = Instant::now() + crate::common::DEADLINE;

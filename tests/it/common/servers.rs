@@ -144,7 +144,26 @@ pub fn rtmp() -> Server {
 
 /// FFmpeg sending a live test picture (320x240, 10 fps, key frame every second) to `output_args`.
 pub fn ffmpeg_live(output_args: &[&str], audio: bool) -> Child {
-    let mut args: Vec<&str> = vec![
+    let h264 = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "10"];
+    spawn_ffmpeg(audio, &h264, output_args)
+}
+
+/// FFmpeg as a server (an SRT listener, a single-client HTTP server): `make(port)` gives its output
+/// arguments.
+pub fn ffmpeg_server(make: impl Fn(u16) -> Vec<String>, encode: &[&str]) -> Server {
+    let port = free_port();
+    let out = make(port);
+    let out: Vec<&str> = out.iter().map(String::as_str).collect();
+    Server {
+        children: vec![spawn_ffmpeg(false, encode, &out)],
+        port,
+        _dir: None,
+    }
+}
+
+/// FFmpeg's live test picture (and a tone with `audio`) for ten minutes, encoded with `encode`.
+fn spawn_ffmpeg(audio: bool, encode: &[&str], output_args: &[&str]) -> Child {
+    let mut args = vec![
         "-v",
         "error",
         "-re",
@@ -156,16 +175,8 @@ pub fn ffmpeg_live(output_args: &[&str], audio: bool) -> Child {
     if audio {
         args.extend(["-f", "lavfi", "-i", "sine"]);
     }
-    args.extend([
-        "-t",
-        "600",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-g",
-        "10",
-    ]);
+    args.extend(["-t", "600"]);
+    args.extend(encode);
     args.extend(output_args);
     Command::new("ffmpeg")
         .args(&args)
@@ -174,38 +185,6 @@ pub fn ffmpeg_live(output_args: &[&str], audio: bool) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("start ffmpeg")
-}
-
-/// FFmpeg as a server (an SRT listener, a single-client HTTP server): `make(port)` gives its output
-/// arguments.
-pub fn ffmpeg_server(make: impl Fn(u16) -> Vec<String>, encode: &[&str]) -> Server {
-    let port = free_port();
-    let out = make(port);
-    let mut args: Vec<&str> = vec![
-        "-v",
-        "error",
-        "-re",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=320x240:rate=10",
-        "-t",
-        "600",
-    ];
-    args.extend(encode);
-    args.extend(out.iter().map(String::as_str));
-    let child = Command::new("ffmpeg")
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ffmpeg");
-    Server {
-        children: vec![child],
-        port,
-        _dir: None,
-    }
 }
 
 /// Python's HTTP file server over `dir` (no range requests, as many simple servers).
