@@ -112,6 +112,7 @@ impl CameraSource {
             live: true,
             seekable: false,
             reconnects: false,
+            loops: false,
         };
         Ok(Self {
             camera,

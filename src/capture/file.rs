@@ -46,6 +46,7 @@ impl VideoSource {
             live: reader.is_stream(),
             seekable: !reader.is_stream(),
             reconnects: reader.is_stream(),
+            loops: v.codec == "gif" && !reader.is_stream(),
         };
         Self { reader, info, kind }
     }
@@ -94,6 +95,7 @@ impl ImageSource {
             live: false,
             seekable: true,
             reconnects: false,
+            loops: false,
         };
         Ok(Self {
             image: Arc::new(image),

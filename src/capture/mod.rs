@@ -83,6 +83,24 @@ pub struct Frame {
     pub picture: Picture,
     /// When the frame was captured (or became due), for end-to-end latency.
     pub captured_at: Instant,
+    /// How much of the pipeline the frame goes through.
+    pub analysis: Analysis,
+    /// The last window control applied when the frame was read (0: none): a paused window shows
+    /// the frame a step or seek asked for, not one read before it.
+    pub request: u64,
+}
+
+/// How much of the pipeline a frame goes through. The window keeps what it learnt of a file's frames;
+/// a frame it has kept is shown again without running the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Analysis {
+    /// Network, association, tracking.
+    #[default]
+    Full,
+    /// Network and association, no tracking: a kept frame looked at again (its tracks are kept).
+    Associate,
+    /// Nothing: the window already has this frame's people.
+    Kept,
 }
 
 impl Frame {
@@ -95,6 +113,8 @@ impl Frame {
             pts: 0,
             picture,
             captured_at: Instant::now(),
+            analysis: Analysis::Full,
+            request: 0,
         }
     }
 }
@@ -112,6 +132,8 @@ pub struct SourceInfo {
     pub seekable: bool,
     /// Network streams: when one drops, the source is opened again (with back-off) instead of ending.
     pub reconnects: bool,
+    /// Animated GIFs: the end starts again from the first frame, as browsers play them.
+    pub loops: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -36,6 +36,7 @@ impl StreamSource {
             live: true,
             seekable: false,
             reconnects: true,
+            loops: false,
         };
         Self {
             reader,

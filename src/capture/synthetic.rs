@@ -33,6 +33,7 @@ impl SyntheticSource {
                 live: true,
                 seekable: false,
                 reconnects: false,
+                loops: false,
             },
             frames,
             next: 0,

@@ -121,14 +121,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 .map(posecam::capture::SourceSpec::parse)
                 .transpose()
                 .map_err(|e| anyhow::anyhow!(e))?;
-            if let Some(
-                posecam::capture::SourceSpec::Video(p) | posecam::capture::SourceSpec::Image(p),
-            ) = &source
-            {
-                if !p.exists() {
-                    bail!("{}: no such file", p.display());
-                }
-            }
+            // A missing or damaged source opens the window anyway, with the error over the picture:
+            // the user can open another from there.
             let model = match cli.model {
                 Some(m) => Some(checked_model(m)?),
                 None => model_from_env()?,

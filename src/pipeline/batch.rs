@@ -99,6 +99,7 @@ pub fn run_batch(
             delivery: Delivery::Lossless,
             cancel: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             results_capacity: QUEUE_DEPTH,
+            kept: None,
         },
         ctx.clone(),
     )?;

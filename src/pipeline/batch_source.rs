@@ -83,6 +83,7 @@ impl BatchSource {
                 live: false,
                 seekable: false,
                 reconnects: false,
+                loops: false,
             },
             items,
             next: 0,

@@ -124,6 +124,7 @@ fn export_opened(
             delivery: Delivery::Lossless,
             cancel: cancel.clone(),
             results_capacity: QUEUE_DEPTH,
+            kept: None,
         },
         ctx.clone(),
     )?;

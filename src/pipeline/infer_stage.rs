@@ -9,7 +9,7 @@ use crossbeam_channel::{Receiver, Sender};
 use super::engines::WorkerEngine;
 use super::stage::{StageContext, StageStats};
 use super::{PipelineError, PipelineEvent};
-use crate::capture::Frame;
+use crate::capture::{Analysis, Frame};
 use crate::pose::{PoseMaps, Skeleton};
 
 /// A frame with its network output.
@@ -54,6 +54,20 @@ pub(crate) fn infer_worker(
             let _ = tx.send(WorkerMessage::Skipped(seq));
             continue;
         };
+        if frame.analysis == Analysis::Kept {
+            // The window has this frame's people: no network.
+            let size = frame.picture.size();
+            let kept = WorkerMessage::Done(Box::new(Inferred {
+                inference_ms: 0.0,
+                skeleton: current.skeleton(),
+                maps: Arc::new(PoseMaps::empty(size)),
+                frame,
+            }));
+            if tx.send(kept).is_err() {
+                break;
+            }
+            continue;
+        }
         let t = Instant::now();
         let message = match current.infer_input(frame.picture.net_input(), &net) {
             Ok(maps) => {

@@ -1,7 +1,7 @@
 //! The pipeline behind the window: the shared stages with the newest-frame-wins policy, controls for
 //! the source, a model that can change while running, and results and events for the window to take.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,8 +10,8 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use super::engines::{EngineHub, EngineSpec, WorkerEngine};
 use super::stage::{EventSink, StageContext};
 use super::{
-    start_stages, Control, Delivery, FrameResult, PipelineError, PipelineEvent, PipelineSettings,
-    SharedSettings, SourceOpener, Stages, StagesSpec,
+    start_stages, Control, Delivery, FrameResult, KeptFrames, PipelineError, PipelineEvent,
+    PipelineSettings, SharedSettings, SourceOpener, Stages, StagesSpec,
 };
 use crate::capture::{PictureKind, SourceSpec};
 
@@ -19,20 +19,34 @@ use crate::capture::{PictureKind, SourceSpec};
 const RESULTS_WAITING: usize = 4;
 
 /// How a live pipeline runs.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct LiveOptions {
     /// Inference workers (`None`: as many as suit the provider, see [`crate::infer::WorkerPlan`]).
     pub workers: Option<usize>,
     /// Keep every frame of a live source (analysis) instead of the newest (watching): nothing is
     /// dropped, and latency grows when inference is slower than the source.
     pub every_frame: bool,
+    /// Frames of a file the caller already knows the people of: shown again without the network.
+    pub kept: Option<KeptFrames>,
+}
+
+impl std::fmt::Debug for LiveOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveOptions")
+            .field("workers", &self.workers)
+            .field("every_frame", &self.every_frame)
+            .field("kept", &self.kept.is_some())
+            .finish()
+    }
 }
 
 /// A running live pipeline. Dropping it stops its threads (without waiting for them).
 pub struct LivePipeline {
     /// Taken when dropped, to stop and join the threads.
     stages: Option<Stages>,
-    control: Sender<Control>,
+    control: Sender<super::source_stage::Request>,
+    /// The number the next control gets.
+    next_request: AtomicU64,
     hub: Arc<EngineHub>,
     events: Receiver<PipelineEvent>,
     results: Receiver<FrameResult>,
@@ -63,7 +77,7 @@ impl LivePipeline {
         options: LiveOptions,
         notify: Arc<dyn Fn() + Send + Sync>,
     ) -> Result<Self, PipelineError> {
-        let (control, controls) = bounded::<Control>(16);
+        let (control, controls) = bounded(16);
         let (events_sink, events) = EventSink::new(notify);
         let settings = SharedSettings::new(settings);
         let ctx = StageContext::new(settings.clone(), events_sink);
@@ -81,12 +95,14 @@ impl LivePipeline {
             },
             cancel: Arc::default(),
             results_capacity: RESULTS_WAITING,
+            kept: options.kept.clone(),
         };
         let stages = start_stages(spec, ctx.clone())?;
         Ok(Self {
             results: stages.results.clone(),
             stages: Some(stages),
             control,
+            next_request: AtomicU64::new(1),
             hub,
             events,
             settings,
@@ -94,8 +110,13 @@ impl LivePipeline {
         })
     }
 
-    pub fn control(&self, c: Control) {
-        let _ = self.control.try_send(c);
+    /// Sends a control to the source; returns its number, which the frames read after it carry
+    /// ([`crate::capture::Frame::request`]).
+    pub fn control(&self, c: Control) -> u64 {
+        let request = self.next_request.fetch_add(1, Ordering::Relaxed);
+        // Up to 16 wait; a flood of clicks beyond that is dropped, never blocks the window.
+        let _ = self.control.try_send((request, c));
+        request
     }
 
     /// Loads another model or device; the current one keeps running until the new one is ready, then

@@ -46,7 +46,7 @@ pub use export::{
 };
 pub use export_files::{ExportOutputs, StagedFile, CSV_HEADER};
 pub use live::{LiveOptions, LivePipeline};
-pub use source_stage::Control;
+pub use source_stage::{Control, KeptFrames};
 pub use stage::StageStats;
 
 use engines::WorkerEngine;
@@ -202,7 +202,9 @@ pub enum PipelineEvent {
         attempt: u32,
         wait_s: f64,
     },
-    /// Something failed; the window shows it and stays up.
+    /// The source could not be opened or read; the window shows it over the picture and stays up.
+    SourceFailed(String),
+    /// Something else failed; the window shows it and stays up.
     Error(String),
 }
 
@@ -213,13 +215,15 @@ pub type SourceOpener = Box<dyn Fn() -> Result<Box<dyn FrameSource>, CaptureErro
 pub(crate) struct StagesSpec {
     pub opener: SourceOpener,
     /// Live: play/pause/seek; export: none (read to the end).
-    pub controls: Option<Receiver<Control>>,
+    pub controls: Option<Receiver<source_stage::Request>>,
     pub engines: Vec<WorkerEngine>,
     pub delivery: Delivery,
     /// Stop reading frames (Ctrl-C), keeping those read.
     pub cancel: Arc<AtomicBool>,
     /// Results waiting for the sink.
     pub results_capacity: usize,
+    /// Live files: frames the window has kept skip the network.
+    pub kept: Option<KeptFrames>,
 }
 
 type StageHandle = JoinHandle<Option<Result<StageStats, PipelineError>>>;
@@ -252,6 +256,7 @@ pub(crate) fn start_stages(spec: StagesSpec, ctx: StageContext) -> Result<Stages
         out: frames_out,
         cancel: spec.cancel,
         ctx: ctx.clone(),
+        kept: spec.kept,
     };
     handles.push(spawn_stage("source", &ctx, move || source.run())?);
     // Export stops at an inference error; the window reports it and goes on.

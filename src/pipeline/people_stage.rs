@@ -12,6 +12,7 @@ use super::infer_stage::{Inferred, WorkerMessage};
 use super::order::Reorder;
 use super::stage::{Outlet, StageContext, StageStats};
 use super::{Delivery, FrameResult, FrameTimings, PipelineError};
+use crate::capture::Analysis;
 use crate::pose::Associator;
 use crate::track::Tracker;
 
@@ -114,12 +115,17 @@ impl People {
     ) -> Result<FrameResult, PipelineError> {
         let settings = ctx.current_settings()?;
         let t = Instant::now();
-        let people = self
-            .associator
-            .run(&item.maps, item.skeleton, &settings.thresholds);
+        let people = match item.frame.analysis {
+            Analysis::Kept => Vec::new(),
+            _ => self
+                .associator
+                .run(&item.maps, item.skeleton, &settings.thresholds),
+        };
         let association_ms = t.elapsed().as_secs_f32() * 1e3;
         let t = Instant::now();
         let tracked = match settings.tracking {
+            // Frames the window kept have their tracks already; the tracker goes on from where it was.
+            _ if item.frame.analysis != Analysis::Full => Vec::new(),
             Some(s) => {
                 let tracker = self
                     .tracker

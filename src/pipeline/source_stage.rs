@@ -2,6 +2,7 @@
 //! number. Export reads to the end; live mode also obeys play/pause/step/seek and paces files at their
 //! own rate.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,13 +11,25 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use super::stage::{Outlet, StageContext, StageStats};
 use super::{PipelineError, PipelineEvent, SourceOpener};
-use crate::capture::{CaptureError, Frame, FrameSource, SourceInfo};
+use crate::capture::{Analysis, CaptureError, Frame, FrameSource, SourceInfo};
+
+/// A control with the number the window gave it.
+pub type Request = (u64, Control);
+
+/// Which frames of a file the window has kept (by presentation timestamp): they skip the network.
+pub type KeptFrames = Arc<dyn Fn(i64) -> bool + Send + Sync>;
+
+/// Frames remembered after they left, so a pause can go back to the one on screen.
+const RECENT_FRAMES: usize = 8;
 
 /// What the window asks of the source.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Control {
     Play,
     Pause,
+    /// Pause on the frame with this sequence number, the one on screen: frames read past it are
+    /// handed on again by the next step or play, so none is skipped.
+    PauseAt(u64),
     /// While paused: one frame forward (+1) or back (-1).
     Step(i64),
     Seek(f64),
@@ -28,10 +41,11 @@ pub enum Control {
 
 pub(crate) struct SourceStage {
     pub opener: SourceOpener,
-    pub controls: Option<Receiver<Control>>,
+    pub controls: Option<Receiver<Request>>,
     pub out: Outlet<Frame>,
     pub cancel: Arc<AtomicBool>,
     pub ctx: StageContext,
+    pub kept: Option<KeptFrames>,
 }
 
 /// What the source does next.
@@ -43,8 +57,11 @@ enum Step {
     Read {
         stepped: bool,
     },
-    /// Send this frame again.
-    Resend(Frame),
+    /// Send this frame again: looked at again (`stepped`), or replayed in turn.
+    Resend {
+        frame: Frame,
+        stepped: bool,
+    },
 }
 
 /// Play state of a source.
@@ -56,8 +73,17 @@ struct Transport {
     /// Wall-clock anchor for playing files at their own rate: (instant, media time).
     anchor: Option<(Instant, f64)>,
     last: Option<Frame>,
+    /// The last frames handed on, newest last.
+    recent: VecDeque<Frame>,
+    /// Frames read past the one paused on, handed on again before reading on.
+    ahead: VecDeque<Frame>,
     frame_step: f64,
     next_seq: u64,
+    loops: bool,
+    /// The frame being sent is a refresh (the network runs again, even for a kept frame).
+    refreshing: bool,
+    /// The last control applied, stamped on the frames read after it.
+    request: u64,
 }
 
 /// Why reading stopped.
@@ -118,13 +144,18 @@ impl SourceStage {
             let (frame, stepped) = match transport.next_step(self.controls.as_ref(), source, ctx) {
                 Step::Stop => return Ok(Stopped::Done),
                 Step::Idle => continue,
-                Step::Resend(frame) => (frame, true),
+                Step::Resend { frame, stepped } => (frame, stepped),
                 Step::Read { stepped } => {
                     let t = Instant::now();
                     match source.next_frame() {
                         Ok(Some(frame)) => {
                             stats.busy(t);
                             (frame, stepped)
+                        }
+                        // A GIF plays again from its first frame, as browsers play it.
+                        Ok(None) if transport.loops_now() && source.seek(0.0).is_ok() => {
+                            transport.anchor = None;
+                            continue;
                         }
                         end_or_error => match self.after_read(end_or_error, &info, transport)? {
                             Some(stopped) => return Ok(stopped),
@@ -133,7 +164,15 @@ impl SourceStage {
                     }
                 }
             };
-            let frame = transport.stamp(frame, stepped, &info, ctx);
+            let mut frame = transport.stamp(frame, stepped, &info, ctx);
+            if let Some(kept) = self.kept.as_ref().filter(|_| !info.live) {
+                frame.analysis = match (kept(frame.pts), transport.refreshing) {
+                    (true, true) => Analysis::Associate,
+                    (true, false) => Analysis::Kept,
+                    (false, _) => Analysis::Full,
+                };
+            }
+            transport.refreshing = false;
             let keep = stepped || !transport.controlled || (!info.live && !transport.real_time);
             let sent = if keep {
                 self.out.send_waiting(frame)
@@ -179,8 +218,8 @@ impl SourceStage {
             }
             Err(e) if transport.controlled && !info.live => {
                 ctx.events
-                    .emit(PipelineEvent::Error(super::error_chain(&e)));
-                transport.ended = true;
+                    .emit(PipelineEvent::SourceFailed(super::error_chain(&e)));
+                transport.end(ctx);
                 Ok(None)
             }
             Err(e) => source_failed(e, transport.controlled, ctx).map(|_| Some(Stopped::Done)),
@@ -216,7 +255,7 @@ impl SourceStage {
                 ) => {
                     self.ctx
                         .events
-                        .emit(PipelineEvent::Error(super::error_chain(&e)));
+                        .emit(PipelineEvent::SourceFailed(super::error_chain(&e)));
                     return None;
                 }
                 Err(e) => why = super::error_chain(&e),
@@ -235,7 +274,7 @@ fn source_failed(
 ) -> Result<StageStats, PipelineError> {
     if controlled {
         ctx.events
-            .emit(PipelineEvent::Error(super::error_chain(&e)));
+            .emit(PipelineEvent::SourceFailed(super::error_chain(&e)));
         return Ok(StageStats::new("source"));
     }
     ctx.fail(super::error_chain(&e));
@@ -251,9 +290,18 @@ impl Transport {
             ended: false,
             anchor: None,
             last: None,
+            recent: VecDeque::new(),
+            ahead: VecDeque::new(),
+            loops: info.loops,
+            refreshing: false,
+            request: 0,
             frame_step: 1.0 / info.frame_rate.filter(|f| *f > 0.0).unwrap_or(25.0),
             next_seq: 0,
         }
+    }
+
+    fn loops_now(&self) -> bool {
+        self.controlled && self.loops && self.playing
     }
 
     fn end(&mut self, ctx: &StageContext) {
@@ -264,7 +312,7 @@ impl Transport {
     /// Waits for a control when paused or ended, takes one without waiting while playing.
     fn next_step(
         &mut self,
-        controls: Option<&Receiver<Control>>,
+        controls: Option<&Receiver<Request>>,
         source: &mut dyn FrameSource,
         ctx: &StageContext,
     ) -> Step {
@@ -281,8 +329,18 @@ impl Transport {
             }
         };
         match command {
-            Some(c) => self.apply(c, source, ctx),
-            None if self.playing && !self.ended => Step::Read { stepped: false },
+            Some((request, c)) => {
+                self.request = request;
+                self.apply(c, source, ctx)
+            }
+            None if self.playing => match self.ahead.pop_front() {
+                Some(frame) => Step::Resend {
+                    frame,
+                    stepped: false,
+                },
+                None if !self.ended => Step::Read { stepped: false },
+                None => Step::Idle,
+            },
             None => Step::Idle,
         }
     }
@@ -306,12 +364,31 @@ impl Transport {
                 self.playing = false;
                 Step::Idle
             }
+            Control::PauseAt(seq) => {
+                self.playing = false;
+                if let Some(at) = self.recent.iter().position(|f| f.seq == seq) {
+                    let mut later = self.recent.split_off(at + 1);
+                    later.extend(self.ahead.drain(..));
+                    self.ahead = later;
+                    self.last = self.recent.back().cloned();
+                }
+                Step::Idle
+            }
             Control::RealTime(on) => {
                 self.real_time = on;
                 self.anchor = None;
                 Step::Idle
             }
-            Control::Refresh => self.last.clone().map_or(Step::Idle, Step::Resend),
+            Control::Refresh => match self.last.clone() {
+                Some(frame) => {
+                    self.refreshing = true;
+                    Step::Resend {
+                        frame,
+                        stepped: true,
+                    }
+                }
+                None => Step::Idle,
+            },
             Control::Seek(t) => self.seek(source, t, ctx),
             Control::Step(n) => {
                 self.playing = false;
@@ -319,12 +396,19 @@ impl Transport {
                     let t = self.last.as_ref().map_or(0.0, |f| f.time_s) - self.frame_step;
                     return self.seek(source, t.max(0.0), ctx);
                 }
-                Step::Read { stepped: true }
+                match self.ahead.pop_front() {
+                    Some(frame) => Step::Resend {
+                        frame,
+                        stepped: true,
+                    },
+                    None => Step::Read { stepped: true },
+                }
             }
         }
     }
 
     fn seek(&mut self, source: &mut dyn FrameSource, t: f64, ctx: &StageContext) -> Step {
+        self.ahead.clear();
         match source.seek(t) {
             Ok(()) => {
                 self.ended = false;
@@ -333,7 +417,7 @@ impl Transport {
             }
             Err(e) => {
                 ctx.events
-                    .emit(PipelineEvent::Error(super::error_chain(&e)));
+                    .emit(PipelineEvent::SourceFailed(super::error_chain(&e)));
                 Step::Idle
             }
         }
@@ -364,6 +448,7 @@ impl Transport {
         self.next_seq += 1;
         let frame = Frame {
             seq,
+            request: self.request,
             // Latency counts from when a file's frame is due, not from decoding ahead of its time.
             captured_at: if info.live {
                 frame.captured_at
@@ -374,6 +459,10 @@ impl Transport {
         };
         if self.controlled {
             self.last = Some(frame.clone());
+            self.recent.push_back(frame.clone());
+            if self.recent.len() > RECENT_FRAMES {
+                self.recent.pop_front();
+            }
         }
         frame
     }

@@ -120,7 +120,7 @@ impl EventSink {
     }
 
     pub(crate) fn emit(&self, event: PipelineEvent) {
-        if let PipelineEvent::Error(message) = &event {
+        if let PipelineEvent::Error(message) | PipelineEvent::SourceFailed(message) = &event {
             let mut last = self.last_error.lock().unwrap_or_else(|p| p.into_inner());
             if last.as_deref() == Some(message) {
                 return;

@@ -185,6 +185,25 @@ pub struct PoseMaps {
 }
 
 impl PoseMaps {
+    /// No network output: a frame whose people were already known (the window's kept frames).
+    pub fn empty(image_size: (u32, u32)) -> Self {
+        let none = || {
+            MapStack::new(Arc::from(Vec::new()), MapLayout::Hwc, 0, 1, 1, 0, 0)
+                .expect("an empty 1×1 stack of no channels is a valid shape")
+        };
+        Self {
+            heatmaps: none(),
+            pafs: none(),
+            grid_to_image: GridToImage::new(8.0, 1.0, 1.0),
+            image_size,
+        }
+    }
+
+    /// True for [`PoseMaps::empty`]: there is nothing to associate or to look at.
+    pub fn is_empty(&self) -> bool {
+        self.heatmaps.channels() == 0
+    }
+
     /// Grid columns and rows that fall inside the original image (the rest is padding).
     pub fn valid_grid(&self) -> (usize, usize) {
         let (w, h) = self.image_size;

@@ -10,7 +10,7 @@ mod text;
 use serde::{Deserialize, Serialize};
 
 pub use canvas::{rasterize_capsule, Canvas, RgbCanvas, YuvCanvas};
-pub use text::draw_text;
+pub use text::{draw_label, draw_text};
 
 use crate::pose::{Keypoint, Person, Skeleton};
 use crate::track::TrackedPerson;
@@ -50,25 +50,48 @@ impl Default for OverlayStyle {
     }
 }
 
-/// Distinct colours for track IDs (ID 1 takes the first), bright enough on video.
-const ID_PALETTE: [[u8; 3]; 12] = [
-    [230, 25, 75],
-    [60, 180, 75],
-    [255, 225, 25],
-    [0, 130, 200],
-    [245, 130, 48],
-    [145, 30, 180],
-    [70, 240, 240],
-    [240, 50, 230],
-    [210, 245, 60],
-    [250, 190, 212],
-    [0, 128, 128],
-    [170, 110, 40],
-];
-
-/// The colour of track `id`.
+/// The colour of track `id`: hues a golden angle apart, so IDs near each other (the people on
+/// screen together) never look alike; the brightness steps too, parting IDs whose hues meet again.
 pub fn id_color(id: u64) -> [u8; 3] {
-    ID_PALETTE[(id.max(1) - 1) as usize % ID_PALETTE.len()]
+    const GOLDEN_ANGLE: f64 = 137.507_764;
+    let hue = (id as f64 * GOLDEN_ANGLE) % 360.0;
+    let value = [1.0, 0.85, 0.72][(id % 3) as usize];
+    hsv_to_rgb(hue, 0.78, value)
+}
+
+fn hsv_to_rgb(hue: f64, saturation: f64, value: f64) -> [u8; 3] {
+    let c = value * saturation;
+    let h = hue / 60.0;
+    let x = c * (1.0 - (h % 2.0 - 1.0).abs());
+    let (r, g, b) = match h as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = value - c;
+    let byte = |v: f64| ((v + m) * 255.0).round().clamp(0.0, 255.0) as u8;
+    [byte(r), byte(g), byte(b)]
+}
+
+/// The hue of a colour in degrees (for telling colours apart).
+pub fn hue_of([r, g, b]: [u8; 3]) -> f64 {
+    let (r, g, b) = (r as f64, g as f64, b as f64);
+    let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+    if max - min < 1e-9 {
+        return 0.0;
+    }
+    let d = max - min;
+    let h = if max == r {
+        ((g - b) / d).rem_euclid(6.0)
+    } else if max == g {
+        (b - r) / d + 2.0
+    } else {
+        (r - g) / d + 4.0
+    };
+    h * 60.0
 }
 
 /// Who a drawn person is.
@@ -157,11 +180,13 @@ pub enum Mark {
         color: [u8; 3],
         opacity: f32,
     },
-    /// Text whose box has its top-left corner at `at`; `scale` font pixels per glyph pixel.
+    /// A person's label: text centred above `at` (its box's bottom middle), in `color` with a dark
+    /// outline; `scale` font pixels per glyph pixel.
     Label {
         text: String,
         at: (f32, f32),
         scale: usize,
+        color: [u8; 3],
     },
 }
 
@@ -202,7 +227,7 @@ pub fn overlay_marks(
         }
     }
     if style.numbers {
-        label_marks(figures, (width, height), &mut marks);
+        label_marks(figures, style, (width, height), &mut marks);
     }
     marks
 }
@@ -232,6 +257,9 @@ fn limb_marks(
     }
 }
 
+/// Trails are never thinner than this, in pixels.
+const TRAIL_MIN_WIDTH: f32 = 2.0;
+
 fn trail_marks(figure: &Figure<'_>, own: Option<[u8; 3]>, thickness: f32, marks: &mut Vec<Mark>) {
     let color = own.unwrap_or([255, 255, 255]);
     let n = figure.trail.len().max(2) as f32;
@@ -239,29 +267,52 @@ fn trail_marks(figure: &Figure<'_>, own: Option<[u8; 3]>, thickness: f32, marks:
         marks.push(Mark::Line {
             from: w[0],
             to: w[1],
-            width: thickness * 0.6,
+            width: (thickness * 0.75).max(TRAIL_MIN_WIDTH),
             color,
             opacity: TRAIL_FADE + (1.0 - TRAIL_FADE) * (i + 1) as f32 / (n - 1.0),
         });
     }
 }
 
-fn label_marks(figures: &[Figure<'_>], (width, height): (usize, usize), marks: &mut Vec<Mark>) {
+fn label_marks(
+    figures: &[Figure<'_>],
+    style: &OverlayStyle,
+    (width, height): (usize, usize),
+    marks: &mut Vec<Mark>,
+) {
     let scale = OverlayStyle::text_scale(width, height);
     for figure in figures {
-        let text = match figure.identity {
-            Identity::Track(id) => format!("#{id}"),
-            Identity::Untracked(n) => format!("#{n}"),
+        let (text, color) = match figure.identity {
+            Identity::Track(id) if style.color_by_id => (format!("#{id}"), id_color(id)),
+            Identity::Track(id) => (format!("#{id}"), [255, 255, 255]),
+            Identity::Untracked(n) => (format!("#{n}"), [255, 255, 255]),
             Identity::Tentative => continue,
         };
-        if let Some([x0, y0, _, _]) = crate::track::similarity::bounds(figure.keypoints) {
+        if let Some(at) = above_head(figure.keypoints, scale) {
             marks.push(Mark::Label {
                 text,
-                at: (x0.max(0.0), (y0 - 12.0 * scale as f32).max(0.0)),
+                at,
                 scale,
+                color,
             });
         }
     }
+}
+
+/// Where a person's label goes: centred over their topmost keypoints (the head, when seen), a
+/// little above them, and never off the top of the picture.
+pub fn above_head(keypoints: &[Option<Keypoint>], scale: usize) -> Option<(f32, f32)> {
+    let [_, y0, _, y1] = crate::track::similarity::bounds(keypoints)?;
+    let near_top = (y1 - y0) * 0.15 + 1.0;
+    let top: Vec<f32> = keypoints
+        .iter()
+        .flatten()
+        .filter(|k| k.y <= y0 + near_top && k.x.is_finite())
+        .map(|k| k.x)
+        .collect();
+    let x = top.iter().sum::<f32>() / top.len().max(1) as f32;
+    let label_height = text::TEXT_ROWS as f32 * scale as f32;
+    Some((x, (y0 - 3.0 * scale as f32).max(label_height)))
 }
 
 /// Rasterises `marks` onto `canvas`.
@@ -281,9 +332,12 @@ pub fn draw_marks(canvas: &mut impl Canvas, marks: &[Mark]) {
                 color,
                 opacity,
             } => canvas.disc(*at, *radius, *color, *opacity),
-            Mark::Label { text, at, scale } => {
-                draw_text(canvas, text, at.0 as usize, at.1 as usize, *scale)
-            }
+            Mark::Label {
+                text,
+                at,
+                scale,
+                color,
+            } => draw_label(canvas, text, *at, *scale, *color),
         }
     }
 }
@@ -446,12 +500,48 @@ mod tests {
             .filter(|m| matches!(m, Mark::Dot { color, .. } if *color == id_color(7)))
             .count();
         assert_eq!(in_id_colour, 2, "the tracked person's joints");
-        let trail = marks
+        let in_colour = marks
             .iter()
-            .filter(|m| matches!(m, Mark::Line { width, .. } if *width < 2.0))
-            .count();
-        assert_eq!(trail, 2, "three trail points, two segments");
-        assert_ne!(id_color(1), id_color(2));
+            .filter(|m| matches!(m, Mark::Line { color, .. } if *color == id_color(7)))
+            .collect::<Vec<_>>();
+        assert_eq!(
+            in_colour.len(),
+            3,
+            "one limb and two trail segments (three points)"
+        );
+        assert!(in_colour
+            .iter()
+            .all(|m| matches!(m, Mark::Line { width, .. } if *width >= TRAIL_MIN_WIDTH)));
+        let label = marks.iter().find_map(|m| match m {
+            Mark::Label { at, color, .. } => Some((*at, *color)),
+            _ => None,
+        });
+        let (at, color) = label.expect("a label");
+        assert_eq!(color, id_color(7), "in the person's colour");
+        // Centred on the topmost part (the neck here), its bottom above it but inside the picture.
+        assert!((at.0 - 5.0).abs() < 0.01, "{at:?}");
+        assert_eq!(
+            at.1,
+            text::TEXT_ROWS as f32,
+            "kept inside the picture: {at:?}"
+        );
+        let mut low = two_part_person();
+        for k in low.keypoints.iter_mut().flatten() {
+            k.y += 50.0;
+        }
+        let (x, y) = above_head(&low.keypoints, 1).unwrap();
+        assert!((x - 5.0).abs() < 0.01 && y < 55.0 && y > 45.0, "({x}, {y})");
+    }
+
+    #[test]
+    fn ids_near_each_other_have_colours_far_apart() {
+        for a in 1..60u64 {
+            for b in a + 1..=(a + 4) {
+                let d = (hue_of(id_color(a)) - hue_of(id_color(b))).abs();
+                let d = d.min(360.0 - d);
+                assert!(d > 45.0, "#{a} and #{b}: {d:.0} degrees apart");
+            }
+        }
     }
 
     #[test]

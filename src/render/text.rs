@@ -25,6 +25,51 @@ fn glyph(c: char) -> Option<[u8; 7]> {
     })
 }
 
+/// Glyph rows (with a row of margin above and below), in font pixels.
+pub const TEXT_ROWS: usize = 9;
+
+/// Draws a person's label centred above `at` (the bottom middle of its box): the text in `color`,
+/// outlined in black, on a faint dark box, so it reads over any picture.
+pub fn draw_label(
+    canvas: &mut impl Canvas,
+    text: &str,
+    at: (f32, f32),
+    scale: usize,
+    color: [u8; 3],
+) {
+    let scale = scale.max(1);
+    let glyphs: Vec<[u8; 7]> = text.chars().filter_map(glyph).collect();
+    if glyphs.is_empty() || !at.0.is_finite() || !at.1.is_finite() {
+        return;
+    }
+    let (w, h) = (glyphs.len() * 6 * scale + scale, TEXT_ROWS * scale);
+    let x = (at.0 - w as f32 / 2.0).max(0.0) as usize;
+    let y = (at.1 - h as f32).max(0.0) as usize;
+    canvas.fill_rect(x, y, x + w, y + h, [0, 0, 0], 0.35);
+    let mut lit = |grow: usize, color: [u8; 3]| {
+        for (i, rows) in glyphs.iter().enumerate() {
+            for (r, bits) in rows.iter().enumerate() {
+                for col in 0..5 {
+                    if bits & (0x10 >> col) != 0 {
+                        let px = x + scale + (i * 6 + col) * scale;
+                        let py = y + scale + r * scale;
+                        canvas.fill_rect(
+                            px.saturating_sub(grow),
+                            py.saturating_sub(grow),
+                            px + scale + grow,
+                            py + scale + grow,
+                            color,
+                            1.0,
+                        );
+                    }
+                }
+            }
+        }
+    };
+    lit(scale.div_ceil(2), [0, 0, 0]);
+    lit(0, color);
+}
+
 /// Draws `text` with its top-left corner at (`x`, `y`), `scale` pixels per font pixel, in white on a
 /// translucent dark box so it reads on any background. Characters outside the font are skipped.
 pub fn draw_text(canvas: &mut impl Canvas, text: &str, x: usize, y: usize, scale: usize) {
@@ -33,7 +78,7 @@ pub fn draw_text(canvas: &mut impl Canvas, text: &str, x: usize, y: usize, scale
     if glyphs.is_empty() {
         return;
     }
-    let (w, h) = (glyphs.len() * 6 * scale + scale, 9 * scale);
+    let (w, h) = (glyphs.len() * 6 * scale + scale, TEXT_ROWS * scale);
     canvas.fill_rect(x, y, x + w, y + h, [0, 0, 0], 0.55);
     for (i, rows) in glyphs.iter().enumerate() {
         for (r, bits) in rows.iter().enumerate() {

@@ -238,17 +238,22 @@ impl Track {
     }
 }
 
+/// The part whose path trails draw: the neck, else the first part.
+pub fn trail_part(skeleton: &Skeleton) -> usize {
+    skeleton
+        .parts
+        .iter()
+        .position(|p| p.name == "neck")
+        .unwrap_or(0)
+}
+
 impl Tracker {
     pub fn new(skeleton: &Skeleton, settings: TrackerSettings) -> Self {
         Self {
             settings,
             sigmas: skeleton.oks_sigmas(),
             mirror: skeleton.mirror(),
-            trail_part: skeleton
-                .parts
-                .iter()
-                .position(|p| p.name == "neck")
-                .unwrap_or(0),
+            trail_part: trail_part(skeleton),
             tracks: Vec::new(),
             next_key: 0,
             next_id: 0,

@@ -1,64 +1,79 @@
-//! Snapshots, export with progress, and the message log.
+//! The actions, in the top bar where they are always in reach: snapshot (and where snapshots go),
+//! export with progress, and the message list with times.
 
 use eframe::egui;
 
 use super::jobs::ExportJob;
-use super::state::{AppSettings, Command};
+use super::settings::AppSettings;
+use super::state::{Command, Dialog, Messages};
+use super::tasks::suggested_name;
 use crate::capture::SourceSpec;
 
 pub fn actions_ui(
     ui: &mut egui::Ui,
-    settings: &mut AppSettings,
+    settings: &AppSettings,
     source: Option<&SourceSpec>,
     export: Option<&ExportJob>,
-    messages: &[String],
 ) -> Vec<Command> {
     let mut commands = Vec::new();
-    ui.heading("Actions");
-    ui.horizontal(|ui| {
-        if ui.button("Snapshot (S)").clicked() {
-            commands.push(Command::Snapshot);
-        }
-        ui.label("to");
-        ui.text_edit_singleline(&mut settings.snapshot_dir);
-    });
+    if ui
+        .button("📷 Snapshot")
+        .on_hover_text(format!(
+            "save the picture and its keypoints (S) to {}",
+            settings.snapshot_folder().display()
+        ))
+        .clicked()
+    {
+        commands.push(Command::Snapshot);
+    }
+    if ui
+        .button("📁")
+        .on_hover_text("choose where snapshots go")
+        .clicked()
+    {
+        commands.push(Command::Ask(Dialog::SnapshotFolder));
+    }
     match export {
         Some(job) => {
             let (done, total) = job.progress();
             let fraction = total.map_or(0.0, |t| done as f32 / t.max(1) as f32);
-            ui.add(egui::ProgressBar::new(fraction).text(format!(
-                "exporting {done}{} frames",
-                total.map(|t| format!("/{t}")).unwrap_or_default()
-            )));
+            ui.add(
+                egui::ProgressBar::new(fraction)
+                    .desired_width(160.0)
+                    .text(format!(
+                        "exporting {done}{} frames",
+                        total.map(|t| format!("/{t}")).unwrap_or_default()
+                    )),
+            );
             if ui.button("Cancel export").clicked() {
                 commands.push(Command::CancelExport);
             }
         }
         None => {
-            let video = match source {
-                Some(SourceSpec::Video(p)) => Some(p),
-                _ => None,
-            };
+            let video = matches!(source, Some(SourceSpec::Video(_)));
             let button = ui
-                .add_enabled(video.is_some(), egui::Button::new("Export video…"))
+                .add_enabled(video, egui::Button::new("Export video…"))
+                .on_hover_text("an annotated mp4 (audio kept) and the keypoints as JSON lines")
                 .on_disabled_hover_text("open a video file first");
-            if let (true, Some(input)) = (button.clicked(), video) {
-                let stem = input
-                    .file_stem()
-                    .map_or("video".into(), |s| s.to_string_lossy().into_owned());
-                if let Some(out) = rfd::FileDialog::new()
-                    .set_file_name(format!("{stem}_pose.mp4"))
-                    .add_filter("MP4 video", &["mp4"])
-                    .save_file()
-                {
-                    commands.push(Command::ExportTo(out));
-                }
+            if button.clicked() {
+                let name = suggested_name(source, "_pose.mp4");
+                commands.push(Command::Ask(Dialog::ExportTo(name)));
             }
         }
     }
-    ui.separator();
-    for m in messages.iter().rev() {
-        ui.label(egui::RichText::new(m).small());
-    }
     commands
+}
+
+/// The last messages, newest first, each with the time it was said.
+pub fn messages_ui(ui: &mut egui::Ui, messages: &Messages) {
+    egui::CollapsingHeader::new("Messages")
+        .default_open(true)
+        .show(ui, |ui| {
+            for m in messages.iter().rev() {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(egui::RichText::new(&m.at).small().weak());
+                    ui.label(egui::RichText::new(&m.text).small());
+                });
+            }
+        });
 }

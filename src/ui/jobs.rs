@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crossbeam_channel::{bounded, Receiver};
 use eframe::egui;
 
 use crate::infer::{Engine, EngineError, EngineOptions};
@@ -41,7 +42,8 @@ pub struct ExportJob {
     pub output: PathBuf,
     progress: Arc<Mutex<(u64, Option<u64>)>>,
     cancel: Arc<AtomicBool>,
-    result: Arc<Mutex<Option<Result<String, JobError>>>>,
+    /// The outcome, sent once when the export thread ends.
+    result: Receiver<Result<String, JobError>>,
 }
 
 impl ExportJob {
@@ -53,18 +55,14 @@ impl ExportJob {
         pipeline: PipelineSettings,
         style: OverlayStyle,
     ) -> Result<Self, JobError> {
+        let (result, receiver) = bounded(1);
         let job = Self {
             output: output.clone(),
             progress: Arc::new(Mutex::new((0, None))),
             cancel: Arc::new(AtomicBool::new(false)),
-            result: Arc::new(Mutex::new(None)),
+            result: receiver,
         };
-        let (progress, cancel, result, ctx) = (
-            job.progress.clone(),
-            job.cancel.clone(),
-            job.result.clone(),
-            ctx.clone(),
-        );
+        let (progress, cancel, ctx) = (job.progress.clone(), job.cancel.clone(), ctx.clone());
         let settings = ExportSettings {
             net: pipeline.net,
             thresholds: pipeline.thresholds,
@@ -84,9 +82,7 @@ impl ExportJob {
                     ctx.request_repaint();
                 };
                 let outcome = run_export(input, output, &engine, &settings, cancel, on_progress);
-                if let Ok(mut r) = result.lock() {
-                    *r = Some(outcome);
-                }
+                let _ = result.send(outcome);
                 ctx.request_repaint();
             })
             .map_err(JobError::Thread)?;
@@ -104,7 +100,7 @@ impl ExportJob {
 
     /// The outcome, once the export has finished.
     pub fn finished(&self) -> Option<Result<String, JobError>> {
-        self.result.lock().ok().and_then(|mut r| r.take())
+        self.result.try_recv().ok()
     }
 }
 
@@ -161,14 +157,15 @@ pub fn free_name_beside(path: &Path, ext: &str) -> PathBuf {
 }
 
 /// Saves the frame on screen with its skeletons (drawn in the window's overlay style) as PNG, and its
-/// people (with their track IDs) as OpenPose JSON, into `folder`: both or neither. Returns the base
-/// path written.
+/// people (with their track IDs) as OpenPose JSON, into `folder` as `name.png` and `name.json` (or
+/// `name-2`... when taken): both or neither. Returns the PNG written.
 pub fn snapshot(
     last: &FrameResult,
     people: &[Person],
     tracked: &[TrackedPerson],
     style: &OverlayStyle,
     folder: &Path,
+    name: &str,
 ) -> Result<PathBuf, JobError> {
     let mut image = (*last.frame.picture.to_rgb()).clone();
     let shown = figures(people, tracked, style.smoothed);
@@ -178,10 +175,13 @@ pub fn snapshot(
         &shown,
         style,
     );
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let base = folder.join(format!("posecam-{stamp}-{}", last.frame.index));
+    let free = |base: &PathBuf| {
+        !base.with_extension("png").exists() && !base.with_extension("json").exists()
+    };
+    let base = std::iter::once(folder.join(name))
+        .chain((2..).map(|n| folder.join(format!("{name}-{n}"))))
+        .find(free)
+        .unwrap_or_else(|| folder.join(name));
     let (png, json) = (base.with_extension("png"), base.with_extension("json"));
     let frame = crate::io::openpose::OpenPoseFrame {
         version: 1.3,
@@ -201,7 +201,17 @@ pub fn snapshot(
     crate::io::image::write_image(outputs.path(ids.0), &png, &image)?;
     crate::io::image::write_bytes(outputs.path(ids.1), &json, &body)?;
     outputs.commit()?;
-    Ok(base)
+    Ok(png)
+}
+
+/// Writes `text` to `path` whole or not at all (the save dialog confirmed replacing it).
+pub fn write_text(path: &Path, text: &str) -> Result<(), JobError> {
+    let mut outputs = OutputSet::new::<&Path>(&[], true);
+    let id = outputs.add_file(path, "angles")?;
+    outputs.stage()?;
+    crate::io::image::write_bytes(outputs.path(id), path, text.as_bytes())?;
+    outputs.commit()?;
+    Ok(())
 }
 
 #[cfg(test)]

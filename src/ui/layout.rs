@@ -1,151 +1,250 @@
-//! How the window is laid out each frame: the side panel, the picture, the stats, the angle plot,
-//! and the keys. Each part returns the commands it wants; [`PosecamApp::draw`] applies them after
-//! drawing.
+//! How the window is laid out each frame: the top bar (source, transport, actions), the side panel
+//! (messages and settings, scrolling), the stats and the docked angle plot at the bottom, and the
+//! picture with its banner and presence strip. Each part returns the commands it wants;
+//! [`PosecamApp::draw`] applies them after drawing. Nothing here waits on a dialog or a device.
 
 use std::time::Duration;
 
 use eframe::egui;
 
+use super::angles_panel::{self, AnglesView};
+use super::settings_panels::{self, ScalesField};
 use super::source_panel::{self, Transport};
-use super::state::{key_action, AngleHistory, Command};
-use super::{actions_panel, picture, settings_panels, stats_panel, PosecamApp};
+use super::state::{key_action, Command, Hint};
+use super::strip::{self, TimelineViews};
+use super::tasks::{open_path, suggested_name};
+use super::{actions_panel, banner, picture, stats_panel, PosecamApp};
 use crate::track::angles;
+
+/// While playing, the stats redraw this often even without a new frame.
+const PLAYING_REFRESH: Duration = Duration::from_millis(250);
 
 impl PosecamApp {
     /// Draws the whole window (also driven directly by UI tests).
     pub fn draw(&mut self, ctx: &egui::Context) {
         self.poll();
         self.check_export();
-        let mut commands = self.input_commands(ctx);
+        let mut commands = self.runtime.background.answers();
+        commands.extend(self.input_commands(ctx));
+        egui::TopBottomPanel::top("source").show(ctx, |ui| commands.extend(self.top_ui(ui)));
+        egui::SidePanel::right("settings")
+            .resizable(true)
+            .default_width(280.0)
+            .width_range(200.0..=520.0)
+            .show(ctx, |ui| {
+                egui::ScrollArea::vertical()
+                    .scroll_bar_visibility(egui::scroll_area::ScrollBarVisibility::AlwaysVisible)
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| commands.extend(self.side_ui(ui)));
+            });
+        egui::TopBottomPanel::bottom("stats")
+            .resizable(true)
+            .default_height(130.0)
+            .show(ctx, |ui| self.stats_ui(ui));
+        if self.view.followed.is_some() {
+            egui::TopBottomPanel::bottom("angles")
+                .resizable(true)
+                .default_height(if self.is_still() { 200.0 } else { 220.0 })
+                .show(ctx, |ui| commands.extend(self.angles_ui(ui)));
+        }
+        egui::CentralPanel::default().show(ctx, |ui| commands.extend(self.central_ui(ui)));
+        self.apply(commands);
+        self.apply_settings();
+        // Idle costs nothing: paused, ended or failed, only input or a pipeline event repaints.
+        if self.runtime.export.is_some() || (self.view.playing && self.runtime.pipeline.is_some()) {
+            ctx.request_repaint_after(PLAYING_REFRESH);
+        }
+    }
+
+    fn top_ui(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
         let recent = self.settings.recent_streams.clone();
+        let still = self.is_still();
+        let v = &mut self.view;
         let transport = Transport {
-            source: self.source.as_ref(),
+            source: v.source.as_ref(),
             recent: &recent,
-            info: self.info.as_ref(),
-            playing: self.playing,
-            ended: self.ended,
-            failed: self.source_failed,
-            position_s: self.last.as_ref().map_or(0.0, |l| l.frame.time_s),
+            info: v.info.as_ref(),
+            playing: v.playing,
+            ended: v.ended,
+            still,
+            position_s: v.last.as_ref().map_or(0.0, |l| l.frame.time_s),
         };
-        egui::TopBottomPanel::top("source").show(ctx, |ui| {
-            commands.extend(source_panel::source_ui(ui, &mut self.cameras, &transport));
+        let mut commands = source_panel::source_ui(ui, &mut v.cameras, &transport);
+        ui.horizontal_wrapped(|ui| {
+            commands.extend(actions_panel::actions_ui(
+                ui,
+                &self.settings,
+                transport.source,
+                self.runtime.export.as_ref(),
+            ));
+            ui.separator();
             commands.extend(source_panel::transport_ui(
                 ui,
                 &mut self.settings,
                 &transport,
             ));
         });
-        egui::SidePanel::right("settings")
-            .resizable(true)
-            .default_width(290.0)
-            .show(ctx, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| commands.extend(self.side_ui(ui)));
-            });
-        egui::TopBottomPanel::bottom("stats")
-            .resizable(true)
-            .default_height(170.0)
-            .show(ctx, |ui| self.stats_ui(ui));
-        egui::CentralPanel::default().show(ctx, |ui| commands.extend(self.picture_ui(ui)));
-        self.angles_ui(ctx);
-        self.apply(commands);
-        self.apply_settings();
-        let every = if self.export.is_some() { 200 } else { 500 };
-        if self.export.is_some() || self.pipeline.is_some() {
-            ctx.request_repaint_after(Duration::from_millis(every));
-        }
-    }
-
-    fn side_ui(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
-        let mut commands = settings_panels::detection_ui(ui, &mut self.settings);
-        ui.separator();
-        commands.extend(settings_panels::tracking_ui(
-            ui,
-            &mut self.settings,
-            self.angles.id,
-        ));
-        ui.separator();
-        settings_panels::overlay_ui(ui, &mut self.settings, self.last.as_ref());
-        ui.separator();
-        commands.extend(actions_panel::actions_ui(
-            ui,
-            &mut self.settings,
-            self.source.as_ref(),
-            self.export.as_ref(),
-            &self.messages,
-        ));
         commands
     }
 
+    fn side_ui(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
+        actions_panel::messages_ui(ui, &self.view.messages);
+        settings_panels::detection_ui(ui, &mut self.settings);
+        let v = &mut self.view;
+        let scales = ScalesField {
+            text: &mut v.scales_text,
+            error: &mut v.scales_error,
+        };
+        let mut commands = settings_panels::network_ui(ui, &mut self.settings, scales);
+        commands.extend(settings_panels::tracking_ui(
+            ui,
+            &mut self.settings,
+            v.followed,
+        ));
+        settings_panels::overlay_ui(ui, &mut self.settings, v.last.as_ref());
+        commands
+    }
+
+    /// Seconds on the stats' clock: it stands still while paused.
+    fn stats_now_s(&self) -> f64 {
+        self.view.frozen_at_s.unwrap_or_else(|| self.now_s())
+    }
+
     fn stats_ui(&self, ui: &mut egui::Ui) {
+        let kept = self.keeps_timeline().then(|| {
+            self.view
+                .timeline
+                .read()
+                .map_or((0, 0), |t| (t.len(), t.heap_bytes()))
+        });
         let view = stats_panel::StatsView {
-            stats: &self.stats,
-            now_s: self.started.elapsed().as_secs_f64(),
-            people: self.people.len(),
-            provider: self.model.provider.map_or("-".into(), |p| p.to_string()),
-            skeleton: self.model.skeleton,
-            workers: self.model.workers,
+            stats: &self.view.stats,
+            now_s: self.stats_now_s(),
+            people: self.view.people.len(),
+            provider: self
+                .view
+                .model
+                .provider
+                .map_or("-".into(), |p| p.to_string()),
+            skeleton: self.view.model.skeleton,
+            workers: self.view.model.workers,
+            kept,
         };
         stats_panel::stats_ui(ui, &view);
     }
 
+    /// The picture, the banner over it, and (files) the presence strip under it.
+    fn central_ui(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
+        let file = self.keeps_timeline() && !self.is_still();
+        let duration = self.view.info.as_ref().and_then(|i| i.duration_s);
+        let mut commands = Vec::new();
+        if let (true, Some(duration)) = (file, duration) {
+            let position = self.view.last.as_ref().map_or(0.0, |l| l.frame.time_s);
+            let followed = self.view.followed;
+            let presence = &self.strip_views().presence;
+            egui::TopBottomPanel::bottom("presence")
+                .frame(egui::Frame::NONE)
+                .show_separator_line(false)
+                .show_inside(ui, |ui| {
+                    commands.extend(strip::strip_ui(ui, presence, duration, position, followed));
+                });
+        }
+        let area = ui.available_rect_before_wrap();
+        commands.extend(self.picture_ui(ui));
+        if let Some(b) = &self.view.banner {
+            commands.extend(banner::banner_ui(ui, area, b));
+        }
+        commands
+    }
+
+    /// The timeline's views, brought up to date.
+    fn strip_views(&mut self) -> &TimelineViews {
+        let frame_s = self
+            .view
+            .info
+            .as_ref()
+            .and_then(|i| i.frame_rate)
+            .map_or(0.04, |f| 1.0 / f.max(1.0));
+        let skeleton = self.view.last.as_ref().map(|l| l.skeleton);
+        if let Ok(t) = self.view.timeline.read() {
+            let (followed, playing) = (self.view.followed, self.view.playing);
+            self.view
+                .views
+                .refresh(&t, followed, skeleton, frame_s, playing);
+        }
+        &self.view.views
+    }
+
     fn picture_ui(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
-        let Some(last) = &self.last else {
-            let text = match (&self.source, self.messages.last()) {
-                (None, _) if self.cameras.cameras.is_empty() => {
+        let Some(last) = &self.view.last else {
+            let text = match (&self.view.source, self.view.messages.last()) {
+                (None, _) if self.view.cameras.cameras.is_empty() => {
                     "No webcam found.\nOpen a video or image above, or drop a file here."
                         .to_string()
                 }
-                (_, Some(m)) => m.clone(),
+                (Some(_), _) if self.view.banner.is_some() => String::new(),
+                (_, Some(m)) => m.text.clone(),
                 _ => "Waiting for the first frame…".to_string(),
             };
             ui.centered_and_justified(|ui| ui.label(egui::RichText::new(text).size(18.0)));
             return Vec::new();
         };
         let overlay = picture::Overlay {
-            people: &self.people,
-            tracked: &self.tracked,
+            people: &self.view.people,
+            tracked: &self.view.tracked,
             style: &self.settings.overlay,
             debug: &self.settings.debug,
+            followed: self.view.followed,
         };
-        let clicked = picture::picture_ui(ui, &mut self.textures, last, &overlay);
-        match clicked.map(|i| self.tracked.get(i).and_then(|t| t.id)) {
+        let clicked = picture::picture_ui(ui, &mut self.runtime.textures, last, &overlay);
+        match clicked.map(|i| self.view.tracked.get(i).and_then(|t| t.id)) {
             Some(Some(id)) => vec![Command::Follow(Some(id))],
-            Some(None) => vec![Command::Say(
-                "that person has no ID yet (tracking is off or still confirming)".into(),
+            Some(None) if !self.settings.tracking => vec![Command::Hint(
+                Hint::NoId,
+                "turn on \"Follow people\" to follow someone's joint angles".into(),
+            )],
+            Some(None) => vec![Command::Hint(
+                Hint::NoId,
+                "that person has no ID yet: they get one once seen in a few frames".into(),
             )],
             None => Vec::new(),
         }
     }
 
-    /// The followed person's joint angles over the last seconds.
-    fn angles_ui(&mut self, ctx: &egui::Context) {
-        let Some(id) = self.angles.id else {
-            return;
+    /// The followed person's joint angles, docked under the picture.
+    fn angles_ui(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
+        let Some(id) = self.view.followed else {
+            return Vec::new();
         };
-        let mut open = true;
-        let now = self.started.elapsed().as_secs_f64();
-        egui::Window::new(format!("Joint angles of #{id}"))
-            .open(&mut open)
-            .default_size([420.0, 260.0])
-            .show(ctx, |ui| {
-                egui_plot::Plot::new("angles")
-                    .legend(egui_plot::Legend::default())
-                    .include_y(0.0)
-                    .include_y(180.0)
-                    .include_x(-AngleHistory::WINDOW_S)
-                    .include_x(0.0)
-                    .y_axis_label("degrees")
-                    .allow_scroll(false)
-                    .show(ui, |plot| {
-                        for (i, def) in angles::JOINT_ANGLES.iter().enumerate() {
-                            let points: egui_plot::PlotPoints = self.angles.series(i, now).into();
-                            plot.line(egui_plot::Line::new(def.name, points));
-                        }
-                    });
-            });
-        if !open {
-            self.angles.follow(None);
-        }
+        let file = self.keeps_timeline();
+        let current = self.view.last.as_ref().and_then(|l| {
+            let person = self.view.tracked.iter().find(|t| t.id == Some(id))?;
+            let values = angles::joint_angles(l.skeleton, &person.smoothed);
+            Some(values.into_iter().map(|(_, v)| v).collect())
+        });
+        let now_s = match file {
+            true => self.view.last.as_ref().map_or(0.0, |l| l.frame.time_s),
+            false => self.stats_now_s(),
+        };
+        let csv_name = suggested_name(self.view.source.as_ref(), &format!("_angles_{id}.csv"));
+        let still = self.is_still();
+        let live_rows: Vec<(f64, Vec<Option<f32>>)>;
+        let rows: &[(f64, Vec<Option<f32>>)] = if file {
+            &self.strip_views().angles
+        } else {
+            live_rows = self.view.angles.samples.iter().cloned().collect();
+            &live_rows
+        };
+        let view = AnglesView {
+            id,
+            rows,
+            file,
+            still,
+            now_s,
+            current,
+            csv_name,
+        };
+        angles_panel::angles_ui(ui, &view)
     }
 
     /// Keys and dropped files, as commands.
@@ -153,7 +252,7 @@ impl PosecamApp {
         if ctx.wants_keyboard_input() {
             return Vec::new();
         }
-        let playing = self.playing;
+        let playing = self.view.playing;
         ctx.input(|i| {
             let keys = i.events.iter().filter_map(|e| match e {
                 egui::Event::Key {
@@ -165,9 +264,7 @@ impl PosecamApp {
                 _ => None,
             });
             let dropped = i.raw.dropped_files.iter().filter_map(|f| f.path.clone());
-            let dropped = dropped
-                .take(1)
-                .map(|p| source_panel::open_path(&p.display().to_string()));
+            let dropped = dropped.take(1).map(|p| open_path(&p.display().to_string()));
             keys.chain(dropped).collect()
         })
     }

@@ -1,21 +1,33 @@
 //! The desktop window: a live view of a webcam, video or image with skeletons, threshold sliders that
-//! act at once, and live statistics. All the work happens in [`crate::pipeline`]; the window receives
-//! results (it repaints when one arrives) and applies the commands its panels return.
+//! act at once, a timeline of who is where, and joint angles. All the work happens in
+//! [`crate::pipeline`]; the window receives results (it repaints when one arrives) and applies the
+//! commands its panels return.
+//!
+//! Its state comes in three parts, as rerun's `App`/`AppState` and egui's demo `WrapApp`/`State`:
+//! [`AppSettings`] (persisted), [`ViewState`] (what is on screen, rebuilt from the source) and
+//! [`Runtime`] (threads, channels and textures).
 
 mod actions_panel;
+mod angles_panel;
+mod banner;
+mod frames;
 mod jobs;
 mod layout;
 mod picture;
+pub mod settings;
 mod settings_panels;
 mod source_panel;
 pub mod state;
 mod stats_panel;
+mod strip;
+mod tasks;
+pub mod timeline;
 mod window;
 
 pub use window::{run, WindowError};
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use eframe::egui;
@@ -23,14 +35,18 @@ use eframe::egui;
 use crate::capture::{list_cameras, SourceInfo, SourceSpec};
 use crate::infer::{Device, Provider};
 use crate::pipeline::{
-    Control, EngineSpec, FrameResult, LiveOptions, LivePipeline, PipelineEvent, PipelineSettings,
+    Control, EngineSpec, FrameResult, KeptFrames, LiveOptions, LivePipeline, PipelineSettings,
 };
 use crate::pose::{Associator, Person};
-use crate::track::{angles, carry_tracks, TrackedPerson};
+use crate::track::TrackedPerson;
 use jobs::ExportJob;
 use picture::PictureTextures;
+use settings::AppSettings;
 use source_panel::CameraPicker;
-use state::{AngleHistory, AppSettings, Command, StatSample, Stats};
+use state::{AngleHistory, Banner, Command, Hint, Messages, Stats};
+use strip::TimelineViews;
+use tasks::Background;
+use timeline::Timeline;
 
 /// How the window starts.
 #[derive(Debug, Clone, Default)]
@@ -41,47 +57,76 @@ pub struct StartOptions {
 }
 
 const STORAGE_KEY: &str = "posecam-settings";
-/// Messages kept in the side panel.
-const MESSAGES_KEPT: usize = 6;
 
 /// What the model in use is, as the pipeline reported it.
 #[derive(Debug, Clone, Default)]
-struct ModelStatus {
-    provider: Option<Provider>,
-    skeleton: &'static str,
-    workers: usize,
+pub struct ModelStatus {
+    pub provider: Option<Provider>,
+    pub skeleton: &'static str,
+    pub workers: usize,
 }
 
-pub struct PosecamApp {
-    pub settings: AppSettings,
-    ctx: egui::Context,
-    source: Option<SourceSpec>,
-    pipeline: Option<LivePipeline>,
-    info: Option<SourceInfo>,
-    cameras: CameraPicker,
-    /// The frame on screen, with its network output.
-    last: Option<FrameResult>,
+/// What is on screen: the source, the frame and its people, play state, messages. Rebuilt when a
+/// source opens; never saved.
+#[derive(Default)]
+pub struct ViewState {
+    pub source: Option<SourceSpec>,
+    pub info: Option<SourceInfo>,
+    /// The frame on screen, with its network output (empty for a kept frame shown again).
+    pub last: Option<FrameResult>,
     /// The people on screen (re-associated from `last` when a setting changes while paused).
     pub people: Vec<Person>,
     /// Their tracks (one per person, or none when tracking is off).
     pub tracked: Vec<TrackedPerson>,
-    /// The joint angles of the person followed.
-    pub angles: AngleHistory,
-    associator: Associator,
-    applied: Option<PipelineSettings>,
     pub playing: bool,
-    /// While paused, the frame on screen: frames still in flight when the user paused are not
-    /// shown (`None` after a step or seek: the next frame to arrive is shown and held).
+    /// While paused, the index of the frame on screen: frames still in flight when the user paused
+    /// are kept but not shown (`None` after a step or seek: the next frame to arrive is shown).
     held: Option<u64>,
-    ended: bool,
-    source_failed: bool,
-    textures: PictureTextures,
+    /// The number of the last step, seek, refresh or pause sent: while paused, frames read before
+    /// it are not shown.
+    awaiting: u64,
+    /// The file ended (Play starts it again).
+    pub ended: bool,
+    /// A failure to open or read the source, over the picture.
+    pub banner: Option<Banner>,
+    pub messages: Messages,
+    /// The person whose joint angles are shown.
+    pub followed: Option<u64>,
+    /// Live sources: the followed person's angles over the last seconds.
+    pub angles: AngleHistory,
+    /// Files: every processed frame's people, shared with the source stage (kept frames skip the
+    /// network).
+    pub timeline: Arc<RwLock<Timeline>>,
+    /// What is drawn from the timeline (presence, the followed person's angles).
+    views: TimelineViews,
     pub stats: Stats,
-    started: Instant,
-    model: ModelStatus,
-    messages: Vec<String>,
-    export: Option<ExportJob>,
+    /// Seconds since the window opened when playback paused: the stats plot stands still.
+    frozen_at_s: Option<f64>,
+    pub model: ModelStatus,
+    cameras: CameraPicker,
+    /// The scales field as typed, and why it is not used when it cannot be.
+    scales_text: String,
+    scales_error: Option<String>,
     fullscreen: bool,
+}
+
+/// Threads, channels and GPU textures: what the window runs, never shown or saved as such.
+pub struct Runtime {
+    ctx: egui::Context,
+    pipeline: Option<LivePipeline>,
+    textures: PictureTextures,
+    export: Option<ExportJob>,
+    background: Background,
+    associator: Associator,
+    /// The settings the pipeline runs with.
+    applied: Option<PipelineSettings>,
+    started: Instant,
+}
+
+pub struct PosecamApp {
+    pub settings: AppSettings,
+    pub view: ViewState,
+    runtime: Runtime,
 }
 
 impl PosecamApp {
@@ -95,7 +140,7 @@ impl PosecamApp {
                 .unwrap_or_default();
         }
         if let Some(d) = options.device {
-            settings.device = d.to_string();
+            settings.device = d;
         }
         let cameras = CameraPicker::new(list_cameras());
         let first = options.source.or_else(|| {
@@ -104,30 +149,25 @@ impl PosecamApp {
                 format: None,
             })
         });
-        let mut app = Self {
-            settings,
-            ctx: ctx.clone(),
-            source: None,
-            pipeline: None,
-            info: None,
+        let view = ViewState {
             cameras,
-            last: None,
-            people: Vec::new(),
-            tracked: Vec::new(),
-            angles: AngleHistory::default(),
+            scales_text: settings::scales_text(&settings.scales),
+            ..ViewState::default()
+        };
+        let runtime = Runtime {
+            ctx: ctx.clone(),
+            pipeline: None,
+            textures: PictureTextures::default(),
+            export: None,
+            background: Background::new(ctx),
             associator: Associator::new(),
             applied: None,
-            playing: false,
-            held: None,
-            ended: false,
-            source_failed: false,
-            textures: PictureTextures::default(),
-            stats: Stats::default(),
             started: Instant::now(),
-            model: ModelStatus::default(),
-            messages: Vec::new(),
-            export: None,
-            fullscreen: false,
+        };
+        let mut app = Self {
+            settings,
+            view,
+            runtime,
         };
         for note in notes {
             app.say(note);
@@ -140,13 +180,30 @@ impl PosecamApp {
         app
     }
 
+    /// Seconds since the window opened.
+    fn now_s(&self) -> f64 {
+        self.runtime.started.elapsed().as_secs_f64()
+    }
+
     fn say(&mut self, msg: impl Into<String>) {
         // A message may quote a camera URL: never its password.
         let msg = crate::io::redact::redact(&msg.into()).into_owned();
         tracing::debug!("{msg}");
-        self.messages.push(msg);
-        if self.messages.len() > MESSAGES_KEPT {
-            self.messages.remove(0);
+        self.view.messages.push(msg, None);
+    }
+
+    fn hint(&mut self, hint: Hint, msg: String) {
+        self.view.messages.push(msg, Some(hint));
+    }
+
+    /// An error: logged on stderr, listed with the messages, and over the picture when it is the
+    /// source's.
+    fn fail(&mut self, error: String, banner: bool) {
+        let error = crate::io::redact::redact(&error).into_owned();
+        tracing::error!("{error}");
+        self.view.messages.push(error.clone(), None);
+        if banner {
+            self.view.banner = Some(Banner::new(&error));
         }
     }
 
@@ -156,22 +213,42 @@ impl PosecamApp {
         }
         Some(EngineSpec {
             model: PathBuf::from(&self.settings.model),
-            device: self.settings.device.parse().unwrap_or_default(),
+            device: self.settings.device,
         })
+    }
+
+    /// A still image: no transport, and IDs at once.
+    pub fn is_still(&self) -> bool {
+        matches!(self.view.source, Some(SourceSpec::Image(_)))
+    }
+
+    /// Files keep what was found in each frame; live sources cannot be replayed.
+    fn keeps_timeline(&self) -> bool {
+        matches!(
+            self.view.source,
+            Some(SourceSpec::Video(_) | SourceSpec::Image(_))
+        )
+    }
+
+    fn pipeline_settings(&self) -> PipelineSettings {
+        self.settings.pipeline(self.is_still())
     }
 
     /// Starts showing `spec`, replacing the current source.
     pub fn open_source(&mut self, spec: SourceSpec) {
-        self.pipeline = None;
-        self.last = None;
-        self.people.clear();
-        self.tracked.clear();
-        self.angles.follow(None);
-        self.info = None;
-        self.ended = false;
-        self.source_failed = false;
-        self.stats = Stats::default();
-        self.source = Some(spec.clone());
+        self.runtime.pipeline = None;
+        self.runtime.applied = None;
+        let messages = std::mem::take(&mut self.view.messages);
+        self.view = ViewState {
+            messages,
+            cameras: std::mem::take(&mut self.view.cameras),
+            scales_text: std::mem::take(&mut self.view.scales_text),
+            scales_error: self.view.scales_error.take(),
+            model: std::mem::take(&mut self.view.model),
+            fullscreen: self.view.fullscreen,
+            source: Some(spec.clone()),
+            ..ViewState::default()
+        };
         if let SourceSpec::Stream(url) = &spec {
             for name in crate::io::redact::variables(url) {
                 let found = std::env::var_os(&name).is_some();
@@ -182,186 +259,97 @@ impl PosecamApp {
                 });
             }
         }
+        self.remember(&spec);
         let Some(engine) = self.engine_spec() else {
             self.say(
                 "No model: run `posecam model fetch` or choose an .onnx model in the side panel.",
             );
             return;
         };
-        let settings = self.settings.pipeline();
-        let ctx = self.ctx.clone();
+        let settings = self.pipeline_settings();
+        let ctx = self.runtime.ctx.clone();
         let notify = Arc::new(move || ctx.request_repaint());
+        let kept: Option<KeptFrames> = self.keeps_timeline().then(|| {
+            let timeline = self.view.timeline.clone();
+            Arc::new(move |pts| timeline.read().is_ok_and(|t| t.contains(pts))) as KeptFrames
+        });
         let options = LiveOptions {
             every_frame: self.settings.every_frame,
+            kept,
             ..LiveOptions::default()
         };
-        match LivePipeline::start(spec.clone(), engine, settings.clone(), options, notify) {
+        match LivePipeline::start(spec, engine, settings.clone(), options, notify) {
             Ok(pipeline) => {
                 pipeline.control(Control::RealTime(self.settings.real_time));
-                self.pipeline = Some(pipeline);
-                self.applied = Some(settings);
-                self.playing = true;
+                self.runtime.pipeline = Some(pipeline);
+                self.runtime.applied = Some(settings);
+                self.view.playing = true;
             }
-            Err(e) => {
-                self.source_failed = true;
-                self.say(e.to_string());
-            }
+            Err(e) => self.fail(crate::pipeline::error_chain(&e), true),
         }
-        if !matches!(spec, SourceSpec::Synthetic { .. }) {
-            // Remembered without its password: a `${VAR}` placeholder stays, a typed one is asked for
-            // again.
-            self.settings.last_source = Some(match &spec {
-                SourceSpec::Stream(url) => crate::io::redact::without_password(url),
-                other => other.label(),
-            });
-            if let SourceSpec::Stream(url) = &spec {
-                self.settings.remember_stream(url);
-            }
+    }
+
+    /// Remembers the source for next time, without a stream's password: a `${VAR}` placeholder
+    /// stays, a typed password is asked for again.
+    fn remember(&mut self, spec: &SourceSpec) {
+        if matches!(spec, SourceSpec::Synthetic { .. }) {
+            return;
+        }
+        self.settings.last_source = Some(match spec {
+            SourceSpec::Stream(url) => crate::io::redact::without_password(url),
+            other => other.label(),
+        });
+        if let SourceSpec::Stream(url) = spec {
+            self.settings.remember_stream(url);
         }
     }
 
     fn control(&mut self, c: Control) {
-        match &c {
-            Control::Play => self.playing = true,
-            Control::Pause => {
-                self.playing = false;
-                self.held = self.last.as_ref().map(|l| l.frame.index);
+        let v = &mut self.view;
+        let c = match c {
+            Control::Play => {
+                v.playing = true;
+                v.frozen_at_s = None;
+                v.ended = false;
+                c
+            }
+            Control::Pause | Control::PauseAt(_) => {
+                v.playing = false;
+                v.frozen_at_s = Some(self.runtime.started.elapsed().as_secs_f64());
+                v.held = v.last.as_ref().map(|l| l.frame.index);
+                // The source goes back to the frame on screen, so none is skipped.
+                v.last
+                    .as_ref()
+                    .map_or(Control::Pause, |l| Control::PauseAt(l.frame.seq))
             }
             Control::Step(_) => {
-                self.playing = false;
-                self.held = None;
+                v.playing = false;
+                v.frozen_at_s
+                    .get_or_insert(self.runtime.started.elapsed().as_secs_f64());
+                v.held = None;
+                c
             }
-            Control::Seek(_) => self.held = None,
-            _ => {}
-        }
-        if let Some(p) = &self.pipeline {
-            p.control(c);
-        }
-    }
-
-    /// Takes what the pipeline produced since the last frame.
-    pub fn poll(&mut self) {
-        let Some(pipeline) = &self.pipeline else {
-            return;
+            Control::Seek(_) => {
+                v.held = None;
+                v.ended = false;
+                c
+            }
+            Control::Refresh => {
+                v.held = None;
+                c
+            }
+            other => other,
         };
-        let events: Vec<PipelineEvent> = pipeline.events().collect();
-        let results: Vec<FrameResult> = pipeline.results().collect();
-        for e in events {
-            self.on_event(e);
-        }
-        for r in results {
-            if !self.playing {
-                match self.held {
-                    Some(shown) if shown != r.frame.index => continue,
-                    _ => self.held = Some(r.frame.index),
-                }
-            }
-            self.stats.dropped = r.dropped;
-            self.stats.push(StatSample {
-                at_s: self.started.elapsed().as_secs_f64(),
-                inference_ms: r.timings.inference_ms,
-                association_ms: r.timings.association_ms,
-                latency_ms: r.timings.latency_ms,
-                people: r.people.len(),
-            });
-            self.people = r.people.clone();
-            self.tracked = r.tracked.clone();
-            self.record_angles(&r);
-            self.last = Some(r);
-            self.ended = false;
-        }
-    }
-
-    /// Adds the followed person's joint angles (from their smoothed keypoints) to the plot.
-    fn record_angles(&mut self, r: &FrameResult) {
-        let Some(id) = self.angles.id else {
-            return;
-        };
-        let Some(person) = r.tracked.iter().find(|t| t.id == Some(id)) else {
-            return;
-        };
-        let values = angles::joint_angles(r.skeleton, &person.smoothed)
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect();
-        self.angles
-            .push(self.started.elapsed().as_secs_f64(), values);
-    }
-
-    fn on_event(&mut self, event: PipelineEvent) {
-        match event {
-            PipelineEvent::SourceOpened(info) => {
-                let rate = info
-                    .frame_rate
-                    .map(|f| format!(" at {f:.1} fps"))
-                    .unwrap_or_default();
-                self.say(format!(
-                    "{}: {}x{}{rate}",
-                    info.name, info.width, info.height
-                ));
-                self.info = Some(info);
-            }
-            PipelineEvent::ModelLoaded {
-                model,
-                provider,
-                skeleton,
-                workers,
-            } => {
-                self.model = ModelStatus {
-                    provider: Some(provider),
-                    skeleton: skeleton.name,
-                    workers,
-                };
-                self.say(format!("model {} on {provider}", model.display()));
-                if !self.playing {
-                    self.control(Control::Refresh);
-                }
-            }
-            PipelineEvent::Ended => {
-                self.ended = true;
-                self.playing = false;
-            }
-            PipelineEvent::Reconnecting {
-                reason,
-                attempt,
-                wait_s,
-            } => {
-                self.say(format!(
-                    "stream lost ({reason}): reconnecting in {wait_s:.1} s (attempt {attempt})"
-                ));
-            }
-            PipelineEvent::Error(msg) => {
-                if self.info.as_ref().is_none_or(|i| i.live) {
-                    self.source_failed = true;
-                }
-                self.say(msg);
+        let answered = matches!(
+            c,
+            Control::Step(_) | Control::Seek(_) | Control::Refresh | Control::PauseAt(_)
+        );
+        if let Some(p) = &self.runtime.pipeline {
+            let request = p.control(c);
+            if answered {
+                self.view.awaiting = request;
             }
         }
-    }
-
-    /// Sends changed settings to the pipeline; re-associates the frame on screen from its cached network
-    /// output so a slider's effect shows at once, even while paused.
-    pub fn apply_settings(&mut self) {
-        let settings = self.settings.pipeline();
-        if self.applied.as_ref() == Some(&settings) {
-            return;
-        }
-        if let Some(p) = &self.pipeline {
-            if let Err(e) = p.set_settings(settings.clone()) {
-                self.say(e.to_string());
-            }
-        }
-        if let Some(last) = &self.last {
-            let people = self
-                .associator
-                .run(&last.maps, last.skeleton, &settings.thresholds);
-            self.tracked = match settings.tracking {
-                Some(_) => carry_tracks(last.skeleton, &last.people, &last.tracked, &people),
-                None => Vec::new(),
-            };
-            self.people = people;
-        }
-        self.applied = Some(settings);
     }
 
     fn apply(&mut self, commands: Vec<Command>) {
@@ -369,7 +357,7 @@ impl PosecamApp {
             match command {
                 Command::Open(spec) => self.open_source(spec),
                 Command::Reopen => {
-                    if let Some(spec) = self.source.clone() {
+                    if let Some(spec) = self.view.source.clone() {
                         self.open_source(spec);
                     }
                 }
@@ -378,81 +366,105 @@ impl PosecamApp {
                 Command::Snapshot => self.snapshot(),
                 Command::ExportTo(path) => self.start_export(path),
                 Command::CancelExport => {
-                    if let Some(job) = &self.export {
+                    if let Some(job) = &self.runtime.export {
                         job.cancel();
                     }
                 }
                 Command::ToggleFullscreen => {
-                    self.fullscreen = !self.fullscreen;
-                    let full = egui::ViewportCommand::Fullscreen(self.fullscreen);
-                    self.ctx.send_viewport_cmd(full);
+                    self.view.fullscreen = !self.view.fullscreen;
+                    let full = egui::ViewportCommand::Fullscreen(self.view.fullscreen);
+                    self.runtime.ctx.send_viewport_cmd(full);
                 }
-                Command::RescanCameras => self.cameras = CameraPicker::new(list_cameras()),
-                Command::Follow(id) => self.angles.follow(id),
+                Command::RescanCameras => self.runtime.background.rescan_cameras(),
+                Command::QueryFormats(index) => self.runtime.background.query_formats(index),
+                Command::Follow(id) => self.follow(id),
                 Command::Say(m) => self.say(m),
+                Command::Hint(h, m) => self.hint(h, m),
+                Command::Ask(dialog) => self.runtime.background.ask(dialog),
+                Command::Answer(answer) => self.on_answer(answer),
+                Command::SaveAngles(path) => self.save_angles(&path),
+                Command::DismissBanner => self.view.banner = None,
+                Command::ToggleDetails => {
+                    if let Some(b) = &mut self.view.banner {
+                        b.show_details = !b.show_details;
+                    }
+                }
+            }
+        }
+    }
+
+    fn follow(&mut self, id: Option<u64>) {
+        self.view.followed = id;
+        self.view.angles.follow(id);
+        if id.is_some() {
+            self.view.messages.clear(Hint::NoId);
+        }
+    }
+
+    fn on_answer(&mut self, answer: state::Answer) {
+        match answer {
+            state::Answer::SnapshotFolder(dir) => {
+                self.say(format!("snapshots go to {}", dir.display()));
+                self.settings.snapshot_dir = Some(dir);
+            }
+            state::Answer::Model(path) => {
+                self.settings.model = path.display().to_string();
+                self.load_model();
+            }
+            state::Answer::Cameras(list) => self.view.cameras = CameraPicker::new(list),
+            state::Answer::Formats(index, formats) => {
+                if self.view.cameras.choice == Some(index) {
+                    self.view.cameras.formats = formats;
+                }
             }
         }
     }
 
     fn load_model(&mut self) {
-        match (&self.pipeline, self.engine_spec()) {
+        match (&self.runtime.pipeline, self.engine_spec()) {
             (Some(p), Some(spec)) => p.load_engine(spec),
             _ => {
-                if let Some(spec) = self.source.clone() {
+                if let Some(spec) = self.view.source.clone() {
                     self.open_source(spec);
                 }
             }
         }
     }
 
-    fn snapshot(&mut self) {
-        let Some(last) = &self.last else {
-            self.say("nothing to snapshot yet");
-            return;
-        };
-        let folder = PathBuf::from(&self.settings.snapshot_dir);
-        let style = &self.settings.overlay;
-        match jobs::snapshot(last, &self.people, &self.tracked, style, &folder) {
-            Ok(base) => self.say(format!("snapshot saved: {}.png / .json", base.display())),
-            Err(e) => self.say(format!(
-                "snapshot failed: {}",
-                crate::pipeline::error_chain(&e)
-            )),
-        }
-    }
-
     fn start_export(&mut self, output: PathBuf) {
         let (Some(SourceSpec::Video(input)), Some(engine)) =
-            (self.source.clone(), self.engine_spec())
+            (self.view.source.clone(), self.engine_spec())
         else {
             return;
         };
-        let pipeline = self.settings.pipeline();
-        match ExportJob::start(
-            &self.ctx,
-            input,
-            output,
-            engine,
-            pipeline,
-            self.settings.overlay,
-        ) {
-            Ok(job) => self.export = Some(job),
-            Err(e) => self.say(crate::pipeline::error_chain(&e)),
+        let pipeline = self.pipeline_settings();
+        let ctx = self.runtime.ctx.clone();
+        let style = self.settings.overlay;
+        match ExportJob::start(&ctx, input, output, engine, pipeline, style) {
+            Ok(job) => self.runtime.export = Some(job),
+            Err(e) => self.fail(crate::pipeline::error_chain(&e), false),
         }
     }
 
     fn check_export(&mut self) {
-        let Some(outcome) = self.export.as_ref().and_then(ExportJob::finished) else {
+        let Some(outcome) = self.runtime.export.as_ref().and_then(ExportJob::finished) else {
             return;
         };
-        let out = self.export.take().map(|j| j.output.display().to_string());
+        let out = self
+            .runtime
+            .export
+            .take()
+            .map(|j| j.output.display().to_string());
         match outcome {
             Ok(msg) => self.say(msg),
-            Err(e) => self.say(format!(
-                "export to {} failed: {}",
-                out.unwrap_or_default(),
-                crate::pipeline::error_chain(&e)
-            )),
+            Err(e) => self.fail(
+                format!(
+                    "export to {} failed: {}",
+                    out.unwrap_or_default(),
+                    crate::pipeline::error_chain(&e)
+                ),
+                false,
+            ),
         }
     }
 }

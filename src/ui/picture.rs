@@ -6,10 +6,11 @@ use std::sync::Arc;
 use eframe::egui;
 use egui::{Color32, Pos2, Rect, Stroke, TextureHandle, TextureOptions};
 
-use super::state::{fit_rect, image_to_screen, person_at, DebugOverlay, DebugView};
+use super::settings::{DebugOverlay, DebugView};
+use super::state::{fit_rect, image_to_screen, person_at};
 use crate::pipeline::FrameResult;
 use crate::pose::{MapStack, Person};
-use crate::render::{figures, overlay_marks, Mark, OverlayStyle};
+use crate::render::{figures, id_color, overlay_marks, Identity, Mark, OverlayStyle};
 use crate::track::TrackedPerson;
 
 /// Textures kept from frame to frame.
@@ -55,6 +56,8 @@ pub struct Overlay<'a> {
     pub tracked: &'a [TrackedPerson],
     pub style: &'a OverlayStyle,
     pub debug: &'a DebugOverlay,
+    /// The person whose angles are shown, outlined.
+    pub followed: Option<u64>,
 }
 
 /// Draws the frame and its overlay; returns the index of the person clicked, if one was.
@@ -95,6 +98,9 @@ pub fn picture_ui(
         debug_ui(ui, &clipped, textures, last, overlay.debug, placement);
     }
     let shown = figures(overlay.people, overlay.tracked, overlay.style.smoothed);
+    if let Some(id) = overlay.followed {
+        highlight(&painter, &shown, id, placement);
+    }
     let size = (size.0 as usize, size.1 as usize);
     let marks = overlay_marks(last.skeleton, &shown, overlay.style, size);
     paint_marks(&painter, &marks, placement);
@@ -106,6 +112,30 @@ pub fn picture_ui(
         .map(|f| crate::track::similarity::bounds(f.keypoints))
         .collect();
     person_at(&boxes, placement.image_point(click))
+}
+
+/// Outlines the followed person: a rounded box in their colour around their keypoints.
+fn highlight(painter: &egui::Painter, shown: &[crate::render::Figure<'_>], id: u64, at: Placement) {
+    let Some(figure) = shown.iter().find(|f| f.identity == Identity::Track(id)) else {
+        return;
+    };
+    let Some([x0, y0, x1, y1]) = crate::track::similarity::bounds(figure.keypoints) else {
+        return;
+    };
+    let [r, g, b] = id_color(id);
+    let rect = Rect::from_min_max(at.point((x0, y0)), at.point((x1, y1))).expand(10.0);
+    painter.rect_stroke(
+        rect,
+        6.0,
+        Stroke::new(5.0, Color32::from_black_alpha(140)),
+        egui::StrokeKind::Outside,
+    );
+    painter.rect_stroke(
+        rect,
+        6.0,
+        Stroke::new(2.5, Color32::from_rgb(r, g, b)),
+        egui::StrokeKind::Outside,
+    );
 }
 
 fn upload(
@@ -135,7 +165,7 @@ fn paint_marks(painter: &egui::Painter, marks: &[Mark], at: Placement) {
                 color,
                 opacity,
             } => {
-                let stroke = Stroke::new((width * scale).max(1.5), rgba(*color, *opacity));
+                let stroke = Stroke::new((width * scale).max(2.0), rgba(*color, *opacity));
                 painter.line_segment([at.point(*from), at.point(*to)], stroke);
             }
             Mark::Dot {
@@ -151,23 +181,88 @@ fn paint_marks(painter: &egui::Painter, marks: &[Mark], at: Placement) {
                 );
             }
             Mark::Label {
-                text, at: corner, ..
-            } => {
-                let galley = painter.layout_no_wrap(
-                    text.clone(),
-                    egui::FontId::proportional(15.0),
-                    Color32::WHITE,
-                );
-                let bg =
-                    Rect::from_min_size(at.point(*corner), galley.size() + egui::vec2(4.0, 0.0));
-                painter.rect_filled(bg, 2.0, Color32::from_black_alpha(160));
-                painter.galley(bg.min + egui::vec2(2.0, 0.0), galley, Color32::WHITE);
-            }
+                text,
+                at: anchor,
+                color,
+                ..
+            } => paint_label(painter, text, at.point(*anchor), *color),
         }
     }
 }
 
-/// One network channel blended over the picture (heatmaps orange, PAFs red/blue by sign).
+/// A label centred above `anchor`, in `color` with a black outline.
+fn paint_label(painter: &egui::Painter, text: &str, anchor: Pos2, [r, g, b]: [u8; 3]) {
+    let font = egui::FontId::proportional(17.0);
+    let galley = |c: Color32| painter.layout_no_wrap(text.to_string(), font.clone(), c);
+    let front = galley(Color32::from_rgb(r, g, b));
+    let top_left = anchor - egui::vec2(front.size().x / 2.0, front.size().y + 2.0);
+    for (dx, dy) in [
+        (-1.5, 0.0),
+        (1.5, 0.0),
+        (0.0, -1.5),
+        (0.0, 1.5),
+        (-1.0, -1.0),
+        (1.0, 1.0),
+        (-1.0, 1.0),
+        (1.0, -1.0),
+    ] {
+        painter.galley(
+            top_left + egui::vec2(dx, dy),
+            galley(Color32::BLACK),
+            Color32::BLACK,
+        );
+    }
+    painter.galley(top_left, front, Color32::WHITE);
+}
+
+/// What the debug view shows: one channel (PAFs signed), or the strongest value over every part
+/// (heatmaps, background left out) or every limb (PAF magnitudes).
+fn debug_plane(last: &FrameResult, debug: &DebugOverlay) -> Option<(Vec<f32>, bool)> {
+    let maps = &last.maps;
+    let parts = last.skeleton.parts.len();
+    let stack: &MapStack = match debug.view {
+        DebugView::Off => return None,
+        DebugView::Heatmap => &maps.heatmaps,
+        DebugView::Paf => &maps.pafs,
+    };
+    match debug.channel {
+        Some(c) if c < stack.channels() => {
+            Some((stack.channel_plane(c), debug.view == DebugView::Paf))
+        }
+        Some(_) => None,
+        None if stack.channels() == 0 => None,
+        None => {
+            let mut plane = vec![0.0f32; stack.width() * stack.height()];
+            let strongest = |plane: &mut Vec<f32>, values: Vec<f32>| {
+                for (p, v) in plane.iter_mut().zip(values) {
+                    *p = p.max(v);
+                }
+            };
+            if debug.view == DebugView::Heatmap {
+                for c in 0..parts.min(stack.channels()) {
+                    strongest(&mut plane, stack.channel_plane(c));
+                }
+            } else {
+                for limb in last.skeleton.limbs {
+                    if limb.paf_x.max(limb.paf_y) < stack.channels() {
+                        let (x, y) = (
+                            stack.channel_plane(limb.paf_x),
+                            stack.channel_plane(limb.paf_y),
+                        );
+                        strongest(
+                            &mut plane,
+                            x.iter().zip(&y).map(|(a, b)| a.hypot(*b)).collect(),
+                        );
+                    }
+                }
+            }
+            Some((plane, false))
+        }
+    }
+}
+
+/// The network output blended over the picture (heatmaps orange to yellow, PAFs red and blue by
+/// sign), with its colour scale.
 fn debug_ui(
     ui: &egui::Ui,
     painter: &egui::Painter,
@@ -176,18 +271,13 @@ fn debug_ui(
     debug: &DebugOverlay,
     at: Placement,
 ) {
-    let maps = &last.maps;
-    let (stack, signed): (&MapStack, bool) = match debug.view {
-        DebugView::Heatmap => (&maps.heatmaps, false),
-        _ => (&maps.pafs, true),
-    };
-    if debug.channel >= stack.channels() {
+    let Some((plane, signed)) = debug_plane(last, debug) else {
         return;
-    }
-    let (gw, gh) = (stack.width(), stack.height());
+    };
+    let maps = &last.maps;
+    let (gw, gh) = (maps.heatmaps.width(), maps.heatmaps.height());
     let alpha = (debug.opacity * 255.0) as u8;
-    let pixels: Vec<Color32> = stack
-        .channel_plane(debug.channel)
+    let pixels: Vec<Color32> = plane
         .iter()
         .map(|&v| debug_color(v, signed, alpha))
         .collect();
@@ -207,6 +297,45 @@ fn debug_ui(
     if let Some(t) = &textures.debug {
         let whole = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
         painter.image(t.id(), area, whole, Color32::WHITE);
+    }
+    colour_scale(painter, at, signed);
+}
+
+/// A bar in the picture's bottom-left corner mapping colours to values.
+fn colour_scale(painter: &egui::Painter, at: Placement, signed: bool) {
+    let [x, y, _, h] = at.rect;
+    let bar = Rect::from_min_size(Pos2::new(x + 12.0, y + h - 34.0), egui::vec2(160.0, 12.0));
+    painter.rect_filled(
+        bar.expand(8.0).translate(egui::vec2(0.0, 4.0)),
+        4.0,
+        Color32::from_black_alpha(170),
+    );
+    let steps = 40;
+    let (from, to) = if signed { (-1.0, 1.0) } else { (0.0, 1.0) };
+    for i in 0..steps {
+        let v = from + (to - from) * (i as f32 + 0.5) / steps as f32;
+        let left = bar.min.x + bar.width() * i as f32 / steps as f32;
+        let cell = Rect::from_min_size(
+            Pos2::new(left, bar.min.y),
+            egui::vec2(bar.width() / steps as f32 + 0.5, bar.height()),
+        );
+        painter.rect_filled(cell, 0.0, debug_color(v, signed, 255));
+    }
+    let font = egui::FontId::proportional(11.0);
+    let ends = if signed {
+        ["-1", "0", "+1"]
+    } else {
+        ["0", "0.5", "1"]
+    };
+    for (i, label) in ends.iter().enumerate() {
+        let pos = Pos2::new(bar.min.x + bar.width() * i as f32 / 2.0, bar.max.y + 1.0);
+        painter.text(
+            pos,
+            egui::Align2::CENTER_TOP,
+            label,
+            font.clone(),
+            Color32::WHITE,
+        );
     }
 }
 

@@ -2,14 +2,10 @@
 
 use eframe::egui;
 
-use super::state::{AppSettings, Command};
-use crate::capture::{camera_formats, CameraDesc, SourceInfo, SourceSpec};
+use super::settings::AppSettings;
+use super::state::{Command, Dialog};
+use crate::capture::{CameraDesc, SourceInfo, SourceSpec};
 use crate::pipeline::Control;
-
-/// File types offered by the open dialog.
-const OPENABLE: &[&str] = &[
-    "mp4", "mkv", "avi", "mov", "webm", "gif", "ts", "jpg", "jpeg", "png", "bmp", "webp",
-];
 
 /// The source chooser's own state: webcams, and a stream URL being typed.
 #[derive(Debug, Default)]
@@ -39,7 +35,8 @@ pub struct Transport<'a> {
     pub info: Option<&'a SourceInfo>,
     pub playing: bool,
     pub ended: bool,
-    pub failed: bool,
+    /// A still image: nothing to play.
+    pub still: bool,
     /// Position of the frame on screen, seconds.
     pub position_s: f64,
 }
@@ -53,25 +50,11 @@ pub fn source_ui(
     ui.horizontal_wrapped(|ui| {
         camera_ui(ui, picker, &mut commands);
         if ui.button("Open file…").clicked() {
-            if let Some(path) = rfd::FileDialog::new()
-                .add_filter("videos and images", OPENABLE)
-                .pick_file()
-            {
-                commands.push(open_path(&path.display().to_string()));
-            }
+            commands.push(Command::Ask(Dialog::OpenSource));
         }
         url_ui(ui, &mut picker.url, view.recent, &mut commands);
-        if view.failed
-            && view.source.is_some()
-            && ui
-                .button("Reopen")
-                .on_hover_text("the source failed; try again")
-                .clicked()
-        {
-            commands.push(Command::Reopen);
-        }
-        ui.separator();
         if let Some(source) = view.source {
+            ui.separator();
             ui.label(source.label());
         }
     });
@@ -118,14 +101,6 @@ fn url_ui(ui: &mut egui::Ui, url: &mut String, recent: &[String], commands: &mut
     }
 }
 
-/// A command to open what the user named (a dropped or picked file).
-pub fn open_path(text: &str) -> Command {
-    match SourceSpec::parse(text) {
-        Ok(spec) => Command::Open(spec),
-        Err(e) => Command::Say(e.to_string()),
-    }
-}
-
 fn camera_ui(ui: &mut egui::Ui, picker: &mut CameraPicker, commands: &mut Vec<Command>) {
     if picker.cameras.is_empty() {
         ui.label("No webcam found");
@@ -143,8 +118,9 @@ fn camera_ui(ui: &mut egui::Ui, picker: &mut CameraPicker, commands: &mut Vec<Co
                         .clicked()
                     {
                         picker.choice = Some(c.index);
-                        picker.formats = camera_formats(c.index).unwrap_or_default();
+                        picker.formats.clear();
                         picker.format = None;
+                        commands.push(Command::QueryFormats(c.index));
                     }
                 }
             });
@@ -181,7 +157,7 @@ pub fn transport_ui(
     view: &Transport<'_>,
 ) -> Vec<Command> {
     let mut commands = Vec::new();
-    let Some(info) = view.info else {
+    let Some(info) = view.info.filter(|_| !view.still) else {
         return commands;
     };
     let seekable = info.seekable && !info.live;
@@ -189,12 +165,12 @@ pub fn transport_ui(
         return commands;
     }
     ui.horizontal(|ui| {
-        let (label, control) = if view.playing {
-            ("⏸ Pause", Control::Pause)
-        } else {
-            ("▶ Play", Control::Play)
+        let (label, control) = match (view.playing, view.ended) {
+            (true, _) => ("⏸ Pause", Control::Pause),
+            (false, true) => ("▶ Play again", Control::Play),
+            (false, false) => ("▶ Play", Control::Play),
         };
-        if ui.button(label).clicked() {
+        if ui.button(label).on_hover_text("space").clicked() {
             commands.push(Command::Control(control));
         }
         if !seekable {
@@ -228,14 +204,18 @@ pub fn transport_ui(
         let mut t = view.position_s;
         let slider = ui.add(
             egui::Slider::new(&mut t, 0.0..=duration.max(0.01))
+                .custom_formatter(|v, _| format!("{v:.2}"))
                 .suffix(" s")
                 .text("position"),
         );
-        if slider.drag_stopped() || (slider.changed() && !slider.dragged()) {
+        // Only a move by the user seeks (the slider may round the value it shows).
+        let moved = (t - view.position_s).abs() > 1e-3;
+        if moved && (slider.drag_stopped() || (slider.changed() && !slider.dragged())) {
             commands.push(Command::Control(Control::Seek(t)));
         }
         if view.ended {
-            ui.label("end");
+            ui.label(egui::RichText::new("ended").strong())
+                .on_hover_text("the end of the file: Play starts it again");
         }
     });
     commands

@@ -1,18 +1,15 @@
-//! The window's state that needs no window: persisted settings, the commands panels return, geometry
-//! of the picture on screen, rolling statistics, and key bindings. Tested without egui running.
+//! The window's state that needs no window: the commands panels return, the messages and the error
+//! banner, geometry of the picture on screen, rolling statistics, and key bindings. Tested without
+//! egui running.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
 
 use eframe::egui;
-use serde::{Deserialize, Serialize};
 
-use crate::capture::SourceSpec;
-use crate::infer::NetConfig;
-use crate::pipeline::{Control, PipelineSettings};
-use crate::pose::{check_range, Skeleton, Thresholds};
-use crate::render::OverlayStyle;
-use crate::track::TrackerSettings;
+use crate::capture::{CameraDesc, SourceSpec};
+use crate::infer::Device;
+use crate::pipeline::Control;
 
 /// What a panel asks for; applied after the whole window is drawn.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,168 +29,171 @@ pub enum Command {
     Follow(Option<u64>),
     /// Show a message.
     Say(String),
+    /// Show a hint that goes away once it no longer applies.
+    Hint(Hint, String),
+    /// Ask the user something in a dialog, without blocking the window; the answer comes back as
+    /// another command.
+    Ask(Dialog),
+    /// The answer to a dialog or a query that ran in the background.
+    Answer(Answer),
+    /// Ask a webcam for its formats (in the background).
+    QueryFormats(u32),
+    /// Write the followed person's joint angles as CSV.
+    SaveAngles(PathBuf),
+    DismissBanner,
+    /// Show the whole error under the banner, or hide it.
+    ToggleDetails,
 }
 
-/// Everything remembered between runs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AppSettings {
-    pub thresholds: Thresholds,
-    pub net_height: usize,
-    /// As typed, e.g. "1.0, 0.75".
-    pub scales: String,
-    pub model: String,
-    pub device: String,
-    pub overlay: OverlayStyle,
-    pub debug: DebugOverlay,
-    /// Follow people over time (IDs, smoothing, trails, angles).
-    pub tracking: bool,
-    pub tracker: TrackerSettings,
-    pub real_time: bool,
-    /// Live sources (cameras, streams): keep every frame for analysis (latency grows when inference
-    /// is slower than the source) instead of the newest for watching.
-    pub every_frame: bool,
-    pub last_source: Option<String>,
-    /// Streams opened lately, newest first, without their passwords.
-    pub recent_streams: Vec<String>,
-    pub snapshot_dir: String,
+/// A dialog a panel asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dialog {
+    OpenSource,
+    /// Where to export the open video (a suggested file name).
+    ExportTo(String),
+    SnapshotFolder,
+    Model,
+    /// Where to save the followed person's angles (a suggested file name).
+    SaveAngles(String),
 }
 
-impl Default for AppSettings {
-    fn default() -> Self {
+/// What came back from the background.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    SnapshotFolder(PathBuf),
+    Model(PathBuf),
+    Cameras(Vec<CameraDesc>),
+    Formats(u32, Vec<(u32, u32, u32)>),
+}
+
+/// Hints: one of each kind at most, gone once it no longer applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hint {
+    /// A click on someone who has no ID.
+    NoId,
+    /// What a settings change did to the kept frames.
+    Rerun,
+}
+
+/// Messages kept in the side panel.
+const MESSAGES_KEPT: usize = 5;
+
+/// One message, with the wall-clock time it was said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub at: String,
+    pub text: String,
+    pub hint: Option<Hint>,
+}
+
+/// The last few messages, newest last.
+#[derive(Debug, Clone, Default)]
+pub struct Messages {
+    list: VecDeque<Message>,
+}
+
+impl Messages {
+    pub fn push(&mut self, text: String, hint: Option<Hint>) {
+        if let Some(h) = hint {
+            self.clear(h);
+        }
+        self.list.push_back(Message {
+            at: clock(),
+            text,
+            hint,
+        });
+        while self.list.len() > MESSAGES_KEPT {
+            self.list.pop_front();
+        }
+    }
+
+    /// Takes back a hint that no longer applies.
+    pub fn clear(&mut self, hint: Hint) {
+        self.list.retain(|m| m.hint != Some(hint));
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Message> {
+        self.list.iter()
+    }
+
+    pub fn last(&self) -> Option<&Message> {
+        self.list.back()
+    }
+}
+
+/// The local time of day, HH:MM:SS.
+fn clock() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as libc::time_t;
+    // SAFETY: localtime_r only writes the `tm` it is given; both live on this stack frame.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let ok = unsafe { !libc::localtime_r(&now, &mut tm).is_null() };
+    if !ok {
+        let s = now as u64 % 86_400;
+        return format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+    }
+    format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
+}
+
+/// A failure to open or read the source, shown over the picture until dismissed or replaced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Banner {
+    /// The error's first part (what failed), for the banner's line.
+    pub headline: String,
+    /// The whole chain, shown under Details.
+    pub details: String,
+    pub show_details: bool,
+}
+
+impl Banner {
+    pub fn new(error: &str) -> Self {
+        let first = error.lines().next().unwrap_or(error);
+        // The chain reads "what: why: deeper why"; the banner's line keeps what and why.
+        let headline = match first.match_indices(": ").nth(1) {
+            Some((i, _)) if first.len() > 110 => first[..i].to_string(),
+            _ => first.to_string(),
+        };
         Self {
-            thresholds: Thresholds::default(),
-            net_height: 368,
-            scales: "1.0".into(),
-            model: String::new(),
-            device: "auto".into(),
-            overlay: OverlayStyle::default(),
-            debug: DebugOverlay::default(),
-            tracking: true,
-            tracker: TrackerSettings::default(),
-            real_time: true,
-            every_frame: false,
-            last_source: None,
-            recent_streams: Vec::new(),
-            snapshot_dir: ".".into(),
+            headline,
+            details: error.to_string(),
+            show_details: false,
         }
     }
 }
 
-/// Recent streams remembered.
-const RECENT_STREAMS: usize = 8;
-
-impl AppSettings {
-    /// Remembers a stream (without its password) at the top of the recent list.
-    pub fn remember_stream(&mut self, url: &str) {
-        let shown = crate::io::redact::without_password(url);
-        self.recent_streams.retain(|u| *u != shown);
-        self.recent_streams.insert(0, shown);
-        self.recent_streams.truncate(RECENT_STREAMS);
-    }
-
-    /// Scales as numbers; what cannot be read falls back to 1.0.
-    pub fn parsed_scales(&self) -> Vec<f32> {
-        let v: Vec<f32> = self
-            .scales
-            .split([',', ' '])
-            .filter_map(|t| t.trim().parse::<f32>().ok())
-            .filter(|s| s.is_finite() && *s > 0.0 && *s <= 4.0)
-            .collect();
-        if v.is_empty() {
-            vec![1.0]
-        } else {
-            v
-        }
-    }
-
-    /// Saved settings brought back into the ranges the flags accept, with a note for each reset.
-    pub fn checked(mut self) -> (Self, Vec<String>) {
-        let mut notes = Vec::new();
-        if let Err(e) = self.thresholds.validate() {
-            notes.push(format!(
-                "saved detection settings reset to the CMU defaults ({e})"
-            ));
-            self.thresholds = Thresholds::default();
-        }
-        if let Err(e) = check_range("net input height", self.net_height, NetConfig::NET_HEIGHT) {
-            notes.push(format!("saved {e}: reset to 368"));
-            self.net_height = 368;
-        }
-        if let Err(e) = self.tracker.validate() {
-            notes.push(format!(
-                "saved tracking settings reset to the defaults ({e})"
-            ));
-            self.tracker = TrackerSettings::default();
-        }
-        if let Err(e) = check_range("debug opacity", self.debug.opacity, 0.0..=1.0) {
-            notes.push(format!("saved {e}: reset"));
-            self.debug.opacity = DebugOverlay::default().opacity;
-        }
-        (self, notes)
-    }
-
-    pub fn pipeline(&self) -> PipelineSettings {
-        PipelineSettings {
-            net: NetConfig {
-                net_height: self.net_height.clamp(64, 2048) / 8 * 8,
-                scales: self.parsed_scales(),
-            },
-            thresholds: self.thresholds.sanitized(),
-            tracking: self.tracking.then_some(self.tracker),
-        }
-    }
+/// A snapshot's file name (without extension): the source's name and the frame's time,
+/// `clip_00m12.48s`, in characters every file system takes.
+pub fn snapshot_name(source_label: &str, time_s: f64) -> String {
+    let path = std::path::Path::new(source_label);
+    let stem = path.file_stem().map_or_else(
+        || source_label.to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    let stem: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let stem = stem.trim_matches('_');
+    let t = time_s.max(0.0);
+    let minutes = (t / 60.0).floor();
+    let seconds = t - minutes * 60.0;
+    format!(
+        "{}_{:02}m{:05.2}s",
+        if stem.is_empty() { "posecam" } else { stem },
+        minutes as u64,
+        seconds.min(59.995)
+    )
 }
 
-/// The network output blended over the picture, for looking inside the model.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DebugOverlay {
-    pub view: DebugView,
-    /// Index of the heatmap or PAF channel shown.
-    pub channel: usize,
-    pub opacity: f32,
-}
-
-impl Default for DebugOverlay {
-    fn default() -> Self {
-        Self {
-            view: DebugView::Off,
-            channel: 0,
-            opacity: 0.6,
-        }
-    }
-}
-
-/// What a debug channel shows: a part's heatmap, or the x/y field of a limb.
-pub fn debug_channel_name(skeleton: &Skeleton, view: DebugView, channel: usize) -> String {
-    match view {
-        DebugView::Off => String::new(),
-        DebugView::Heatmap => skeleton
-            .parts
-            .get(channel)
-            .map_or("background", |p| p.name)
-            .to_string(),
-        DebugView::Paf => skeleton
-            .limbs
-            .iter()
-            .find(|l| l.paf_x == channel || l.paf_y == channel)
-            .map_or(String::new(), |l| {
-                let axis = if l.paf_x == channel { "x" } else { "y" };
-                format!(
-                    "{}→{} {axis}",
-                    skeleton.parts[l.from].name, skeleton.parts[l.to].name
-                )
-            }),
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum DebugView {
-    Off,
-    Heatmap,
-    Paf,
-}
+/// The device choices the window offers (CUDA devices beyond the first are typed on the command line).
+pub const DEVICES: [Device; 3] = [Device::Auto, Device::Cpu, Device::Cuda(0)];
 
 /// The largest rectangle of the picture's aspect ratio centred in `avail` (x, y, w, h).
 pub fn fit_rect(avail: [f32; 4], picture: (u32, u32)) -> [f32; 4] {
@@ -368,20 +368,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn streams_are_remembered_without_their_passwords() {
-        let mut settings = AppSettings::default();
-        settings.remember_stream("rtsp://admin:s3cret@cam/1");
-        settings.remember_stream("rtsp://admin:${CAM_PASS}@cam/2");
-        settings.remember_stream("rtsp://admin:other@cam/1");
+    fn snapshots_are_named_after_the_source_and_the_time() {
+        assert_eq!(snapshot_name("/videos/clip.mp4", 12.48), "clip_00m12.48s");
+        assert_eq!(snapshot_name("clip.mp4", 754.5), "clip_12m34.50s");
+        assert_eq!(snapshot_name("camera:0", 3.0), "camera_0_00m03.00s");
+        assert_eq!(snapshot_name("", 0.0), "posecam_00m00.00s");
+    }
+
+    #[test]
+    fn hints_go_away_and_messages_stay_few() {
+        let mut m = Messages::default();
+        m.push("no ID yet".into(), Some(Hint::NoId));
+        m.push("no ID yet".into(), Some(Hint::NoId));
+        assert_eq!(m.iter().count(), 1, "one hint of a kind");
+        for i in 0..10 {
+            m.push(format!("message {i}"), None);
+        }
+        assert_eq!(m.iter().count(), MESSAGES_KEPT);
+        m.push("again".into(), Some(Hint::NoId));
+        m.clear(Hint::NoId);
+        assert!(m.iter().all(|x| x.hint.is_none()));
+        let at = &m.last().unwrap().at;
+        assert_eq!(at.len(), 8, "HH:MM:SS: {at}");
+    }
+
+    #[test]
+    fn banners_lead_with_what_failed() {
+        let b = Banner::new("/v/broken.mp4: cannot open as a video: Invalid data found");
         assert_eq!(
-            settings.recent_streams,
-            ["rtsp://admin@cam/1", "rtsp://admin:${CAM_PASS}@cam/2"]
+            b.headline,
+            "/v/broken.mp4: cannot open as a video: Invalid data found"
         );
-        let saved = serde_json::to_string(&settings).unwrap();
-        assert!(
-            !saved.contains("s3cret") && !saved.contains("other"),
-            "{saved}"
-        );
+        let long = format!("/v/{}.mp4: cannot read: {}", "x".repeat(60), "y".repeat(60));
+        let b = Banner::new(&long);
+        assert!(b.headline.len() < long.len() && b.details == long);
     }
 
     #[test]
@@ -400,46 +420,6 @@ mod tests {
             image_to_screen([0.0, 0.0, 200.0, 100.0], (100, 50), (49.5, 24.5)),
             (100.0, 50.0)
         );
-    }
-
-    #[test]
-    fn settings_become_pipeline_settings_safely() {
-        let s = AppSettings {
-            scales: "1.0, 0.75,bogus,-2".into(),
-            net_height: 371,
-            ..AppSettings::default()
-        };
-        let live = s.pipeline();
-        assert_eq!(live.net.scales, vec![1.0, 0.75]);
-        assert_eq!(live.net.net_height, 368);
-        let empty = AppSettings {
-            scales: "".into(),
-            ..AppSettings::default()
-        };
-        assert_eq!(empty.pipeline().net.scales, vec![1.0]);
-        let json = serde_json::to_string(&s).unwrap();
-        let back: AppSettings = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, s);
-        let partial: AppSettings = serde_json::from_str(r#"{"net_height": 256}"#).unwrap();
-        assert_eq!(partial.net_height, 256);
-        assert_eq!(partial.thresholds, Thresholds::default());
-    }
-
-    #[test]
-    fn saved_settings_out_of_range_are_reset_and_said() {
-        let json =
-            r#"{"thresholds": {"peak": 7.0}, "net_height": 100000, "debug": {"opacity": 3}}"#;
-        let stored: AppSettings = serde_json::from_str(json).unwrap();
-        let (s, notes) = stored.checked();
-        assert_eq!(s.thresholds, Thresholds::default());
-        assert_eq!(s.net_height, 368);
-        assert_eq!(notes.len(), 3, "{notes:?}");
-        assert!(
-            notes[0].contains("peak threshold must be between 0 and 1"),
-            "{notes:?}"
-        );
-        let (_, none) = AppSettings::default().checked();
-        assert!(none.is_empty());
     }
 
     #[test]
@@ -513,23 +493,5 @@ mod tests {
             Command::Control(Control::Pause)
         );
         assert_eq!(KeyAction::Snapshot.command(false), Command::Snapshot);
-    }
-
-    #[test]
-    fn debug_channels_are_named_by_part_or_limb() {
-        use crate::pose::COCO18;
-        assert_eq!(debug_channel_name(&COCO18, DebugView::Heatmap, 1), "neck");
-        assert_eq!(
-            debug_channel_name(&COCO18, DebugView::Heatmap, 18),
-            "background"
-        );
-        assert_eq!(
-            debug_channel_name(&COCO18, DebugView::Paf, 12),
-            "neck→right_shoulder x"
-        );
-        assert_eq!(
-            debug_channel_name(&COCO18, DebugView::Paf, 13),
-            "neck→right_shoulder y"
-        );
     }
 }

@@ -1,4 +1,5 @@
-//! The bottom panel: rates, latency and timings now, and over the last seconds as a plot.
+//! The bottom panel: rates, latency and timings now, and over the last ten seconds of wall time as a
+//! plot that stands still while paused.
 
 use eframe::egui;
 
@@ -13,6 +14,8 @@ pub struct StatsView<'a> {
     pub provider: String,
     pub skeleton: &'a str,
     pub workers: usize,
+    /// Files: frames kept in the timeline and the memory they take.
+    pub kept: Option<(usize, usize)>,
 }
 
 pub fn stats_ui(ui: &mut egui::Ui, view: &StatsView<'_>) {
@@ -38,22 +41,34 @@ pub fn stats_ui(ui: &mut egui::Ui, view: &StatsView<'_>) {
             ui.separator();
             ui.label(view.skeleton);
         }
+        if let Some((frames, bytes)) = view.kept {
+            ui.separator();
+            ui.label(format!(
+                "kept: {frames} frames, {:.1} MB",
+                bytes as f64 / 1e6
+            ))
+            .on_hover_text("every processed frame's people, for stepping back and replaying");
+        }
     });
     let series = |f: fn(&StatSample) -> f32| -> egui_plot::PlotPoints {
         stats
             .samples
             .iter()
             .map(|s| [s.at_s - view.now_s, f(s) as f64])
+            .filter(|p| p[0] >= -Stats::WINDOW_S)
             .collect()
     };
     egui_plot::Plot::new("timings")
-        .legend(egui_plot::Legend::default())
+        .legend(egui_plot::Legend::default().position(egui_plot::Corner::LeftTop))
         .include_y(0.0)
-        .include_x(-Stats::WINDOW_S)
-        .include_x(0.0)
         .y_axis_label("ms")
+        .x_axis_label("seconds ago")
         .allow_scroll(false)
+        .allow_zoom(false)
+        .allow_drag(false)
         .show(ui, |plot| {
+            plot.set_plot_bounds_x(-Stats::WINDOW_S..=0.0);
+            plot.set_auto_bounds([false, true]);
             plot.line(egui_plot::Line::new("latency", series(|s| s.latency_ms)));
             plot.line(egui_plot::Line::new(
                 "inference",

@@ -2,7 +2,7 @@
 
 use eframe::egui;
 
-use super::state::AppSettings;
+use super::settings::AppSettings;
 use super::{PosecamApp, StartOptions, STORAGE_KEY};
 
 impl eframe::App for PosecamApp {

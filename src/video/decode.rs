@@ -187,8 +187,14 @@ impl VideoReader {
         // Seeking lands on the key frame before the target: decode up to the target.
         while let Some(f) = self.next_frame()? {
             if f.time_s + 0.5 / fps >= time_s {
-                self.next_index = f.index;
+                // Numbered from where it lies (the frames decoded from the key frame were counted
+                // from the target), and the frames decoded with it after it.
+                let first = (f.time_s.max(0.0) * fps).round() as u64;
                 self.ready.push_front(f);
+                for (i, r) in self.ready.iter_mut().enumerate() {
+                    r.index = first + i as u64;
+                }
+                self.next_index = first + self.ready.len() as u64;
                 break;
             }
         }

@@ -49,7 +49,7 @@ impl Seen {
         self.events
             .iter()
             .filter_map(|e| match e {
-                PipelineEvent::Error(m) => Some(m.clone()),
+                PipelineEvent::Error(m) | PipelineEvent::SourceFailed(m) => Some(m.clone()),
                 _ => None,
             })
             .collect()

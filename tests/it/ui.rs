@@ -3,24 +3,28 @@
 
 use crate::common::{self, DEADLINE};
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use posecam::capture::SourceSpec;
+use posecam::capture::{Analysis, SourceSpec};
+use posecam::ui::settings::DebugView;
 use posecam::ui::{PosecamApp, StartOptions};
 
 fn harness(options: StartOptions) -> Harness<'static, Option<PosecamApp>> {
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_state(
-            move |ctx, app: &mut Option<PosecamApp>| {
-                app.get_or_insert_with(|| PosecamApp::new(ctx, None, options.clone()))
-                    .draw(ctx);
-            },
-            None,
-        )
+    harness_sized(options, egui::vec2(1400.0, 900.0))
+}
+
+fn harness_sized(options: StartOptions, size: egui::Vec2) -> Harness<'static, Option<PosecamApp>> {
+    Harness::builder().with_size(size).build_state(
+        move |ctx, app: &mut Option<PosecamApp>| {
+            app.get_or_insert_with(|| PosecamApp::new(ctx, None, options.clone()))
+                .draw(ctx);
+        },
+        None,
+    )
 }
 
 /// Steps the UI until `done` or the deadline.
@@ -58,7 +62,7 @@ fn a_clip_shows_skeletons_and_the_peak_slider_acts_on_a_paused_frame() {
         device: None,
     });
     assert!(
-        step_until(&mut h, |app| app.people.len() >= 3),
+        step_until(&mut h, |app| app.view.people.len() >= 3),
         "skeletons over the people"
     );
     for label in [
@@ -66,7 +70,7 @@ fn a_clip_shows_skeletons_and_the_peak_slider_acts_on_a_paused_frame() {
         "PAF threshold",
         "Minimum parts",
         "Net input height",
-        "Debug view",
+        "Network output",
     ] {
         assert!(
             h.query_all_by_label_contains(label).next().is_some(),
@@ -84,25 +88,32 @@ fn a_clip_shows_skeletons_and_the_peak_slider_acts_on_a_paused_frame() {
         let s = &mut h.state_mut().as_mut().unwrap().settings;
         s.overlay.numbers = true;
         s.overlay.confidence_shading = true;
-        s.debug.view = posecam::ui::state::DebugView::Heatmap;
-        s.debug.channel = 1;
+        s.debug.view = DebugView::Heatmap;
+        s.debug.channel = Some(1);
     }
     h.step();
     assert!(
         h.query_all_by_label_contains("neck").next().is_some(),
         "the debug channel is named"
     );
-    h.state_mut().as_mut().unwrap().settings.debug.view = posecam::ui::state::DebugView::Paf;
+    h.state_mut().as_mut().unwrap().settings.debug.view = DebugView::Paf;
     h.step();
+    // Every channel at once, the view each opens on.
+    h.state_mut().as_mut().unwrap().settings.debug.channel = None;
+    h.step();
+    assert!(h
+        .query_all_by_label_contains("all limbs (strongest)")
+        .next()
+        .is_some());
 
     h.key_press(egui::Key::Space);
     h.step();
-    assert!(!h.state().as_ref().unwrap().playing, "space pauses");
+    assert!(!h.state().as_ref().unwrap().view.playing, "space pauses");
     h.state_mut().as_mut().unwrap().settings.thresholds.peak = 1.0;
     h.step();
     let app = h.state().as_ref().unwrap();
     assert!(
-        app.people.is_empty(),
+        app.view.people.is_empty(),
         "the paused frame is re-associated at once"
     );
     h.step();
@@ -125,18 +136,11 @@ fn without_a_webcam_the_window_opens_and_says_so() {
     assert!(h.query_all_by_label_contains("Open file").next().is_some());
 }
 
-#[test]
-fn clicking_a_tracked_person_plots_their_joint_angles() {
-    let (Some(model), Some(gif)) = (
-        common::shared_model(),
-        common::shared("data/video/two-walking-480x270.gif"),
-    ) else {
-        return;
-    };
-    // The walk played forwards then backwards, ten times over (a minute at its own 12 fps): still
-    // playing when paused, however slow the machine, and never a jump that would break a track.
-    let dir = tempfile::tempdir().unwrap();
-    let slow = dir.path().join("two-walking-long.mp4");
+/// The walk played forwards then backwards, ten times over (a minute at its own 12 fps): still
+/// playing when paused, however slow the machine, and never a jump that would break a track.
+fn long_walk(dir: &Path) -> Option<PathBuf> {
+    let gif = common::shared("data/video/two-walking-480x270.gif")?;
+    let slow = dir.join("two-walking-long.mp4");
     common::ffmpeg(&[
         "-i",
         gif.to_str().unwrap(),
@@ -150,23 +154,32 @@ fn clicking_a_tracked_person_plots_their_joint_angles() {
         "yuv420p",
         slow.to_str().unwrap(),
     ]);
-    let mut h = harness(StartOptions {
-        source: Some(SourceSpec::Video(slow)),
-        model: Some(model),
-        device: None,
-    });
-    let has_ids =
-        |app: &PosecamApp| app.tracked.len() == 2 && app.tracked.iter().all(|t| t.id.is_some());
-    assert!(step_until(&mut h, has_ids), "both walkers get IDs");
-    h.key_press(egui::Key::Space);
-    h.step();
+    Some(slow)
+}
+
+fn app<'h>(h: &'h Harness<'static, Option<PosecamApp>>) -> &'h PosecamApp {
+    h.state().as_ref().expect("the app")
+}
+
+/// The IDs on screen, sorted (`None`s included).
+fn ids(app: &PosecamApp) -> Vec<Option<u64>> {
+    let mut ids: Vec<Option<u64>> = app.view.tracked.iter().map(|t| t.id).collect();
+    ids.sort();
+    ids
+}
+
+fn shown_index(app: &PosecamApp) -> Option<u64> {
+    app.view.last.as_ref().map(|l| l.frame.index)
+}
+
+/// Clicks the first person on screen (a little under their neck); returns their ID.
+fn click_first_walker(h: &mut Harness<'static, Option<PosecamApp>>) -> Option<u64> {
     let (target, neck) = {
-        let app = h.state().as_ref().unwrap();
-        let neck = app.people[0].keypoints[1].expect("a neck");
-        (app.tracked[0].id, (neck.x, neck.y))
+        let a = app(h);
+        let neck = a.view.people[0].keypoints[1].expect("a neck");
+        (a.view.tracked[0].id, (neck.x, neck.y))
     };
-    let frame = h.get_by_label("video frame").rect();
-    let r = frame;
+    let r = h.get_by_label("video frame").rect();
     let (x, y) = posecam::ui::state::image_to_screen(
         [r.min.x, r.min.y, r.width(), r.height()],
         (480, 270),
@@ -176,23 +189,255 @@ fn clicking_a_tracked_person_plots_their_joint_angles() {
     h.hover_at(at);
     h.drag_at(at);
     h.drop_at(at);
+    h.remove_cursor();
     h.step();
     h.step();
-    let app = h.state().as_ref().unwrap();
-    assert_eq!(app.angles.id, target, "the clicked person is followed");
+    target
+}
+
+/// How soon the window asked to be drawn again after the last frame (`None`: it did not ask).
+fn repaint_delay(h: &Harness<'static, Option<PosecamApp>>) -> Option<Duration> {
+    let delay = h
+        .output()
+        .viewport_output
+        .get(&egui::ViewportId::ROOT)
+        .map(|v| v.repaint_delay)?;
+    (delay < Duration::from_secs(3600)).then_some(delay)
+}
+
+#[test]
+fn a_paused_file_steps_back_with_its_ids_shows_angles_and_costs_no_repaints() {
+    let dir = tempfile::tempdir().unwrap();
+    let (Some(model), Some(walk)) = (common::shared_model(), long_walk(dir.path())) else {
+        return;
+    };
+    let mut h = harness(StartOptions {
+        source: Some(SourceSpec::Video(walk)),
+        model: Some(model),
+        device: None,
+    });
+    let settled = |app: &PosecamApp| {
+        app.view.tracked.len() == 2
+            && app.view.tracked.iter().all(|t| t.id.is_some())
+            && shown_index(app).is_some_and(|i| i >= 8)
+    };
+    assert!(step_until(&mut h, settled), "both walkers get IDs");
+    assert!(repaint_delay(&h).is_some(), "playing, the window redraws");
+    h.key_press(egui::Key::Space);
+    h.step();
+    let (paused_at, paused_ids) = (shown_index(app(&h)).unwrap(), ids(app(&h)));
+    h.step();
+    assert_eq!(
+        shown_index(app(&h)),
+        Some(paused_at),
+        "pausing stops at the frame shown"
+    );
+
+    // Back three frames and forward again: the kept people, with their IDs, without the network.
+    for (key, expected) in [
+        (egui::Key::ArrowLeft, paused_at - 1),
+        (egui::Key::ArrowLeft, paused_at - 2),
+        (egui::Key::ArrowLeft, paused_at - 3),
+        (egui::Key::ArrowRight, paused_at - 2),
+        (egui::Key::ArrowRight, paused_at - 1),
+        (egui::Key::ArrowRight, paused_at),
+    ] {
+        h.key_press(key);
+        assert!(
+            step_until(&mut h, |a| shown_index(a) == Some(expected)),
+            "{key:?} shows frame {expected} (on screen: {:?})",
+            shown_index(app(&h))
+        );
+        let a = app(&h);
+        let analysis = a.view.last.as_ref().unwrap().frame.analysis;
+        assert_eq!(
+            analysis,
+            Analysis::Kept,
+            "frame {expected} ran the network again"
+        );
+        assert!(
+            ids(a).iter().all(Option::is_some),
+            "frame {expected}: {:?}",
+            ids(a)
+        );
+        assert!(
+            ids(a).iter().all(|id| paused_ids.contains(id)),
+            "frame {expected}: {:?} are not {paused_ids:?}",
+            ids(a)
+        );
+    }
+    assert_eq!(
+        ids(app(&h)),
+        paused_ids,
+        "the same IDs back on the paused frame"
+    );
+
+    // A click on a walker of the paused frame: followed, outlined, their whole history plotted.
+    let target = click_first_walker(&mut h);
+    assert_eq!(
+        app(&h).view.followed,
+        target,
+        "the clicked person is followed"
+    );
     let title = format!("Joint angles of #{}", target.unwrap());
     assert!(
         h.query_all_by_label_contains(&title).next().is_some(),
         "{title}"
     );
     assert!(h
-        .query_all_by_label_contains("Following #")
+        .query_all_by_label_contains("Save angles")
         .next()
         .is_some());
-    // Playing on, the plot fills with the followed person's angles.
-    h.key_press(egui::Key::Space);
+    let degrees = h.query_all_by_label_contains("°").count();
+    assert!(degrees >= 4, "the frame's angles as numbers: {degrees}");
+    let csv = dir.path().join("angles.csv");
+    h.state_mut().as_mut().unwrap().save_angles(&csv);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let rows = text.lines().count() - 1;
     assert!(
-        step_until(&mut h, |app| app.angles.samples.len() >= 3),
-        "angles recorded while the person is followed"
+        text.starts_with("time_s,right_elbow") && rows as u64 > paused_at / 2,
+        "the whole history so far, not just the paused frame: {rows} rows"
     );
+
+    // Paused, with nothing happening, the window does not ask to be drawn again.
+    for _ in 0..8 {
+        h.step();
+    }
+    assert_eq!(repaint_delay(&h), None, "paused and idle, yet repainting");
+}
+
+#[test]
+fn a_still_image_has_ids_at_once_no_transport_and_angles_as_numbers() {
+    let (Some(model), Some(photo)) = (
+        common::shared_model(),
+        common::shared("data/images/ski.jpg"),
+    ) else {
+        return;
+    };
+    let mut h = harness(StartOptions {
+        source: Some(SourceSpec::Image(photo)),
+        model: Some(model),
+        device: None,
+    });
+    assert!(
+        step_until(&mut h, |a| !a.view.people.is_empty()),
+        "people in the photo"
+    );
+    let a = app(&h);
+    assert_eq!(a.view.tracked.len(), a.view.people.len());
+    assert!(
+        ids(a).iter().all(Option::is_some),
+        "IDs at once: {:?}",
+        ids(a)
+    );
+    h.step();
+    for transport in ["Pause", "Play", "position", "real time"] {
+        assert!(
+            h.query_all_by_label_contains(transport).next().is_none(),
+            "a photo has no {transport}"
+        );
+    }
+    let id = ids(app(&h))[0];
+    h.state_mut().as_mut().unwrap().view.followed = id;
+    h.step();
+    h.step();
+    assert!(
+        h.query_all_by_label_contains("°").count() >= 2,
+        "angles as numbers"
+    );
+}
+
+#[test]
+fn a_damaged_or_missing_file_shows_its_error_over_the_picture() {
+    let Some(model) = common::shared_model() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let damaged = dir.path().join("damaged.mp4");
+    std::fs::write(
+        &damaged,
+        b"\x00\x00\x00\x18ftypmp42 this is not a video at all",
+    )
+    .unwrap();
+    let missing = dir.path().join("missing.mp4");
+    for (file, words) in [(damaged, "damaged.mp4"), (missing, "missing.mp4")] {
+        let mut h = harness(StartOptions {
+            source: Some(SourceSpec::Video(file)),
+            model: Some(model.clone()),
+            device: None,
+        });
+        assert!(
+            step_until(&mut h, |a| a.view.banner.is_some()),
+            "{words}: no banner"
+        );
+        h.step();
+        let headline = app(&h).view.banner.as_ref().unwrap().headline.clone();
+        assert!(headline.contains(words), "{headline}");
+        assert!(
+            h.query_all_by_label_contains(&headline).next().is_some(),
+            "the banner shows {headline}"
+        );
+        for button in ["Reopen", "Open another", "Details"] {
+            assert!(
+                h.query_all_by_label_contains(button).next().is_some(),
+                "{words}: the banner offers {button}"
+            );
+        }
+        h.get_by_label("Details").click();
+        h.step();
+        h.step();
+        assert!(app(&h).view.banner.as_ref().unwrap().show_details);
+        // Reopen tries again: the same error comes back, and the window stays.
+        h.get_by_label("Reopen").click();
+        h.step();
+        assert!(
+            step_until(&mut h, |a| a.view.banner.is_some()),
+            "{words}: reopened"
+        );
+    }
+}
+
+#[test]
+fn at_1024_by_768_the_panels_fit_and_the_actions_are_in_reach() {
+    let (Some(model), Some(clip)) = (
+        common::shared_model(),
+        common::shared("data/video/street-960x540-5f.mp4"),
+    ) else {
+        return;
+    };
+    let (w, hgt) = (1024.0, 768.0);
+    let mut h = harness_sized(
+        StartOptions {
+            source: Some(SourceSpec::Video(clip)),
+            model: Some(model),
+            device: None,
+        },
+        egui::vec2(w, hgt),
+    );
+    assert!(step_until(&mut h, |a| a.view.last.is_some()), "a frame");
+    h.step();
+    let inside = |r: egui::Rect| r.min.x >= 0.0 && r.max.x <= w && r.max.y <= hgt;
+    for action in ["Snapshot", "Export video", "Open file"] {
+        let node = h.get_by_label_contains(action);
+        assert!(inside(node.rect()), "{action} at {:?}", node.rect());
+    }
+    let panel_left = h.get_by_label("Peak threshold").rect().min.x;
+    for label in [
+        "Peak threshold",
+        "PAF sample fraction",
+        "Minimum person score",
+        "Net input height",
+        "Scales",
+        "Follow people (IDs)",
+        "Frames to confirm",
+        "Smooth keypoints (One-Euro)",
+        "Smoothing at rest",
+        "Confidence shading",
+    ] {
+        let r = h.get_by_label(label).rect();
+        assert!(
+            r.min.x >= panel_left - 30.0 && r.max.x <= w - 4.0,
+            "{label} is cut: {r:?} (panel from x = {panel_left})"
+        );
+    }
 }

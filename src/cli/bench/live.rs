@@ -101,7 +101,7 @@ fn measure_live(
             match e {
                 PipelineEvent::SourceOpened(i) => info = Some(i),
                 PipelineEvent::ModelLoaded { workers: w, .. } => workers = w,
-                PipelineEvent::Error(m) => bail!("{m}"),
+                PipelineEvent::Error(m) | PipelineEvent::SourceFailed(m) => bail!("{m}"),
                 PipelineEvent::Ended => bail!("the source ended before the measurement did"),
                 PipelineEvent::Reconnecting { reason, .. } => {
                     tracing::warn!("{reason}: reconnecting")
