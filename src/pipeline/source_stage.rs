@@ -84,6 +84,8 @@ struct Transport {
     refreshing: bool,
     /// The last control applied, stamped on the frames read after it.
     request: u64,
+    /// The latest time read (files): the tracker has seen everything up to here.
+    frontier_s: f64,
 }
 
 /// Why reading stopped.
@@ -166,11 +168,15 @@ impl SourceStage {
             };
             let mut frame = transport.stamp(frame, stepped, &info, ctx);
             if let Some(kept) = self.kept.as_ref().filter(|_| !info.live) {
+                // A frame before the furthest one read is a revisit: the tracker has gone past it.
+                let revisit = frame.time_s < transport.frontier_s;
                 frame.analysis = match (kept(frame.pts), transport.refreshing) {
                     (true, true) => Analysis::Associate,
                     (true, false) => Analysis::Kept,
+                    (false, _) if revisit => Analysis::Associate,
                     (false, _) => Analysis::Full,
                 };
+                transport.frontier_s = transport.frontier_s.max(frame.time_s);
             }
             transport.refreshing = false;
             let keep = stepped || !transport.controlled || (!info.live && !transport.real_time);
@@ -295,6 +301,7 @@ impl Transport {
             loops: info.loops,
             refreshing: false,
             request: 0,
+            frontier_s: f64::NEG_INFINITY,
             frame_step: 1.0 / info.frame_rate.filter(|f| *f > 0.0).unwrap_or(25.0),
             next_seq: 0,
         }

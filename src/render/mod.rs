@@ -55,7 +55,7 @@ impl Default for OverlayStyle {
 pub fn id_color(id: u64) -> [u8; 3] {
     const GOLDEN_ANGLE: f64 = 137.507_764;
     let hue = (id as f64 * GOLDEN_ANGLE) % 360.0;
-    let value = [1.0, 0.85, 0.72][(id % 3) as usize];
+    let value = [1.0, 0.9, 0.8][(id % 3) as usize];
     hsv_to_rgb(hue, 0.78, value)
 }
 

@@ -27,8 +27,8 @@ pub fn actions_ui(
         commands.push(Command::Snapshot);
     }
     if ui
-        .button("📁")
-        .on_hover_text("choose where snapshots go")
+        .button("Folder…")
+        .on_hover_text("choose where snapshots go (remembered)")
         .clicked()
     {
         commands.push(Command::Ask(Dialog::SnapshotFolder));

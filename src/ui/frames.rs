@@ -53,8 +53,14 @@ impl PosecamApp {
                 .people(r.frame.pts, r.skeleton, trail)
                 .unwrap_or_default(),
             Analysis::Associate => {
+                // The tracks kept for this frame, or for the nearest kept one (a frame revisited that
+                // was never analysed: dropped while playing, or skipped by a seek).
                 let (old, old_tracked) = timeline
                     .people(r.frame.pts, r.skeleton, trail)
+                    .or_else(|| {
+                        let near = timeline.nearest(r.frame.pts)?;
+                        timeline.people(near, r.skeleton, trail)
+                    })
                     .unwrap_or_default();
                 let tracked = if self.settings.tracking {
                     carry_tracks(r.skeleton, &old, &old_tracked, &r.people)
@@ -81,7 +87,8 @@ impl PosecamApp {
             }
         }
         v.stats.dropped = r.dropped;
-        if r.frame.analysis != Analysis::Kept {
+        // The statistics describe playback; a paused window's steps do not move them.
+        if r.frame.analysis != Analysis::Kept && v.playing {
             let at_s = self.runtime.started.elapsed().as_secs_f64();
             v.stats.push(StatSample {
                 at_s,
@@ -166,7 +173,12 @@ impl PosecamApp {
                     "stream lost ({reason}): reconnecting in {wait_s:.1} s (attempt {attempt})"
                 ));
             }
-            PipelineEvent::SourceFailed(msg) => self.fail(msg, true),
+            PipelineEvent::SourceFailed(msg) => {
+                // Nothing plays until the user reopens: the window goes idle.
+                self.view.playing = false;
+                self.view.frozen_at_s.get_or_insert(self.now_s());
+                self.fail(msg, true);
+            }
             PipelineEvent::Error(msg) => self.fail(msg, false),
         }
     }

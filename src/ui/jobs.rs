@@ -175,14 +175,18 @@ pub fn snapshot(
         &shown,
         style,
     );
-    let free = |base: &PathBuf| {
-        !base.with_extension("png").exists() && !base.with_extension("json").exists()
+    // Appended, not set as an extension: the name's time has a dot of its own (`clip_00m12.48s`).
+    let files = |stem: &str| {
+        (
+            folder.join(format!("{stem}.png")),
+            folder.join(format!("{stem}.json")),
+        )
     };
-    let base = std::iter::once(folder.join(name))
-        .chain((2..).map(|n| folder.join(format!("{name}-{n}"))))
-        .find(free)
-        .unwrap_or_else(|| folder.join(name));
-    let (png, json) = (base.with_extension("png"), base.with_extension("json"));
+    let (png, json) = std::iter::once(name.to_string())
+        .chain((2..1000).map(|n| format!("{name}-{n}")))
+        .map(|stem| files(&stem))
+        .find(|(png, json)| !png.exists() && !json.exists())
+        .unwrap_or_else(|| files(name));
     let frame = crate::io::openpose::OpenPoseFrame {
         version: 1.3,
         people: people

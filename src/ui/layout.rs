@@ -32,6 +32,8 @@ impl PosecamApp {
             .default_width(280.0)
             .width_range(200.0..=520.0)
             .show(ctx, |ui| {
+                // A solid bar, always there: the panel is taller than small windows.
+                ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
                 egui::ScrollArea::vertical()
                     .scroll_bar_visibility(egui::scroll_area::ScrollBarVisibility::AlwaysVisible)
                     .auto_shrink([false, false])
@@ -50,6 +52,7 @@ impl PosecamApp {
         egui::CentralPanel::default().show(ctx, |ui| commands.extend(self.central_ui(ui)));
         self.apply(commands);
         self.apply_settings();
+        self.fetch_maps();
         // Idle costs nothing: paused, ended or failed, only input or a pipeline event repaints.
         if self.runtime.export.is_some() || (self.view.playing && self.runtime.pipeline.is_some()) {
             ctx.request_repaint_after(PLAYING_REFRESH);

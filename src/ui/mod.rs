@@ -27,6 +27,7 @@ mod window;
 pub use window::{run, WindowError};
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -97,6 +98,10 @@ pub struct ViewState {
     /// Files: every processed frame's people, shared with the source stage (kept frames skip the
     /// network).
     pub timeline: Arc<RwLock<Timeline>>,
+    /// The debug view is on: kept frames run the network too, for their maps.
+    wants_maps: Arc<AtomicBool>,
+    /// The frame (sequence number) a refresh was asked for, to fetch its maps once.
+    maps_asked: Option<u64>,
     /// What is drawn from the timeline (presence, the followed person's angles).
     views: TimelineViews,
     pub stats: Stats,
@@ -270,8 +275,11 @@ impl PosecamApp {
         let ctx = self.runtime.ctx.clone();
         let notify = Arc::new(move || ctx.request_repaint());
         let kept: Option<KeptFrames> = self.keeps_timeline().then(|| {
-            let timeline = self.view.timeline.clone();
-            Arc::new(move |pts| timeline.read().is_ok_and(|t| t.contains(pts))) as KeptFrames
+            let (timeline, wants_maps) = (self.view.timeline.clone(), self.view.wants_maps.clone());
+            Arc::new(move |pts| {
+                !wants_maps.load(Ordering::Relaxed)
+                    && timeline.read().is_ok_and(|t| t.contains(pts))
+            }) as KeptFrames
         });
         let options = LiveOptions {
             every_frame: self.settings.every_frame,
@@ -390,6 +398,21 @@ impl PosecamApp {
                     }
                 }
             }
+        }
+    }
+
+    /// The debug view needs the network's output: kept frames run it again while the view is on,
+    /// and a paused kept frame is refreshed once.
+    fn fetch_maps(&mut self) {
+        let on = self.settings.debug.view != settings::DebugView::Off;
+        self.view.wants_maps.store(on, Ordering::Relaxed);
+        let Some(last) = self.view.last.as_ref().filter(|l| on && l.maps.is_empty()) else {
+            return;
+        };
+        let seq = last.frame.seq;
+        if !self.view.playing && self.view.maps_asked != Some(seq) {
+            self.view.maps_asked = Some(seq);
+            self.control(Control::Refresh);
         }
     }
 

@@ -39,7 +39,7 @@ pub struct AppSettings {
     pub last_source: Option<String>,
     /// Streams opened lately, newest first, without their passwords.
     pub recent_streams: Vec<String>,
-    /// Where snapshots go (chosen once, remembered); `None`: the Pictures folder.
+    /// Where snapshots go (chosen once, remembered); `None`: the Pictures folder, else home.
     #[serde(deserialize_with = "folder_or_none")]
     pub snapshot_dir: Option<PathBuf>,
 }

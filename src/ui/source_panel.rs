@@ -173,6 +173,10 @@ pub fn transport_ui(
         if ui.button(label).on_hover_text("space").clicked() {
             commands.push(Command::Control(control));
         }
+        if view.ended {
+            ui.label(egui::RichText::new("ended").strong())
+                .on_hover_text("the end of the file: Play starts it again");
+        }
         if !seekable {
             // Applies when the source is opened again.
             if ui
@@ -202,6 +206,7 @@ pub fn transport_ui(
         }
         let duration = info.duration_s.unwrap_or(0.0);
         let mut t = view.position_s;
+        ui.spacing_mut().slider_width = 180.0;
         let slider = ui.add(
             egui::Slider::new(&mut t, 0.0..=duration.max(0.01))
                 .custom_formatter(|v, _| format!("{v:.2}"))
@@ -212,10 +217,6 @@ pub fn transport_ui(
         let moved = (t - view.position_s).abs() > 1e-3;
         if moved && (slider.drag_stopped() || (slider.changed() && !slider.dragged())) {
             commands.push(Command::Control(Control::Seek(t)));
-        }
-        if view.ended {
-            ui.label(egui::RichText::new("ended").strong())
-                .on_hover_text("the end of the file: Play starts it again");
         }
     });
     commands

@@ -207,6 +207,16 @@ impl Timeline {
         Some((people, tracked))
     }
 
+    /// The kept frame nearest to `pts` (before or after), to carry tracks to a frame never kept.
+    pub fn nearest(&self, pts: i64) -> Option<i64> {
+        let before = self.frames.range(..pts).next_back().map(|(k, _)| *k);
+        let after = self.frames.range(pts..).next().map(|(k, _)| *k);
+        match (before, after) {
+            (Some(b), Some(a)) => Some(if pts - b <= a - pts { b } else { a }),
+            (b, a) => b.or(a),
+        }
+    }
+
     /// The path of `track`'s trail part over the frames before `pts` (and at it), oldest first.
     fn trail(&self, pts: i64, track: u64, part: usize, length: usize) -> Vec<(f32, f32)> {
         let mut trail: Vec<(f32, f32)> = Vec::new();
@@ -372,6 +382,9 @@ mod tests {
         let (_, short) = t.people(place(4).pts, &COCO18, 2).unwrap();
         assert_eq!(short[0].trail.len(), 2);
         assert!(t.people(12345, &COCO18, 30).is_none());
+        assert_eq!(t.nearest(700), Some(512), "the frame before is nearer");
+        assert_eq!(t.nearest(900), Some(1024));
+        assert_eq!(t.nearest(99_999), Some(2048));
     }
 
     #[test]

@@ -205,6 +205,60 @@ fn repaint_delay(h: &Harness<'static, Option<PosecamApp>>) -> Option<Duration> {
     (delay < Duration::from_secs(3600)).then_some(delay)
 }
 
+/// Back three frames and forward again: the kept people, with their IDs, without the network.
+fn step_back_and_forth(
+    h: &mut Harness<'static, Option<PosecamApp>>,
+    paused_at: u64,
+    paused_ids: &[Option<u64>],
+) {
+    for (key, expected) in [
+        (egui::Key::ArrowLeft, paused_at - 1),
+        (egui::Key::ArrowLeft, paused_at - 2),
+        (egui::Key::ArrowLeft, paused_at - 3),
+        (egui::Key::ArrowRight, paused_at - 2),
+        (egui::Key::ArrowRight, paused_at - 1),
+        (egui::Key::ArrowRight, paused_at),
+    ] {
+        h.key_press(key);
+        assert!(
+            step_until(h, |a| shown_index(a) == Some(expected)),
+            "{key:?} shows frame {expected} (on screen: {:?})",
+            shown_index(app(h))
+        );
+        let a = app(h);
+        let analysis = a.view.last.as_ref().unwrap().frame.analysis;
+        assert_eq!(
+            analysis,
+            Analysis::Kept,
+            "frame {expected} ran the network again"
+        );
+        assert!(
+            ids(a).iter().all(Option::is_some),
+            "frame {expected}: {:?}",
+            ids(a)
+        );
+        assert!(
+            ids(a).iter().all(|id| paused_ids.contains(id)),
+            "frame {expected}: {:?} are not {paused_ids:?}",
+            ids(a)
+        );
+    }
+}
+
+fn snapshot_is_named_from_the_source(h: &mut Harness<'static, Option<PosecamApp>>, dir: &Path) {
+    h.state_mut().as_mut().unwrap().settings.snapshot_dir = Some(dir.join("shots"));
+    std::fs::create_dir(dir.join("shots")).unwrap();
+    h.key_press(egui::Key::S);
+    h.step();
+    let time = app(h).view.last.as_ref().unwrap().frame.time_s;
+    let name = posecam::ui::state::snapshot_name("two-walking-long.mp4", time);
+    for ext in ["png", "json"] {
+        let file = dir.join("shots").join(format!("{name}.{ext}"));
+        assert!(file.is_file(), "{} missing", file.display());
+    }
+    assert!(name.starts_with("two-walking-long_00m"), "{name}");
+}
+
 #[test]
 fn a_paused_file_steps_back_with_its_ids_shows_angles_and_costs_no_repaints() {
     let dir = tempfile::tempdir().unwrap();
@@ -233,39 +287,7 @@ fn a_paused_file_steps_back_with_its_ids_shows_angles_and_costs_no_repaints() {
         "pausing stops at the frame shown"
     );
 
-    // Back three frames and forward again: the kept people, with their IDs, without the network.
-    for (key, expected) in [
-        (egui::Key::ArrowLeft, paused_at - 1),
-        (egui::Key::ArrowLeft, paused_at - 2),
-        (egui::Key::ArrowLeft, paused_at - 3),
-        (egui::Key::ArrowRight, paused_at - 2),
-        (egui::Key::ArrowRight, paused_at - 1),
-        (egui::Key::ArrowRight, paused_at),
-    ] {
-        h.key_press(key);
-        assert!(
-            step_until(&mut h, |a| shown_index(a) == Some(expected)),
-            "{key:?} shows frame {expected} (on screen: {:?})",
-            shown_index(app(&h))
-        );
-        let a = app(&h);
-        let analysis = a.view.last.as_ref().unwrap().frame.analysis;
-        assert_eq!(
-            analysis,
-            Analysis::Kept,
-            "frame {expected} ran the network again"
-        );
-        assert!(
-            ids(a).iter().all(Option::is_some),
-            "frame {expected}: {:?}",
-            ids(a)
-        );
-        assert!(
-            ids(a).iter().all(|id| paused_ids.contains(id)),
-            "frame {expected}: {:?} are not {paused_ids:?}",
-            ids(a)
-        );
-    }
+    step_back_and_forth(&mut h, paused_at, &paused_ids);
     assert_eq!(
         ids(app(&h)),
         paused_ids,
@@ -298,6 +320,8 @@ fn a_paused_file_steps_back_with_its_ids_shows_angles_and_costs_no_repaints() {
         text.starts_with("time_s,right_elbow") && rows as u64 > paused_at / 2,
         "the whole history so far, not just the paused frame: {rows} rows"
     );
+
+    snapshot_is_named_from_the_source(&mut h, dir.path());
 
     // Paused, with nothing happening, the window does not ask to be drawn again.
     for _ in 0..8 {
@@ -383,6 +407,10 @@ fn a_damaged_or_missing_file_shows_its_error_over_the_picture() {
                 "{words}: the banner offers {button}"
             );
         }
+        for _ in 0..8 {
+            h.step();
+        }
+        assert_eq!(repaint_delay(&h), None, "{words}: a failed source idles");
         h.get_by_label("Details").click();
         h.step();
         h.step();
