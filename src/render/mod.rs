@@ -406,6 +406,35 @@ mod tests {
         draw_text(&mut YuvCanvas { image: &mut yuv }, "#7", 70, 25, 2);
     }
 
+    #[test]
+    fn labels_sit_above_their_anchor_in_their_colour_with_an_outline() {
+        let mut img = image::RgbImage::from_pixel(60, 40, image::Rgb([200, 200, 200]));
+        draw_label(
+            &mut RgbCanvas::from_image(&mut img),
+            "#7",
+            (30.0, 30.0),
+            2,
+            [255, 0, 0],
+        );
+        let red: Vec<(u32, u32)> = img
+            .enumerate_pixels()
+            .filter(|(_, _, p)| p.0 == [255, 0, 0])
+            .map(|(x, y, _)| (x, y))
+            .collect();
+        assert!(red.len() > 20, "{}", red.len());
+        assert!(
+            red.iter().all(|&(x, y)| y < 30 && (14..46).contains(&x)),
+            "above, centred"
+        );
+        let black = img.pixels().filter(|p| p.0 == [0, 0, 0]).count();
+        assert!(black > 20, "an outline: {black}");
+        assert_eq!(
+            img.get_pixel(30, 35).0,
+            [200, 200, 200],
+            "nothing under the anchor"
+        );
+    }
+
     fn two_part_person() -> Person {
         let mut kps = vec![None; 18];
         kps[1] = Some(Keypoint {

@@ -46,28 +46,30 @@ pub fn draw_label(
     let x = (at.0 - w as f32 / 2.0).max(0.0) as usize;
     let y = (at.1 - h as f32).max(0.0) as usize;
     canvas.fill_rect(x, y, x + w, y + h, [0, 0, 0], 0.35);
-    let mut lit = |grow: usize, color: [u8; 3]| {
-        for (i, rows) in glyphs.iter().enumerate() {
-            for (r, bits) in rows.iter().enumerate() {
-                for col in 0..5 {
-                    if bits & (0x10 >> col) != 0 {
-                        let px = x + scale + (i * 6 + col) * scale;
-                        let py = y + scale + r * scale;
-                        canvas.fill_rect(
-                            px.saturating_sub(grow),
-                            py.saturating_sub(grow),
-                            px + scale + grow,
-                            py + scale + grow,
-                            color,
-                            1.0,
-                        );
-                    }
-                }
+    light_glyphs(canvas, &glyphs, (x, y), scale, scale.div_ceil(2), [0, 0, 0]);
+    light_glyphs(canvas, &glyphs, (x, y), scale, 0, color);
+}
+
+/// Lights the font pixels of `glyphs` in a box whose top-left corner is `at`, each grown by `grow`
+/// pixels on every side (an outline when drawn first, in a dark colour).
+fn light_glyphs(
+    canvas: &mut impl Canvas,
+    glyphs: &[[u8; 7]],
+    (x, y): (usize, usize),
+    scale: usize,
+    grow: usize,
+    color: [u8; 3],
+) {
+    for (i, rows) in glyphs.iter().enumerate() {
+        for (r, bits) in rows.iter().enumerate() {
+            for col in (0..5).filter(|col| bits & (0x10 >> col) != 0) {
+                let px = x + scale + (i * 6 + col) * scale;
+                let py = y + scale + r * scale;
+                let (x0, y0) = (px.saturating_sub(grow), py.saturating_sub(grow));
+                canvas.fill_rect(x0, y0, px + scale + grow, py + scale + grow, color, 1.0);
             }
         }
-    };
-    lit(scale.div_ceil(2), [0, 0, 0]);
-    lit(0, color);
+    }
 }
 
 /// Draws `text` with its top-left corner at (`x`, `y`), `scale` pixels per font pixel, in white on a
@@ -80,15 +82,5 @@ pub fn draw_text(canvas: &mut impl Canvas, text: &str, x: usize, y: usize, scale
     }
     let (w, h) = (glyphs.len() * 6 * scale + scale, TEXT_ROWS * scale);
     canvas.fill_rect(x, y, x + w, y + h, [0, 0, 0], 0.55);
-    for (i, rows) in glyphs.iter().enumerate() {
-        for (r, bits) in rows.iter().enumerate() {
-            for col in 0..5 {
-                if bits & (0x10 >> col) != 0 {
-                    let px = x + scale + (i * 6 + col) * scale;
-                    let py = y + scale + r * scale;
-                    canvas.fill_rect(px, py, px + scale, py + scale, [255, 255, 255], 1.0);
-                }
-            }
-        }
-    }
+    light_glyphs(canvas, &glyphs, (x, y), scale, 0, [255, 255, 255]);
 }

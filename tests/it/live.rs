@@ -7,7 +7,9 @@ use crate::common::{self, DEADLINE};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use posecam::capture::{CaptureError, Frame, FrameSource, SourceInfo, SourceSpec, SyntheticSource};
+use posecam::capture::{
+    Analysis, CaptureError, Frame, FrameSource, SourceInfo, SourceSpec, SyntheticSource,
+};
 use posecam::infer::{Device, NetConfig};
 use posecam::pipeline::{
     Control, EngineSpec, FrameResult, LiveOptions, LivePipeline, PipelineEvent, PipelineSettings,
@@ -271,4 +273,91 @@ fn a_stage_that_panics_is_reported_and_stops_the_pipeline() {
         "{} results after the crash",
         after.results.len()
     );
+}
+
+fn start_with_options(
+    source: SourceSpec,
+    model: std::path::PathBuf,
+    options: LiveOptions,
+) -> LivePipeline {
+    let engine = EngineSpec {
+        model,
+        device: Device::Cpu,
+    };
+    LivePipeline::start(
+        source,
+        engine,
+        settings(128, vec![1.0]),
+        options,
+        Arc::new(|| {}),
+    )
+    .expect("pipeline threads start")
+}
+
+#[test]
+fn a_gif_plays_again_from_its_first_frame_as_browsers_play_it() {
+    let Some(gif) = common::shared("data/video/two-walking-480x270.gif") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tiny.onnx");
+    common::onnx::write_tiny_cmu_model(&model);
+    let p = start_with_options(SourceSpec::Video(gif), model, LiveOptions::default());
+    p.control(Control::RealTime(false));
+    let looped = |s: &Seen| {
+        s.results
+            .windows(2)
+            .any(|w| w[1].frame.index < w[0].frame.index)
+    };
+    let seen = collect(&p, DEADLINE, looped);
+    assert!(
+        looped(&seen),
+        "no second round: {} results",
+        seen.results.len()
+    );
+    assert!(
+        !seen
+            .events
+            .iter()
+            .any(|e| matches!(e, PipelineEvent::Ended)),
+        "a GIF does not end: {:?}",
+        seen.events
+    );
+}
+
+#[test]
+fn kept_frames_skip_the_network_and_a_refresh_runs_it_again() {
+    let Some(clip) = common::shared("data/video/street-960x540-5f.mp4") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tiny.onnx");
+    common::onnx::write_tiny_cmu_model(&model);
+    // The window keeps every frame but the first.
+    let options = LiveOptions {
+        kept: Some(Arc::new(|pts| pts > 0)),
+        every_frame: true,
+        ..LiveOptions::default()
+    };
+    let p = start_with_options(SourceSpec::Video(clip), model, options);
+    p.control(Control::RealTime(false));
+    let ended = |s: &Seen| s.events.iter().any(|e| matches!(e, PipelineEvent::Ended));
+    let seen = collect(&p, DEADLINE, ended);
+    let r = &seen.results;
+    assert_eq!(r.len(), 5, "{:?}", seen.events);
+    assert_eq!(r[0].frame.analysis, Analysis::Full);
+    assert!(!r[0].maps.is_empty());
+    for kept in &r[1..] {
+        assert_eq!(kept.frame.analysis, Analysis::Kept);
+        assert!(kept.maps.is_empty() && kept.people.is_empty() && kept.tracked.is_empty());
+        assert_eq!(kept.timings.inference_ms, 0.0);
+    }
+    // Looked at again (a setting changed on a paused kept frame): the network runs, the tracker not.
+    let request = p.control(Control::Refresh);
+    let again = collect(&p, DEADLINE, |s| !s.results.is_empty());
+    let refreshed = &again.results[0];
+    assert_eq!(refreshed.frame.analysis, Analysis::Associate);
+    assert_eq!(refreshed.frame.request, request);
+    assert_eq!(refreshed.frame.index, 4);
+    assert!(!refreshed.maps.is_empty() && refreshed.tracked.is_empty());
 }

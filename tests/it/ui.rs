@@ -10,7 +10,7 @@ use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use posecam::capture::{Analysis, SourceSpec};
-use posecam::ui::settings::DebugView;
+use posecam::ui::settings::{AppSettings, DebugView};
 use posecam::ui::{PosecamApp, StartOptions};
 
 fn harness(options: StartOptions) -> Harness<'static, Option<PosecamApp>> {
@@ -18,9 +18,18 @@ fn harness(options: StartOptions) -> Harness<'static, Option<PosecamApp>> {
 }
 
 fn harness_sized(options: StartOptions, size: egui::Vec2) -> Harness<'static, Option<PosecamApp>> {
+    harness_with(None, options, size)
+}
+
+/// A window started with these saved settings.
+fn harness_with(
+    settings: Option<AppSettings>,
+    options: StartOptions,
+    size: egui::Vec2,
+) -> Harness<'static, Option<PosecamApp>> {
     Harness::builder().with_size(size).build_state(
         move |ctx, app: &mut Option<PosecamApp>| {
-            app.get_or_insert_with(|| PosecamApp::new(ctx, None, options.clone()))
+            app.get_or_insert_with(|| PosecamApp::new(ctx, settings.clone(), options.clone()))
                 .draw(ctx);
         },
         None,
@@ -265,11 +274,18 @@ fn a_paused_file_steps_back_with_its_ids_shows_angles_and_costs_no_repaints() {
     let (Some(model), Some(walk)) = (common::shared_model(), long_walk(dir.path())) else {
         return;
     };
-    let mut h = harness(StartOptions {
+    // As fast as inference goes, which plays a file losslessly: every frame is kept, however slow
+    // the machine.
+    let settings = AppSettings {
+        real_time: false,
+        ..AppSettings::default()
+    };
+    let options = StartOptions {
         source: Some(SourceSpec::Video(walk)),
         model: Some(model),
         device: None,
-    });
+    };
+    let mut h = harness_with(Some(settings), options, egui::vec2(1400.0, 900.0));
     let settled = |app: &PosecamApp| {
         app.view.tracked.len() == 2
             && app.view.tracked.iter().all(|t| t.id.is_some())
