@@ -104,8 +104,8 @@ impl PosecamApp {
         v.people = people;
         v.tracked = tracked;
         self.record_angles(&r);
+        // `ended` stays: the last frames' results come after the end was announced.
         self.view.last = Some(r);
-        self.view.ended = false;
     }
 
     /// Live sources: adds the followed person's joint angles (from their smoothed keypoints) to the

@@ -332,6 +332,7 @@ impl PosecamApp {
             }
             Control::Step(_) => {
                 v.playing = false;
+                v.ended = false;
                 v.frozen_at_s
                     .get_or_insert(self.runtime.started.elapsed().as_secs_f64());
                 v.held = None;

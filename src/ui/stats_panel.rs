@@ -43,11 +43,13 @@ pub fn stats_ui(ui: &mut egui::Ui, view: &StatsView<'_>) {
         }
         if let Some((frames, bytes)) = view.kept {
             ui.separator();
-            ui.label(format!(
-                "kept: {frames} frames, {:.1} MB",
-                bytes as f64 / 1e6
-            ))
-            .on_hover_text("every processed frame's people, for stepping back and replaying");
+            let size = if bytes < 1_000_000 {
+                format!("{:.0} kB", bytes as f64 / 1e3)
+            } else {
+                format!("{:.1} MB", bytes as f64 / 1e6)
+            };
+            ui.label(format!("kept: {frames} frames, {size}"))
+                .on_hover_text("every processed frame's people, for stepping back and replaying");
         }
     });
     let series = |f: fn(&StatSample) -> f32| -> egui_plot::PlotPoints {

@@ -432,6 +432,26 @@ mod tests {
             t.record(place(i), &people, &tr);
         }
         let per_person_frame = t.heap_bytes() as f64 / 3000.0;
+        let mut one = Timeline::default();
+        for i in 0..1000u64 {
+            let p = person(1.0);
+            one.record(
+                place(i),
+                std::slice::from_ref(&p),
+                &[tracked(&p, 0, Some(1))],
+            );
+        }
+        let mut empty = Timeline::default();
+        for i in 0..1000u64 {
+            empty.record(place(i), &[], &[]);
+        }
+        // The figures the README quotes (run with --nocapture).
+        println!(
+            "timeline: {per_person_frame:.0} B per person-frame with 3 people; {:.0} B per frame with \
+             1 person, {:.0} B per empty frame",
+            one.heap_bytes() as f64 / 1000.0,
+            empty.heap_bytes() as f64 / 1000.0
+        );
         assert!(per_person_frame < 250.0, "{per_person_frame} bytes");
         assert!(
             per_person_frame > 200.0,

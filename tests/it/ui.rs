@@ -441,6 +441,22 @@ fn a_damaged_or_missing_file_shows_its_error_over_the_picture() {
     }
 }
 
+/// The clip's end is a state of its own; Play starts it again.
+fn ended_then_played_again(h: &mut Harness<'static, Option<PosecamApp>>) {
+    assert!(step_until(h, |a| a.view.ended), "the 5-frame clip ends");
+    h.step();
+    assert!(h.query_all_by_label_contains("ended").next().is_some());
+    assert!(!app(h).view.playing);
+    h.get_by_label_contains("Play again").click();
+    h.step();
+    assert!(
+        app(h).view.playing && !app(h).view.ended,
+        "Play starts it again"
+    );
+    let first = |a: &PosecamApp| a.view.last.as_ref().is_some_and(|l| l.frame.index == 0);
+    assert!(step_until(h, first), "from the first frame");
+}
+
 #[test]
 fn at_1024_by_768_the_panels_fit_and_the_actions_are_in_reach() {
     let (Some(model), Some(clip)) = (
@@ -484,4 +500,5 @@ fn at_1024_by_768_the_panels_fit_and_the_actions_are_in_reach() {
             "{label} is cut: {r:?} (panel from x = {panel_left})"
         );
     }
+    ended_then_played_again(&mut h);
 }
