@@ -275,23 +275,20 @@ fn a_stage_that_panics_is_reported_and_stops_the_pipeline() {
     );
 }
 
-fn start_with_options(
-    source: SourceSpec,
-    model: std::path::PathBuf,
-    options: LiveOptions,
-) -> LivePipeline {
+/// A pipeline on `source` with a tiny test model at a small net size (fast on any machine); the
+/// folder holding the model lives as long as the pipeline needs it.
+fn start_tiny(source: SourceSpec, options: LiveOptions) -> (tempfile::TempDir, LivePipeline) {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tiny.onnx");
+    common::onnx::write_tiny_cmu_model(&model);
     let engine = EngineSpec {
         model,
         device: Device::Cpu,
     };
-    LivePipeline::start(
-        source,
-        engine,
-        settings(128, vec![1.0]),
-        options,
-        Arc::new(|| {}),
-    )
-    .expect("pipeline threads start")
+    let s = settings(128, vec![1.0]);
+    let p = LivePipeline::start(source, engine, s, options, Arc::new(|| {}))
+        .expect("pipeline threads start");
+    (dir, p)
 }
 
 #[test]
@@ -299,10 +296,7 @@ fn a_gif_plays_again_from_its_first_frame_as_browsers_play_it() {
     let Some(gif) = common::shared("data/video/two-walking-480x270.gif") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("tiny.onnx");
-    common::onnx::write_tiny_cmu_model(&model);
-    let p = start_with_options(SourceSpec::Video(gif), model, LiveOptions::default());
+    let (_dir, p) = start_tiny(SourceSpec::Video(gif), LiveOptions::default());
     p.control(Control::RealTime(false));
     let looped = |s: &Seen| {
         s.results
@@ -330,18 +324,18 @@ fn kept_frames_skip_the_network_and_a_refresh_runs_it_again() {
     let Some(clip) = common::shared("data/video/street-960x540-5f.mp4") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("tiny.onnx");
-    common::onnx::write_tiny_cmu_model(&model);
     // The window keeps every frame but the first.
     let options = LiveOptions {
         kept: Some(Arc::new(|pts| pts > 0)),
         every_frame: true,
         ..LiveOptions::default()
     };
-    let p = start_with_options(SourceSpec::Video(clip), model, options);
+    let (_dir, p) = start_tiny(SourceSpec::Video(clip), options);
     p.control(Control::RealTime(false));
-    let ended = |s: &Seen| s.events.iter().any(|e| matches!(e, PipelineEvent::Ended));
+    // The end is an event, apart from the frames: wait for both.
+    let ended = |s: &Seen| {
+        s.results.len() >= 5 && s.events.iter().any(|e| matches!(e, PipelineEvent::Ended))
+    };
     let seen = collect(&p, DEADLINE, ended);
     let r = &seen.results;
     assert_eq!(r.len(), 5, "{:?}", seen.events);
@@ -354,8 +348,13 @@ fn kept_frames_skip_the_network_and_a_refresh_runs_it_again() {
     }
     // Looked at again (a setting changed on a paused kept frame): the network runs, the tracker not.
     let request = p.control(Control::Refresh);
-    let again = collect(&p, DEADLINE, |s| !s.results.is_empty());
-    let refreshed = &again.results[0];
+    let answered = |s: &Seen| s.results.iter().any(|r| r.frame.request == request);
+    let again = collect(&p, DEADLINE, answered);
+    let refreshed = again
+        .results
+        .iter()
+        .find(|r| r.frame.request == request)
+        .expect("the refresh is answered");
     assert_eq!(refreshed.frame.analysis, Analysis::Associate);
     assert_eq!(refreshed.frame.request, request);
     assert_eq!(refreshed.frame.index, 4);
