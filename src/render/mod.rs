@@ -76,24 +76,6 @@ fn hsv_to_rgb(hue: f64, saturation: f64, value: f64) -> [u8; 3] {
     [byte(r), byte(g), byte(b)]
 }
 
-/// The hue of a colour in degrees (for telling colours apart).
-pub fn hue_of([r, g, b]: [u8; 3]) -> f64 {
-    let (r, g, b) = (r as f64, g as f64, b as f64);
-    let (max, min) = (r.max(g).max(b), r.min(g).min(b));
-    if max - min < 1e-9 {
-        return 0.0;
-    }
-    let d = max - min;
-    let h = if max == r {
-        ((g - b) / d).rem_euclid(6.0)
-    } else if max == g {
-        (b - r) / d + 2.0
-    } else {
-        (r - g) / d + 4.0
-    };
-    h * 60.0
-}
-
 /// Who a drawn person is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Identity {
@@ -560,6 +542,24 @@ mod tests {
         }
         let (x, y) = above_head(&low.keypoints, 1).unwrap();
         assert!((x - 5.0).abs() < 0.01 && y < 55.0 && y > 45.0, "({x}, {y})");
+    }
+
+    /// The hue of a colour in degrees (for telling colours apart).
+    fn hue_of([r, g, b]: [u8; 3]) -> f64 {
+        let (r, g, b) = (r as f64, g as f64, b as f64);
+        let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+        if max - min < 1e-9 {
+            return 0.0;
+        }
+        let d = max - min;
+        let h = if max == r {
+            ((g - b) / d).rem_euclid(6.0)
+        } else if max == g {
+            (b - r) / d + 2.0
+        } else {
+            (r - g) / d + 4.0
+        };
+        h * 60.0
     }
 
     #[test]

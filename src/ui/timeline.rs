@@ -65,6 +65,12 @@ struct KeptFrame {
 }
 
 impl KeptFrame {
+    /// Bytes its people and points take on the heap.
+    fn payload_bytes(&self) -> usize {
+        self.people.len() * std::mem::size_of::<KeptPerson>()
+            + self.points.len() * std::mem::size_of::<PackedKeypoint>()
+    }
+
     fn parts(&self) -> usize {
         self.points.len() / (2 * self.people.len()).max(1)
     }
@@ -108,6 +114,8 @@ pub struct Timeline {
     ids: HashMap<u64, u64>,
     /// Bumped at every change, so views computed from the timeline know when to recompute.
     version: u64,
+    /// Bytes of the frames' people and points, kept up to date (the stats show it every redraw).
+    payload_bytes: usize,
 }
 
 impl Timeline {
@@ -131,6 +139,7 @@ impl Timeline {
     pub fn clear(&mut self) {
         self.frames.clear();
         self.ids.clear();
+        self.payload_bytes = 0;
         self.version += 1;
     }
 
@@ -139,6 +148,7 @@ impl Timeline {
     pub fn keep_only(&mut self, pts: Option<i64>) {
         let kept = pts.and_then(|p| self.frames.remove_entry(&p));
         self.frames.clear();
+        self.payload_bytes = kept.as_ref().map_or(0, |(_, f)| f.payload_bytes());
         self.frames.extend(kept);
         self.version += 1;
     }
@@ -173,7 +183,10 @@ impl Timeline {
             people: kept.into_boxed_slice(),
             points: points.into_boxed_slice(),
         };
-        self.frames.insert(at.pts, frame);
+        self.payload_bytes += frame.payload_bytes();
+        if let Some(old) = self.frames.insert(at.pts, frame) {
+            self.payload_bytes -= old.payload_bytes();
+        }
         self.version += 1;
     }
 
@@ -292,15 +305,7 @@ impl Timeline {
         // A B-tree keeps up to 11 entries per node; nodes run about two-thirds full.
         let entry = size_of::<i64>() + size_of::<KeptFrame>();
         let tree = self.frames.len() * entry * 3 / 2;
-        let payload: usize = self
-            .frames
-            .values()
-            .map(|f| {
-                f.people.len() * size_of::<KeptPerson>()
-                    + f.points.len() * size_of::<PackedKeypoint>()
-            })
-            .sum();
-        tree + payload + self.ids.capacity() * 2 * size_of::<u64>()
+        tree + self.payload_bytes + self.ids.capacity() * 2 * size_of::<u64>()
     }
 }
 
@@ -414,6 +419,20 @@ mod tests {
         let (people, tr) = t.people(0, &COCO18, 30).unwrap();
         assert_eq!(people.len(), 1);
         assert!(tr.is_empty());
+        let once = t.heap_bytes();
+        t.record(place(0), &[person(1.0)], &[]);
+        assert_eq!(
+            t.heap_bytes(),
+            once,
+            "a frame recorded again replaces itself"
+        );
+        t.record(place(1), &[person(1.0), person(9.0)], &[]);
+        t.keep_only(Some(0));
+        assert_eq!(
+            (t.len(), t.heap_bytes()),
+            (1, once),
+            "the other frame's bytes are gone"
+        );
         let v = t.version();
         t.clear();
         assert!(t.is_empty() && t.version() > v && !t.contains(0));

@@ -10,6 +10,15 @@ use crate::common::fixture::{s, Fixture};
 use crate::common::servers::{self, Server};
 
 /// `posecam export URL --duration 3` (plus `extra`) into the fixture; the output and its JSON lines.
+/// A fixture, or `None` (said on stderr) where the server a test needs is missing: `why` says so.
+fn fixture_unless(why: Option<String>) -> Option<Fixture> {
+    if let Some(why) = why {
+        eprintln!("SKIPPED: {why}");
+        return None;
+    }
+    Some(Fixture::new())
+}
+
 fn record(f: &Fixture, url: &str, extra: &[&str]) -> (Output, Vec<serde_json::Value>) {
     let (video, jsonl) = (f.path("rec.mp4"), f.path("rec.jsonl"));
     let mut args = vec![
@@ -102,11 +111,9 @@ fn assert_audio_in_step(f: &Fixture, what: &str) {
 
 #[test]
 fn rtsp_over_tcp_and_udp_records_three_seconds_from_zero() {
-    if let Some(why) = servers::rtsp_unavailable() {
-        eprintln!("SKIPPED: {why}");
+    let Some(f) = fixture_unless(servers::rtsp_unavailable()) else {
         return;
-    }
-    let f = Fixture::new();
+    };
     let server = servers::rtsp(None);
     let url = format!("rtsp://127.0.0.1:{}/stream", server.port);
     let (o, lines) = record(&f, &url, &["--duration", "3"]);
@@ -119,11 +126,9 @@ fn rtsp_over_tcp_and_udp_records_three_seconds_from_zero() {
 
 #[test]
 fn rtsp_passwords_work_wrong_ones_are_refused_in_one_line_and_none_is_ever_shown() {
-    if let Some(why) = servers::rtsp_unavailable() {
-        eprintln!("SKIPPED: {why}");
+    let Some(f) = fixture_unless(servers::rtsp_unavailable()) else {
         return;
-    }
-    let f = Fixture::new();
+    };
     let secret = "s3cretPa55";
     let server = servers::rtsp(Some(("admin", secret)));
     let url = format!("rtsp://admin:{secret}@127.0.0.1:{}/stream", server.port);
@@ -169,11 +174,9 @@ fn rtsp_passwords_work_wrong_ones_are_refused_in_one_line_and_none_is_ever_shown
 
 #[test]
 fn rtmp_from_nginx_fed_as_obs_would() {
-    if let Some(why) = servers::rtmp_unavailable() {
-        eprintln!("SKIPPED: {why}");
+    let Some(f) = fixture_unless(servers::rtmp_unavailable()) else {
         return;
-    }
-    let f = Fixture::new();
+    };
     let server = servers::rtmp();
     let url = format!("rtmp://127.0.0.1:{}/live/cam", server.port);
     // The publisher connects a moment after nginx listens: the first tries may find no stream yet.
@@ -357,11 +360,9 @@ fn a_camera_that_never_answers_fails_at_the_timeout_and_a_stop_ends_the_connect_
 /// Streams that stop: an export ends with what it recorded.
 #[test]
 fn an_export_of_a_camera_that_goes_away_keeps_what_it_recorded() {
-    if let Some(why) = servers::rtsp_unavailable() {
-        eprintln!("SKIPPED: {why}");
+    let Some(f) = fixture_unless(servers::rtsp_unavailable()) else {
         return;
-    }
-    let f = Fixture::new();
+    };
     let server = servers::rtsp(None);
     let url = format!("rtsp://127.0.0.1:{}/stream", server.port);
     let mut child = f
@@ -400,11 +401,9 @@ fn an_export_of_a_camera_that_goes_away_keeps_what_it_recorded() {
 fn the_live_pipeline_reconnects_to_an_rtsp_camera_that_comes_back() {
     use posecam::pipeline::PipelineEvent;
     use std::time::{Duration, Instant};
-    if let Some(why) = servers::rtsp_unavailable() {
-        eprintln!("SKIPPED: {why}");
+    let Some(f) = fixture_unless(servers::rtsp_unavailable()) else {
         return;
-    }
-    let f = Fixture::new();
+    };
     let port = servers::free_port();
     let server = servers::rtsp_on(port, None);
     let live = live_on(&f, format!("rtsp://127.0.0.1:{port}/stream"));
