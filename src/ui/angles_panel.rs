@@ -4,7 +4,7 @@
 //! image has the numbers only.
 
 use eframe::egui;
-use egui_plot::{GridMark, Line, Plot, PlotPoints, VLine};
+use egui_plot::{GridMark, Line, Plot, Points, VLine};
 
 use super::state::{AngleHistory, Command, Dialog};
 use crate::track::angles::JOINT_ANGLES;
@@ -98,8 +98,20 @@ fn plot_ui(ui: &mut egui::Ui, view: &AnglesView<'_>) {
         plot.set_plot_bounds_x(x0..=x1);
         plot.set_plot_bounds_y(0.0..=180.0);
         for (i, def) in JOINT_ANGLES.iter().enumerate() {
-            let points: PlotPoints = series(view, i).into();
-            plot.line(Line::new(def.name, points).color(color_of(i)).width(1.5));
+            for (k, run) in series(view, i).into_iter().enumerate() {
+                let id = egui::Id::new(("angle", i, k));
+                if run.len() == 1 {
+                    let point = Points::new(def.name, run).id(id).radius(1.5);
+                    plot.points(point.color(color_of(i)));
+                } else {
+                    plot.line(
+                        Line::new(def.name, run)
+                            .id(id)
+                            .color(color_of(i))
+                            .width(1.5),
+                    );
+                }
+            }
         }
         if view.file {
             plot.vline(VLine::new("frame on screen", view.now_s).color(egui::Color32::GRAY));
@@ -107,16 +119,41 @@ fn plot_ui(ui: &mut egui::Ui, view: &AnglesView<'_>) {
     });
 }
 
-/// Angle `index` as plot points; gaps where it was not seen split the line into separate points.
-fn series(view: &AnglesView<'_>, index: usize) -> Vec<[f64; 2]> {
-    view.rows
+/// Angles further apart in time than this are not joined: the person left, or the joint was
+/// hidden, for longer than a few dropped frames.
+const MAX_GAP_S: f64 = 0.5;
+
+/// Angle `index` as runs of plot points, one line each.
+fn series(view: &AnglesView<'_>, index: usize) -> Vec<Vec<[f64; 2]>> {
+    let points = view
+        .rows
         .iter()
-        .filter_map(|(t, a)| {
+        .map(|(t, a)| {
             let x = if view.file { *t } else { t - view.now_s };
-            Some([x, (*a.get(index)?)? as f64])
+            (x, a.get(index).copied().flatten())
         })
-        .filter(|p| view.file || p[0] >= -AngleHistory::WINDOW_S)
-        .collect()
+        .filter(|&(x, _)| view.file || x >= -AngleHistory::WINDOW_S);
+    runs(points, MAX_GAP_S)
+}
+
+/// Splits `(x, value)` points into runs: a missing value, or a step in x over `max_gap`, ends one.
+fn runs(points: impl Iterator<Item = (f64, Option<f32>)>, max_gap: f64) -> Vec<Vec<[f64; 2]>> {
+    let mut runs: Vec<Vec<[f64; 2]>> = Vec::new();
+    let mut open = false;
+    for (x, value) in points {
+        let Some(v) = value else {
+            open = false;
+            continue;
+        };
+        match runs.last_mut() {
+            Some(run) if open && run.last().is_some_and(|p| x - p[0] <= max_gap) => {
+                run.push([x, v as f64]);
+            }
+            _ => runs.push(vec![[x, v as f64]]),
+        }
+        open = true;
+    }
+    runs
 }
 
 /// Each angle's colour, name and value in the frame on screen, beside the plot (never over it).
@@ -141,4 +178,29 @@ fn legend_ui(ui: &mut egui::Ui, view: &AnglesView<'_>) {
                 ui.end_row();
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs;
+
+    #[test]
+    fn lines_break_where_the_angle_is_missing_or_the_person_was_away() {
+        let points = [
+            (0.0, Some(90.0)),
+            (0.1, Some(91.0)),
+            (0.2, None),
+            (0.3, Some(92.0)),
+            (0.4, Some(93.0)),
+            (0.8, Some(94.0)), // a few dropped frames: still one line
+            (2.0, Some(95.0)), // away for over a second
+        ];
+        let runs = runs(points.into_iter(), 0.5);
+        let xs: Vec<Vec<f64>> = runs
+            .iter()
+            .map(|r| r.iter().map(|p| p[0]).collect())
+            .collect();
+        assert_eq!(xs, vec![vec![0.0, 0.1], vec![0.3, 0.4, 0.8], vec![2.0]]);
+        assert_eq!(runs[1][2][1], 94.0);
+    }
 }

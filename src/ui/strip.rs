@@ -61,7 +61,29 @@ const STRIP_HEIGHT: f32 = 64.0;
 /// Room for the ID labels on the left.
 const LABELS: f32 = 38.0;
 
-/// Draws the strip; a click asks to seek to where that person is in view.
+/// Where the strip's rows and times lie on screen.
+struct StripGeometry {
+    track: egui::Rect,
+    row_h: f32,
+    span: f64,
+}
+
+impl StripGeometry {
+    fn x_of(&self, t: f64) -> f32 {
+        self.track.min.x + (t / self.span).clamp(0.0, 1.0) as f32 * self.track.width()
+    }
+
+    fn t_at(&self, x: f32) -> f64 {
+        ((x - self.track.min.x) / self.track.width().max(1.0)).clamp(0.0, 1.0) as f64 * self.span
+    }
+
+    fn row_at(&self, y: f32) -> usize {
+        ((y - self.track.min.y) / self.row_h).floor().max(0.0) as usize
+    }
+}
+
+/// Draws the strip; a click asks to seek to where that person is in view. Hovering names the row
+/// (rows too thin for a label have only this).
 pub fn strip_ui(
     ui: &mut egui::Ui,
     presence: &[Presence],
@@ -75,29 +97,70 @@ pub fn strip_ui(
     let (rect, response) = ui.allocate_exact_size(size, egui::Sense::click());
     response
         .widget_info(|| egui::WidgetInfo::labeled(egui::WidgetType::Other, true, "presence strip"));
+    let geometry = StripGeometry {
+        track: egui::Rect::from_min_max(
+            rect.min + egui::vec2(LABELS, 2.0),
+            rect.max - egui::vec2(2.0, 2.0),
+        ),
+        row_h,
+        span: duration_s.max(1e-3),
+    };
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 3.0, ui.visuals().extreme_bg_color);
-    let span = duration_s.max(1e-3);
-    let track = egui::Rect::from_min_max(
-        rect.min + egui::vec2(LABELS, 2.0),
-        rect.max - egui::vec2(2.0, 2.0),
+    let hovered = response.hover_pos().and_then(|pos| {
+        let row = geometry.row_at(pos.y);
+        Some((row, presence.get(row)?, geometry.t_at(pos.x)))
+    });
+    if let Some((row, _, _)) = hovered {
+        let y = geometry.track.min.y + row as f32 * row_h;
+        let band = egui::Rect::from_x_y_ranges(rect.x_range(), y..=y + row_h);
+        painter.rect_filled(band, 0.0, ui.visuals().widgets.hovered.weak_bg_fill);
+    }
+    draw_rows(&painter, &geometry, presence, followed);
+    let now = geometry.x_of(position_s);
+    painter.line_segment(
+        [egui::pos2(now, rect.min.y), egui::pos2(now, rect.max.y)],
+        egui::Stroke::new(1.5, ui.visuals().strong_text_color()),
     );
-    let x_of = |t: f64| track.min.x + (t / span).clamp(0.0, 1.0) as f32 * track.width();
+    let response = match hovered {
+        Some((_, p, t)) => response.on_hover_text_at_pointer(hover_text(p, t)),
+        None => response,
+    };
+    let Some(click) = response
+        .interact_pointer_pos()
+        .filter(|_| response.clicked())
+    else {
+        return Vec::new();
+    };
+    let t = geometry.t_at(click.x);
+    let target = presence
+        .get(geometry.row_at(click.y))
+        .map_or(t, |p| nearest_in(&p.runs, t));
+    vec![Command::Control(Control::Seek(target))]
+}
+
+/// One row per ID: its runs as bars in its colour, and its label where the row is tall enough.
+fn draw_rows(
+    painter: &egui::Painter,
+    g: &StripGeometry,
+    presence: &[Presence],
+    followed: Option<u64>,
+) {
     for (i, p) in presence.iter().enumerate() {
-        let y = track.min.y + i as f32 * row_h;
-        let [r, g, b] = id_color(p.id);
+        let y = g.track.min.y + i as f32 * g.row_h;
+        let [r, gr, b] = id_color(p.id);
         let strong = followed.is_none_or(|f| f == p.id);
-        let color = egui::Color32::from_rgba_unmultiplied(r, g, b, if strong { 255 } else { 110 });
+        let color = egui::Color32::from_rgba_unmultiplied(r, gr, b, if strong { 255 } else { 110 });
         for &(a, z) in &p.runs {
             let bar = egui::Rect::from_min_max(
-                egui::pos2(x_of(a), y + 0.5),
-                egui::pos2(x_of(z).max(x_of(a) + 2.0), y + row_h - 0.5),
+                egui::pos2(g.x_of(a), y + 0.5),
+                egui::pos2(g.x_of(z).max(g.x_of(a) + 2.0), y + g.row_h - 0.5),
             );
             painter.rect_filled(bar, 1.0, color);
         }
-        if row_h >= 9.0 {
-            let pos = egui::pos2(rect.min.x + 4.0, y + row_h / 2.0);
-            let font = egui::FontId::proportional(row_h.min(11.0));
+        if g.row_h >= 9.0 {
+            let pos = egui::pos2(g.track.min.x - LABELS + 4.0, y + g.row_h / 2.0);
+            let font = egui::FontId::proportional(g.row_h.min(11.0));
             painter.text(
                 pos,
                 egui::Align2::LEFT_CENTER,
@@ -107,21 +170,15 @@ pub fn strip_ui(
             );
         }
     }
-    let now = x_of(position_s);
-    painter.line_segment(
-        [egui::pos2(now, rect.min.y), egui::pos2(now, rect.max.y)],
-        egui::Stroke::new(1.5, ui.visuals().strong_text_color()),
-    );
-    let Some(click) = response
-        .interact_pointer_pos()
-        .filter(|_| response.clicked())
-    else {
-        return Vec::new();
-    };
-    let t = ((click.x - track.min.x) / track.width().max(1.0)) as f64 * span;
-    let row = ((click.y - track.min.y) / row_h).floor().max(0.0) as usize;
-    let target = presence.get(row).map_or(t, |p| nearest_in(&p.runs, t));
-    vec![Command::Control(Control::Seek(target))]
+}
+
+/// What hovering a row says: the person, the stretch in view nearest the pointer, and the click.
+fn hover_text(p: &Presence, t: f64) -> String {
+    let at = nearest_in(&p.runs, t);
+    match p.runs.iter().find(|&&(a, z)| a <= at && at <= z) {
+        Some(&(a, z)) => format!("#{}: in view {a:.1}–{z:.1} s (click to go there)", p.id),
+        None => format!("#{}", p.id),
+    }
 }
 
 /// `t` if it lies in a run, else the closest run's nearest end.
@@ -134,7 +191,7 @@ pub fn nearest_in(runs: &[(f64, f64)], t: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::nearest_in;
+    use super::{hover_text, nearest_in, Presence};
 
     #[test]
     fn a_click_lands_where_the_person_is() {
@@ -143,5 +200,18 @@ mod tests {
         assert_eq!(nearest_in(&runs, 3.0), 2.0);
         assert_eq!(nearest_in(&runs, 4.5), 5.0);
         assert_eq!(nearest_in(&[], 4.5), 4.5);
+    }
+
+    #[test]
+    fn hovering_a_row_names_the_person_and_the_stretch_nearest_the_pointer() {
+        let p = Presence {
+            id: 7,
+            runs: vec![(1.0, 2.0), (5.0, 9.3)],
+        };
+        assert_eq!(
+            hover_text(&p, 4.0),
+            "#7: in view 5.0–9.3 s (click to go there)"
+        );
+        assert!(hover_text(&p, 1.5).contains("1.0–2.0 s"));
     }
 }

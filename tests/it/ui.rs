@@ -280,6 +280,19 @@ fn step_back_and_forth(
     }
 }
 
+/// Hovering a row of the presence strip names that person and when they are in view.
+fn strip_rows_are_named_on_hover(h: &mut Harness<'static, Option<PosecamApp>>) {
+    let r = h.get_by_label("presence strip").rect();
+    h.hover_at(egui::pos2(r.center().x, r.min.y + 5.0));
+    let named = (0..300).any(|_| {
+        h.step();
+        h.query_all_by_label_contains(": in view").next().is_some()
+    });
+    assert!(named, "the hovered row is named");
+    h.remove_cursor();
+    h.step();
+}
+
 fn snapshot_is_named_from_the_source(h: &mut Harness<'static, Option<PosecamApp>>, dir: &Path) {
     h.state_mut().as_mut().unwrap().settings.snapshot_dir = Some(dir.join("shots"));
     std::fs::create_dir(dir.join("shots")).unwrap();
@@ -364,6 +377,7 @@ fn a_paused_file_steps_back_with_its_ids_shows_angles_and_costs_no_repaints() {
     );
 
     snapshot_is_named_from_the_source(&mut h, dir.path());
+    strip_rows_are_named_on_hover(&mut h);
 
     // Paused, with nothing happening, the window does not ask to be drawn again.
     assert_eq!(
