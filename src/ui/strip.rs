@@ -63,6 +63,9 @@ const LABELS: f32 = 38.0;
 
 /// Where the strip's rows and times lie on screen.
 struct StripGeometry {
+    /// The whole strip, labels included.
+    rect: egui::Rect,
+    /// Where time runs left to right.
     track: egui::Rect,
     row_h: f32,
     span: f64,
@@ -73,12 +76,21 @@ impl StripGeometry {
         self.track.min.x + (t / self.span).clamp(0.0, 1.0) as f32 * self.track.width()
     }
 
-    fn t_at(&self, x: f32) -> f64 {
-        ((x - self.track.min.x) / self.track.width().max(1.0)).clamp(0.0, 1.0) as f64 * self.span
+    /// The row under `pos`, its person if the row has one, and the time under `pos`.
+    fn at<'p>(
+        &self,
+        pos: egui::Pos2,
+        presence: &'p [Presence],
+    ) -> (usize, Option<&'p Presence>, f64) {
+        let row = ((pos.y - self.track.min.y) / self.row_h).floor().max(0.0) as usize;
+        let x = (pos.x - self.track.min.x) / self.track.width().max(1.0);
+        (row, presence.get(row), x.clamp(0.0, 1.0) as f64 * self.span)
     }
 
-    fn row_at(&self, y: f32) -> usize {
-        ((y - self.track.min.y) / self.row_h).floor().max(0.0) as usize
+    /// Row `i` across the whole strip.
+    fn row(&self, i: usize) -> egui::Rect {
+        let y = self.track.min.y + i as f32 * self.row_h;
+        egui::Rect::from_x_y_ranges(self.rect.x_range(), y..=y + self.row_h)
     }
 }
 
@@ -98,6 +110,7 @@ pub fn strip_ui(
     response
         .widget_info(|| egui::WidgetInfo::labeled(egui::WidgetType::Other, true, "presence strip"));
     let geometry = StripGeometry {
+        rect,
         track: egui::Rect::from_min_max(
             rect.min + egui::vec2(LABELS, 2.0),
             rect.max - egui::vec2(2.0, 2.0),
@@ -107,13 +120,14 @@ pub fn strip_ui(
     };
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 3.0, ui.visuals().extreme_bg_color);
-    let hovered = response.hover_pos().and_then(|pos| {
-        let row = geometry.row_at(pos.y);
-        Some((row, presence.get(row)?, geometry.t_at(pos.x)))
-    });
+    let hovered = response
+        .hover_pos()
+        .and_then(|pos| match geometry.at(pos, presence) {
+            (row, Some(p), t) => Some((row, p, t)),
+            _ => None,
+        });
     if let Some((row, _, _)) = hovered {
-        let y = geometry.track.min.y + row as f32 * row_h;
-        let band = egui::Rect::from_x_y_ranges(rect.x_range(), y..=y + row_h);
+        let band = geometry.row(row);
         painter.rect_filled(band, 0.0, ui.visuals().widgets.hovered.weak_bg_fill);
     }
     draw_rows(&painter, &geometry, presence, followed);
@@ -132,10 +146,8 @@ pub fn strip_ui(
     else {
         return Vec::new();
     };
-    let t = geometry.t_at(click.x);
-    let target = presence
-        .get(geometry.row_at(click.y))
-        .map_or(t, |p| nearest_in(&p.runs, t));
+    let (_, person, t) = geometry.at(click, presence);
+    let target = person.map_or(t, |p| nearest_in(&p.runs, t));
     vec![Command::Control(Control::Seek(target))]
 }
 
@@ -147,19 +159,19 @@ fn draw_rows(
     followed: Option<u64>,
 ) {
     for (i, p) in presence.iter().enumerate() {
-        let y = g.track.min.y + i as f32 * g.row_h;
+        let row = g.row(i);
         let [r, gr, b] = id_color(p.id);
         let strong = followed.is_none_or(|f| f == p.id);
         let color = egui::Color32::from_rgba_unmultiplied(r, gr, b, if strong { 255 } else { 110 });
         for &(a, z) in &p.runs {
             let bar = egui::Rect::from_min_max(
-                egui::pos2(g.x_of(a), y + 0.5),
-                egui::pos2(g.x_of(z).max(g.x_of(a) + 2.0), y + g.row_h - 0.5),
+                egui::pos2(g.x_of(a), row.min.y + 0.5),
+                egui::pos2(g.x_of(z).max(g.x_of(a) + 2.0), row.max.y - 0.5),
             );
             painter.rect_filled(bar, 1.0, color);
         }
         if g.row_h >= 9.0 {
-            let pos = egui::pos2(g.track.min.x - LABELS + 4.0, y + g.row_h / 2.0);
+            let pos = egui::pos2(row.min.x + 4.0, row.center().y);
             let font = egui::FontId::proportional(g.row_h.min(11.0));
             painter.text(
                 pos,
