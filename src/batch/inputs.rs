@@ -1,9 +1,12 @@
 //! A batch's inputs: folders (recursive), globs and `@list` files expanded to files, each with the
 //! path its outputs mirror under the output folder.
 
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use super::BatchError;
+use crate::io::inputs::special_kind;
 
 /// Video containers a folder is searched for (a file named on its own is taken whatever its name).
 const VIDEO_EXTENSIONS: &[&str] = &[
@@ -41,12 +44,36 @@ fn is_media(path: &Path) -> bool {
 /// its place in the tree).
 pub use crate::io::transaction::lexical_absolute as absolute;
 
+/// A file a folder search left out, and why (it is named, never dropped silently).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedInput {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// What the inputs expand to.
+#[derive(Debug, Clone, Default)]
+pub struct Expanded {
+    /// Each file once, by its real path, sorted by the path its outputs mirror.
+    pub inputs: Vec<FoundInput>,
+    pub skipped: Vec<SkippedInput>,
+}
+
+/// The longest path the system opens (Linux's PATH_MAX, with its terminating NUL).
+const PATH_MAX: usize = 4096;
+
 /// Expands `args` (files, folders, globs, `@list` files) into input files, sorted by their mirrored
-/// path, without duplicates. `skip` (the output folder) is never searched.
-pub fn expand(args: &[String], skip: &Path) -> Result<Vec<FoundInput>, BatchError> {
+/// path, each file once. `skip` (the output folder) is never searched.
+pub fn expand(args: &[OsString], skip: &Path) -> Result<Expanded, BatchError> {
     let mut found: Vec<(PathBuf, PathBuf)> = Vec::new(); // (file, root)
+    let mut skipped = Vec::new();
     for arg in args {
-        expand_one(arg, None, skip, &mut found)?;
+        let mut search = Search {
+            skip,
+            found: &mut found,
+            skipped: &mut skipped,
+        };
+        search.arg(arg, None)?;
     }
     let roots: Vec<&Path> = found.iter().map(|(_, root)| root.as_path()).collect();
     let common = common_ancestor(&roots);
@@ -58,123 +85,203 @@ pub fn expand(args: &[String], skip: &Path) -> Result<Vec<FoundInput>, BatchErro
         })
         .collect();
     inputs.sort_by(|a, b| a.relative.cmp(&b.relative));
-    inputs.dedup_by(|a, b| a.path == b.path);
-    Ok(inputs)
+    let inputs = once_by_real_path(inputs, &mut skipped);
+    Ok(Expanded { inputs, skipped })
 }
 
-fn expand_one(
-    arg: &str,
-    list_dir: Option<&Path>,
-    skip: &Path,
-    found: &mut Vec<(PathBuf, PathBuf)>,
-) -> Result<(), BatchError> {
-    if arg.contains("://") {
-        return Err(BatchError::StreamInput(arg.to_string()));
-    }
-    if let Some(list) = arg.strip_prefix('@').filter(|_| list_dir.is_none()) {
-        return expand_list(Path::new(list), skip, found);
-    }
-    let path = match list_dir {
-        Some(dir) if Path::new(arg).is_relative() => dir.join(arg),
-        _ => PathBuf::from(arg),
-    };
-    let path = absolute(&path);
-    if path.is_dir() {
-        let before = found.len();
-        walk(&path, skip, &path, found)?;
-        if found.len() == before {
-            return Err(BatchError::EmptyFolder(path));
+/// Each file once: a link to a file that is planned already (or twice named) is left out, and the
+/// file keeps the place it has in the tree rather than the link's.
+fn once_by_real_path(inputs: Vec<FoundInput>, skipped: &mut Vec<SkippedInput>) -> Vec<FoundInput> {
+    let real = |f: &FoundInput| f.path.canonicalize().unwrap_or_else(|_| f.path.clone());
+    let mut chosen: std::collections::HashMap<PathBuf, usize> = std::collections::HashMap::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let key = real(input);
+        let is_real = key == input.path;
+        match chosen.get(&key) {
+            Some(&j) if !is_real || inputs[j].path == key => {}
+            _ => {
+                chosen.insert(key, i);
+            }
         }
-        return Ok(());
     }
-    if path.is_file() {
-        let root = path.parent().unwrap_or(Path::new("/")).to_path_buf();
-        found.push((path, root));
-        return Ok(());
+    let mut keep: Vec<usize> = chosen.values().copied().collect();
+    keep.sort_unstable();
+    for (i, input) in inputs.iter().enumerate() {
+        if keep.binary_search(&i).is_err() {
+            let kept = &inputs[chosen[&real(input)]];
+            if kept.path != input.path {
+                skipped.push(SkippedInput {
+                    path: input.path.clone(),
+                    reason: format!("the same file as {}: planned once", kept.path.display()),
+                });
+            }
+        }
     }
-    if arg.contains(['*', '?', '[']) {
-        return expand_glob(&path, found);
-    }
-    Err(BatchError::NoSuchInput(PathBuf::from(arg)))
+    keep.into_iter().map(|i| inputs[i].clone()).collect()
 }
 
-/// An `@list` file: one input per line (files, folders or globs; `#` starts a comment); relative
-/// paths are taken from the list's folder, so a list works from any directory.
-fn expand_list(
-    list: &Path,
-    skip: &Path,
-    found: &mut Vec<(PathBuf, PathBuf)>,
-) -> Result<(), BatchError> {
-    let text = std::fs::read_to_string(list).map_err(|e| BatchError::Read {
-        path: list.to_path_buf(),
-        source: e,
-    })?;
-    let dir = absolute(list.parent().unwrap_or(Path::new(".")));
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        expand_one(line, Some(&dir), skip, found)?;
-    }
-    Ok(())
+/// One expansion: where found files go, what is left out, and the folder never searched.
+struct Search<'a> {
+    skip: &'a Path,
+    found: &'a mut Vec<(PathBuf, PathBuf)>,
+    skipped: &'a mut Vec<SkippedInput>,
 }
 
-fn expand_glob(pattern: &Path, found: &mut Vec<(PathBuf, PathBuf)>) -> Result<(), BatchError> {
-    let text = pattern.to_string_lossy();
-    let bad = |reason: String| BatchError::BadGlob {
-        pattern: text.to_string(),
-        reason,
-    };
-    let paths = glob::glob(&text).map_err(|e| bad(e.msg.to_string()))?;
-    // The mirrored tree starts at the pattern's last folder without wildcards.
-    let root: PathBuf = pattern
-        .components()
-        .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
-        .collect();
-    let before = found.len();
-    for entry in paths {
-        let path = entry.map_err(|e| bad(e.to_string()))?;
-        if path.is_file() {
-            found.push((absolute(&path), root.clone()));
+impl Search<'_> {
+    fn arg(&mut self, arg: &OsStr, list_dir: Option<&Path>) -> Result<(), BatchError> {
+        let text = arg.to_string_lossy();
+        if text.contains("://") {
+            return Err(BatchError::StreamInput(text.into_owned()));
+        }
+        if let Some(list) = arg
+            .as_bytes()
+            .strip_prefix(b"@")
+            .filter(|_| list_dir.is_none())
+        {
+            return self.list(Path::new(OsStr::from_bytes(list)));
+        }
+        let path = match list_dir {
+            Some(dir) if Path::new(arg).is_relative() => dir.join(arg),
+            _ => PathBuf::from(arg),
+        };
+        let path = absolute(&path);
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() => {
+                let before = self.found.len();
+                self.walk(&path, &path)?;
+                if self.found.len() == before {
+                    return Err(BatchError::EmptyFolder(path));
+                }
+                Ok(())
+            }
+            Ok(meta) if meta.is_file() => {
+                let root = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+                self.found.push((path, root));
+                Ok(())
+            }
+            Ok(meta) => Err(BatchError::NotAFile {
+                path,
+                kind: special_kind(&meta.file_type()),
+            }),
+            Err(_) if text.contains(['*', '?', '[']) => self.glob(&path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(BatchError::NoSuchInput(PathBuf::from(arg)))
+            }
+            Err(e) => Err(BatchError::Read { path, source: e }),
         }
     }
-    if found.len() == before {
-        return Err(BatchError::NoMatch(text.to_string()));
-    }
-    Ok(())
-}
 
-/// Media files under `dir`, recursively; hidden entries, linked folders and `skip` are left out.
-fn walk(
-    dir: &Path,
-    skip: &Path,
-    root: &Path,
-    found: &mut Vec<(PathBuf, PathBuf)>,
-) -> Result<(), BatchError> {
-    let read = |e| BatchError::Read {
-        path: dir.to_path_buf(),
-        source: e,
-    };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(read)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for path in entries {
-        let hidden = path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-        if hidden || path == skip {
-            continue;
+    /// An `@list` file: one input per line (files, folders or globs; `#` starts a comment);
+    /// relative paths are taken from the list's folder, so a list works from any directory. Lines
+    /// are bytes: a name that is not UTF-8 is listed as it is.
+    fn list(&mut self, list: &Path) -> Result<(), BatchError> {
+        let bytes = std::fs::read(list).map_err(|e| BatchError::Read {
+            path: list.to_path_buf(),
+            source: e,
+        })?;
+        let dir = absolute(list.parent().unwrap_or(Path::new(".")));
+        for line in bytes.split(|b| *b == b'\n') {
+            let line = line.trim_ascii();
+            if line.is_empty() || line.starts_with(b"#") {
+                continue;
+            }
+            self.arg(OsStr::from_bytes(line), Some(&dir))?;
         }
-        let linked_dir = path.symlink_metadata().is_ok_and(|m| m.is_symlink()) && path.is_dir();
-        if path.is_dir() && !linked_dir {
-            walk(&path, skip, root, found)?;
-        } else if path.is_file() && is_media(&path) {
-            found.push((path, root.to_path_buf()));
+        Ok(())
+    }
+
+    fn glob(&mut self, pattern: &Path) -> Result<(), BatchError> {
+        let text = pattern.to_string_lossy();
+        let bad = |reason: String| BatchError::BadGlob {
+            pattern: text.to_string(),
+            reason,
+        };
+        let paths = glob::glob(&text).map_err(|e| bad(e.msg.to_string()))?;
+        // The mirrored tree starts at the pattern's last folder without wildcards.
+        let root: PathBuf = pattern
+            .components()
+            .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+            .collect();
+        let before = self.found.len();
+        for entry in paths {
+            let path = entry.map_err(|e| bad(e.to_string()))?;
+            if path.is_file() {
+                self.found.push((absolute(&path), root.clone()));
+            }
+        }
+        if self.found.len() == before {
+            return Err(BatchError::NoMatch(text.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Media files under `dir`, recursively; hidden entries and `skip` are left out, and so are
+    /// linked folders, special files and paths too long to open, each named with its reason.
+    fn walk(&mut self, dir: &Path, root: &Path) -> Result<(), BatchError> {
+        let read = |e| BatchError::Read {
+            path: dir.to_path_buf(),
+            source: e,
+        };
+        let mut entries: Vec<std::fs::DirEntry> =
+            std::fs::read_dir(dir).map_err(read)?.flatten().collect();
+        entries.sort_by_key(std::fs::DirEntry::file_name);
+        for entry in entries {
+            let path = entry.path();
+            let hidden = entry.file_name().as_bytes().starts_with(b".");
+            if hidden || path == self.skip {
+                continue;
+            }
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let too_long = path.as_os_str().len() >= PATH_MAX;
+            if too_long && kind.is_dir() {
+                let why = format!("a folder whose path is over {PATH_MAX} bytes, longer than the system opens: no file in it can be read (move them nearer the root)");
+                self.skip_it(&path, why);
+            } else if too_long && is_media(&path) {
+                let why = format!("its path is over {PATH_MAX} bytes, longer than the system opens (move it nearer the root)");
+                self.skip_it(&path, why);
+            } else if kind.is_dir() {
+                if let Err(e) = self.walk(&path, root) {
+                    self.skip_it(
+                        &path,
+                        format!(
+                            "cannot read this folder: {}",
+                            crate::pipeline::error_chain(&e)
+                        ),
+                    );
+                }
+            } else if is_media(&path) {
+                self.media(path, kind, root);
+            }
+        }
+        Ok(())
+    }
+
+    /// A media-named entry of a folder: a file (or a link to one) is found, anything else named.
+    fn media(&mut self, path: PathBuf, kind: std::fs::FileType, root: &Path) {
+        let followed = std::fs::metadata(&path);
+        match followed {
+            Ok(meta) if meta.is_file() => self.found.push((path, root.to_path_buf())),
+            Ok(meta) if meta.is_dir() => self.skip_it(
+                &path,
+                "a link to a folder (linked folders are not searched)".into(),
+            ),
+            Ok(meta) => {
+                let what = special_kind(&meta.file_type());
+                self.skip_it(&path, format!("a {what}, not a file"));
+            }
+            Err(_) if kind.is_symlink() => self.skip_it(&path, "a link to nothing".into()),
+            Err(e) => self.skip_it(&path, format!("cannot read: {e}")),
         }
     }
-    Ok(())
+
+    fn skip_it(&mut self, path: &Path, reason: String) {
+        self.skipped.push(SkippedInput {
+            path: path.to_path_buf(),
+            reason,
+        });
+    }
 }
 
 /// The deepest folder holding every one of `roots`.

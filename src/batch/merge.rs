@@ -29,12 +29,15 @@ pub fn merge(
     states: &[(ItemState, Option<ItemRecord>)],
     shards: Option<usize>,
 ) -> Result<MergeReport, BatchError> {
-    let shards = shards.or_else(|| shards_from_records(states)).unwrap_or(1);
+    let shards = shards
+        .or_else(|| shards_from_records(states))
+        .unwrap_or(1)
+        .max(1);
     let mut counts = Counts::default();
     let mut resubmit = Vec::new();
     for (i, (state, _)) in states.iter().enumerate() {
         counts.add(*state);
-        let shard = i % shards;
+        let shard = i % shards.max(1);
         if *state != ItemState::Done && !resubmit.contains(&shard) {
             resubmit.push(shard);
         }

@@ -13,6 +13,7 @@
 //! DIR/summary.csv        `merge`: one row per item; tracks.csv: every item's tracks; resubmit.txt
 //! ```
 
+pub mod gate;
 pub mod inputs;
 pub mod merge;
 pub mod plan;
@@ -23,7 +24,7 @@ pub mod shard;
 use std::path::{Path, PathBuf};
 
 pub use plan::{BatchOptions, OutputKinds, Plan};
-pub use records::{ItemState, Judge};
+pub use records::{Check, ItemState, Judge};
 pub use shard::Shard;
 
 /// Exit status when some item's input is bad and nothing else failed: running again will not help
@@ -32,6 +33,10 @@ pub const EXIT_BAD_INPUT: i32 = 65;
 /// Exit status for any other failure (or items left to do): running again may help. sysexits'
 /// EX_TEMPFAIL.
 pub const EXIT_RETRY: i32 = 75;
+/// Exit status when the command or the batch folder is wrong (a bad `--shard`, an array index that
+/// is not a shard, no plan, a damaged or edited plan, a model that does not load): running again
+/// will not help until a person fixes it. The same code clap gives a command line it cannot parse.
+pub const EXIT_USAGE: i32 = 2;
 
 pub const PLAN: &str = "plan.json";
 pub const MANIFEST: &str = "manifest.jsonl";
@@ -48,6 +53,8 @@ pub enum BatchError {
     StreamInput(String),
     #[error("{0}: no such file or folder")]
     NoSuchInput(PathBuf),
+    #[error("{path} is a {kind}, not a file: a batch reads files to their end")]
+    NotAFile { path: PathBuf, kind: &'static str },
     #[error("{0}: no video or image in this folder")]
     EmptyFolder(PathBuf),
     #[error("{0}: no file matches")]
@@ -78,6 +85,10 @@ pub enum BatchError {
         index: usize,
         count: usize,
     },
+    #[error("--shards only counts the shards of --shard auto (Kubernetes); with --shard K/N the count is N")]
+    ShardsWithoutAuto,
+    #[error("{0}")]
+    Usage(String),
     #[error("--shard auto found the task's index but not the shard count: set {0}")]
     NoCount(&'static str),
     #[error("--shard auto found no array task: looked for SLURM_ARRAY_TASK_ID (with SLURM_ARRAY_TASK_MIN, SLURM_ARRAY_TASK_COUNT), JOB_COMPLETION_INDEX (with --shards N) and AWS_BATCH_JOB_ARRAY_INDEX (with AWS_BATCH_JOB_ARRAY_SIZE); outside an array, give --shard K/N or leave --shard out")]
@@ -96,6 +107,23 @@ pub enum BatchError {
     Outputs(#[from] crate::io::transaction::OutputError),
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::PipelineError),
+}
+
+impl BatchError {
+    /// The exit status this error ends a command with: [`EXIT_RETRY`] only where running again may
+    /// help (reading or writing failed), [`EXIT_USAGE`] where a person must change something first.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            BatchError::Read { .. } | BatchError::Write { .. } | BatchError::Pipeline(_) => {
+                EXIT_RETRY
+            }
+            BatchError::Outputs(
+                crate::io::transaction::OutputError::Write { .. }
+                | crate::io::transaction::OutputError::Stage { .. },
+            ) => EXIT_RETRY,
+            _ => EXIT_USAGE,
+        }
+    }
 }
 
 /// Writes a file of the batch completely or not at all (staged, then renamed into place).
@@ -140,7 +168,10 @@ impl Counts {
 }
 
 /// Every item's state now (the model is read once for its checksum).
-pub fn states(plan: &Plan) -> Result<Vec<(ItemState, Option<records::ItemRecord>)>, BatchError> {
+pub fn states(
+    plan: &Plan,
+    check: records::Check,
+) -> Result<Vec<(ItemState, Option<records::ItemRecord>)>, BatchError> {
     let judge = Judge {
         model_sha256: records::model_checksum(&plan.file.options.model)?,
         options_hash: plan.file.options_hash.clone(),
@@ -149,11 +180,9 @@ pub fn states(plan: &Plan) -> Result<Vec<(ItemState, Option<records::ItemRecord>
         .items
         .iter()
         .map(|item| {
-            let record = records::read_record(&plan.dir, &item.id);
-            (
-                records::state_of(plan, item, record.as_ref(), &judge),
-                record,
-            )
+            let record = records::read_record(&plan.dir, &item.id).filter(|r| r.id == item.id);
+            let state = records::state_of(&plan.dir, item, record.as_ref(), &judge, check);
+            (state, record)
         })
         .collect())
 }

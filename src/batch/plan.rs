@@ -2,8 +2,9 @@
 //! line per item in `manifest.jsonl`, sorted, each with a stable id, its input's size and mtime and
 //! the outputs it will produce (relative to the batch folder).
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::collections::{HashMap, HashSet};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -11,6 +12,7 @@ use sha2::{Digest, Sha256};
 use super::inputs::{is_image, FoundInput};
 use super::{write_file, BatchError, MANIFEST, PLAN, RESERVED};
 use crate::infer::NetConfig;
+use crate::io::os_path;
 use crate::pose::Thresholds;
 use crate::render::OverlayStyle;
 use crate::track::TrackerSettings;
@@ -28,6 +30,7 @@ pub struct OutputKinds {
 /// Everything that decides what an item's outputs hold; hashed, so a change makes done items stale.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BatchOptions {
+    #[serde(with = "os_path")]
     pub model: PathBuf,
     pub net: NetConfig,
     pub thresholds: Thresholds,
@@ -58,6 +61,13 @@ pub struct PlanFile {
     pub options: BatchOptions,
     pub options_hash: String,
     pub items: usize,
+    /// sha256 of `manifest.jsonl` as written: an edited manifest is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_sha256: Option<String>,
+    /// Planned with `--overwrite`: runs may replace files that were at the outputs' places before
+    /// posecam wrote there. Without it they refuse to.
+    #[serde(default)]
+    pub overwrite: bool,
 }
 
 /// One line of `manifest.jsonl`.
@@ -65,6 +75,7 @@ pub struct PlanFile {
 pub struct ManifestItem {
     /// 12 hex digits of the sha256 of the mirrored path: the same input keeps its id across plans.
     pub id: String,
+    #[serde(with = "os_path")]
     pub input: PathBuf,
     pub size: u64,
     /// Nanoseconds since the Unix epoch.
@@ -75,11 +86,23 @@ pub struct ManifestItem {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemOutputs {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "os_path::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub video: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "os_path::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub jsonl: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "os_path::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub csv: Option<PathBuf>,
 }
 
@@ -150,7 +173,7 @@ pub fn items_for(
             source: e,
         })?;
         items.push(ManifestItem {
-            id: hex(&Sha256::digest(input.relative.to_string_lossy().as_bytes()))[..12].into(),
+            id: hex(&Sha256::digest(input.relative.as_os_str().as_bytes()))[..12].into(),
             input: input.path.clone(),
             size,
             mtime_ns,
@@ -161,7 +184,15 @@ pub fn items_for(
 }
 
 impl Plan {
-    pub fn new(dir: &Path, options: BatchOptions, items: Vec<ManifestItem>) -> Self {
+    pub fn new(
+        dir: &Path,
+        options: BatchOptions,
+        items: Vec<ManifestItem>,
+        overwrite: bool,
+    ) -> Self {
+        let manifest_sha256 = manifest_bytes(&items)
+            .map(|b| hex(&Sha256::digest(&b)))
+            .ok();
         Self {
             dir: dir.to_path_buf(),
             file: PlanFile {
@@ -169,12 +200,15 @@ impl Plan {
                 options_hash: options.hash(),
                 items: items.len(),
                 options,
+                manifest_sha256,
+                overwrite,
             },
             items,
         }
     }
 
-    /// Reads the plan of the batch folder `dir`.
+    /// Reads the plan of the batch folder `dir`, and refuses one that was edited or damaged: a hash
+    /// that does not match, an output outside the folder, an id twice.
     pub fn read(dir: &Path) -> Result<Self, BatchError> {
         let path = dir.join(PLAN);
         let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
@@ -184,27 +218,35 @@ impl Plan {
                 source: e,
             },
         })?;
-        let corrupt = |path: &Path, e: serde_json::Error| BatchError::Corrupt {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        };
-        let file: PlanFile = serde_json::from_str(&text).map_err(|e| corrupt(&path, e))?;
+        let file: PlanFile =
+            serde_json::from_str(&text).map_err(|e| corrupt(&path, e.to_string()))?;
+        if file.options.hash() != file.options_hash {
+            return Err(corrupt(
+                &path,
+                "its options do not match its options_hash (edited by hand?): plan again with `posecam batch plan ... --overwrite`".into(),
+            ));
+        }
         let manifest = dir.join(MANIFEST);
-        let text = std::fs::read_to_string(&manifest).map_err(|e| BatchError::Read {
+        let bytes = std::fs::read(&manifest).map_err(|e| BatchError::Read {
             path: manifest.clone(),
             source: e,
         })?;
-        let items = text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).map_err(|e| corrupt(&manifest, e)))
-            .collect::<Result<Vec<ManifestItem>, _>>()?;
-        if items.len() != file.items {
-            return Err(BatchError::Corrupt {
-                path: manifest,
-                reason: format!("{} items, but {PLAN} says {}", items.len(), file.items),
-            });
+        if let Some(expected) = &file.manifest_sha256 {
+            if *expected != hex(&Sha256::digest(&bytes)) {
+                return Err(corrupt(
+                    &manifest,
+                    format!("it does not match the sha256 {PLAN} holds (edited by hand?): plan again with `posecam batch plan ... --overwrite`"),
+                ));
+            }
         }
+        let items = parse_manifest(&manifest, &bytes)?;
+        if items.len() != file.items {
+            return Err(corrupt(
+                &manifest,
+                format!("{} items, but {PLAN} says {}", items.len(), file.items),
+            ));
+        }
+        check_items(&manifest, &items)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             file,
@@ -214,26 +256,125 @@ impl Plan {
 
     /// Writes `plan.json` and `manifest.jsonl`, each complete or not at all.
     pub fn write(&self) -> Result<(), BatchError> {
-        let mut plan = serde_json::to_vec_pretty(&self.file).unwrap_or_default();
+        let unwritable = |path: &Path, e: serde_json::Error| BatchError::Write {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(e),
+        };
+        let plan_path = self.dir.join(PLAN);
+        let manifest_path = self.dir.join(MANIFEST);
+        let mut plan =
+            serde_json::to_vec_pretty(&self.file).map_err(|e| unwritable(&plan_path, e))?;
         plan.push(b'\n');
-        let mut manifest = Vec::new();
-        for item in &self.items {
-            manifest.extend(serde_json::to_vec(item).unwrap_or_default());
-            manifest.push(b'\n');
-        }
-        write_file(&self.dir.join(MANIFEST), &manifest)?;
-        write_file(&self.dir.join(PLAN), &plan)
+        let manifest = manifest_bytes(&self.items).map_err(|e| unwritable(&manifest_path, e))?;
+        write_file(&manifest_path, &manifest)?;
+        write_file(&plan_path, &plan)
     }
 
     /// Same items with the same options: planning again changes nothing.
     pub fn same_as(&self, other: &Plan) -> bool {
-        self.file.options_hash == other.file.options_hash && self.items == other.items
+        self.file.options_hash == other.file.options_hash
+            && self.items == other.items
+            && self.file.overwrite == other.file.overwrite
     }
 
     /// Where an item's output `relative` is.
     pub fn output_path(&self, relative: &Path) -> PathBuf {
         self.dir.join(relative)
     }
+}
+
+fn corrupt(path: &Path, reason: String) -> BatchError {
+    BatchError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// One JSON object a line.
+fn manifest_bytes(items: &[ManifestItem]) -> Result<Vec<u8>, serde_json::Error> {
+    let mut manifest = Vec::new();
+    for item in items {
+        manifest.extend(serde_json::to_vec(item)?);
+        manifest.push(b'\n');
+    }
+    Ok(manifest)
+}
+
+/// The manifest's items; a line that is not one names its line number.
+fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<Vec<ManifestItem>, BatchError> {
+    let mut items = Vec::new();
+    for (n, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let item = serde_json::from_slice(line).map_err(|e| {
+            let text = e.to_string();
+            let what = text
+                .rsplit_once(" at line ")
+                .map_or(text.as_str(), |(w, _)| w);
+            corrupt(
+                path,
+                format!("line {}, column {}: {what}", n + 1, e.column()),
+            )
+        })?;
+        items.push(item);
+    }
+    Ok(items)
+}
+
+/// Every id once (it names the item's record file), every output once and inside the batch folder.
+fn check_items(path: &Path, items: &[ManifestItem]) -> Result<(), BatchError> {
+    let mut ids = HashSet::new();
+    let mut outputs = HashSet::new();
+    for (n, item) in items.iter().enumerate() {
+        let line = n + 1;
+        let is_id = item.id.len() == 12 && item.id.bytes().all(|b| b.is_ascii_hexdigit());
+        if !is_id {
+            return Err(corrupt(
+                path,
+                format!("item {line}: '{}' is not an item id", item.id),
+            ));
+        }
+        if !ids.insert(item.id.as_str()) {
+            return Err(corrupt(
+                path,
+                format!("item {line}: the id {} is there twice", item.id),
+            ));
+        }
+        for out in item.outputs.all() {
+            if !inside_batch(out) {
+                return Err(corrupt(
+                    path,
+                    format!(
+                        "item {line}: the output {} is not inside the batch folder: refused",
+                        out.display()
+                    ),
+                ));
+            }
+            if !outputs.insert(out.as_path()) {
+                return Err(corrupt(
+                    path,
+                    format!("item {line}: the output {} is named twice", out.display()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A relative path of plain names, below the batch folder and none of its own files.
+pub fn inside_batch(relative: &Path) -> bool {
+    let mut names = relative.components().map(|c| match c {
+        Component::Normal(name) => Some(name),
+        _ => None,
+    });
+    let Some(Some(first)) = names.next() else {
+        return false;
+    };
+    let rest: Option<Vec<_>> = names.collect();
+    let own = first == ".posecam"
+        || rest.as_ref().is_some_and(Vec::is_empty) && RESERVED.iter().any(|r| first == *r);
+    rest.is_some() && !own
 }
 
 #[cfg(test)]
@@ -313,6 +454,17 @@ mod tests {
         };
         let mut other = options.clone();
         other.thresholds.peak += 0.05;
+        assert!(inside_batch(Path::new("a/b_pose.mp4")));
+        for outside in [
+            "../x.mp4",
+            "/tmp/x.mp4",
+            "a/../../x.mp4",
+            "",
+            ".posecam/records/x.json",
+            "plan.json",
+        ] {
+            assert!(!inside_batch(Path::new(outside)), "{outside}");
+        }
         assert_eq!(options.hash(), options.clone().hash());
         assert_ne!(options.hash(), other.hash());
     }

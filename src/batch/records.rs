@@ -1,6 +1,8 @@
 //! What happened to each item: a record written last, after its outputs, in
 //! `.posecam/records/<id>.json`. A done record that still matches (same input, posecam, model and
-//! options) with its outputs present means the item need not run again.
+//! options) with its outputs as it wrote them (size and modification time; sha256 on `--verify`)
+//! means the item need not run again. The outputs a record names are also how posecam knows its own
+//! files: those it may replace, and those an earlier plan left behind.
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::plan::{file_stamp, ManifestItem, Plan};
 use super::{write_file, BatchError, RECORDS};
+use crate::io::os_path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -15,6 +18,8 @@ pub enum Outcome {
     Done,
     /// The input is bad: running again will not help.
     BadInput,
+    /// An output may not be written as planned (a file in the way): neither will it.
+    Refused,
     /// Anything else (a full disk, a lost GPU): running again may.
     Failed,
 }
@@ -38,6 +43,47 @@ pub struct ItemRecord {
     /// When it finished, seconds since the Unix epoch.
     #[serde(default)]
     pub finished_unix_s: f64,
+    /// Each output as committed.
+    #[serde(default)]
+    pub outputs: Vec<OutputStamp>,
+}
+
+/// An output as an item's run committed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputStamp {
+    /// Relative to the batch folder.
+    #[serde(with = "os_path")]
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: u64,
+    pub sha256: String,
+}
+
+impl OutputStamp {
+    /// The output at `relative` now (read whole for its checksum: once, as it is committed).
+    pub fn of(dir: &Path, relative: &Path) -> std::io::Result<Self> {
+        let path = dir.join(relative);
+        let (size, mtime_ns) = file_stamp(&path)?;
+        Ok(Self {
+            path: relative.to_path_buf(),
+            size,
+            mtime_ns,
+            sha256: sha256_of(&path)?,
+        })
+    }
+
+    /// The file is as committed, by its size and modification time (cheap enough for every
+    /// `status`; a truncated or rewritten file fails it).
+    pub fn unchanged(&self, dir: &Path) -> bool {
+        let path = dir.join(&self.path);
+        path.symlink_metadata().is_ok_and(|m| m.is_file())
+            && file_stamp(&path).ok() == Some((self.size, self.mtime_ns))
+    }
+
+    /// [`unchanged`](Self::unchanged), and its content hashes as it did.
+    pub fn verified(&self, dir: &Path) -> bool {
+        self.unchanged(dir) && sha256_of(&dir.join(&self.path)).ok().as_ref() == Some(&self.sha256)
+    }
 }
 
 /// Where an item stands.
@@ -90,46 +136,143 @@ pub fn write_record(dir: &Path, record: &ItemRecord) -> Result<(), BatchError> {
     write_file(&path, &body)
 }
 
-/// Where `item` stands, judged by its record, its input now and its outputs.
+/// How closely a done item's outputs are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Size and modification time.
+    Stamps,
+    /// Those and the sha256 of every output (reads them all).
+    Checksums,
+}
+
+/// Where `item` of the batch in `dir` stands, judged by its record, its input now and its outputs.
+/// An input that is gone fails the item as a bad input (as running it would), unless it was done
+/// and its outputs stand.
 pub fn state_of(
-    plan: &Plan,
+    dir: &Path,
     item: &ManifestItem,
     record: Option<&ItemRecord>,
     judge: &Judge,
+    check: Check,
 ) -> ItemState {
-    let Some(r) = record else {
-        return ItemState::Pending;
-    };
     let stamp = file_stamp(&item.input).ok();
-    let same = stamp == Some((r.input_size, r.input_mtime_ns))
-        && r.posecam == env!("CARGO_PKG_VERSION")
+    let Some(r) = record else {
+        return match stamp {
+            None => ItemState::Failed,
+            Some(_) => ItemState::Pending,
+        };
+    };
+    let same_run = r.posecam == env!("CARGO_PKG_VERSION")
         && r.model_sha256 == judge.model_sha256
         && r.options_hash == judge.options_hash;
-    if !same {
-        return ItemState::Stale;
-    }
+    let same_input = stamp == Some((r.input_size, r.input_mtime_ns));
     match r.outcome {
-        Outcome::Done if item.outputs.all().all(|o| plan.output_path(o).is_file()) => {
-            ItemState::Done
+        Outcome::Done if same_run && (same_input || stamp.is_none()) => {
+            if outputs_stand(dir, item, r, check) {
+                ItemState::Done
+            } else if stamp.is_none() {
+                ItemState::Failed
+            } else {
+                ItemState::Stale
+            }
         }
-        Outcome::Done => ItemState::Stale,
-        Outcome::BadInput | Outcome::Failed => ItemState::Failed,
+        _ if stamp.is_none() => ItemState::Failed,
+        Outcome::BadInput | Outcome::Refused | Outcome::Failed if same_run && same_input => {
+            ItemState::Failed
+        }
+        _ => ItemState::Stale,
     }
+}
+
+/// Every output the item has now is one the record committed, unchanged.
+fn outputs_stand(dir: &Path, item: &ManifestItem, record: &ItemRecord, check: Check) -> bool {
+    item.outputs.all().all(|out| {
+        record.outputs.iter().any(|o| {
+            o.path == *out
+                && match check {
+                    Check::Stamps => o.unchanged(dir),
+                    Check::Checksums => o.verified(dir),
+                }
+        })
+    })
+}
+
+/// A failed item that running again will not mend: its input is bad or gone, or an output is in
+/// the way.
+pub fn retry_wont_help(item: &ManifestItem, record: Option<&ItemRecord>) -> bool {
+    file_stamp(&item.input).is_err()
+        || record.is_some_and(|r| matches!(r.outcome, Outcome::BadInput | Outcome::Refused))
+}
+
+/// Files an earlier run of this batch committed that the plan no longer names (a plan made again
+/// with fewer outputs or items), as they were left: posecam's own, unchanged since.
+pub fn leftovers(plan: &Plan) -> Vec<PathBuf> {
+    let wanted: std::collections::HashSet<&Path> = plan
+        .items
+        .iter()
+        .flat_map(|i| i.outputs.all())
+        .map(PathBuf::as_path)
+        .collect();
+    let mut found: Vec<PathBuf> = all_records(&plan.dir)
+        .iter()
+        .flat_map(|r| &r.outputs)
+        .filter(|o| !wanted.contains(o.path.as_path()) && super::plan::inside_batch(&o.path))
+        .filter(|o| o.unchanged(&plan.dir))
+        .map(|o| o.path.clone())
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Removes the [`leftovers`] of earlier plans and the records of items `plan` no longer has; what
+/// was removed.
+pub fn remove_leftovers(plan: &Plan) -> Vec<PathBuf> {
+    let removed: Vec<PathBuf> = leftovers(plan)
+        .into_iter()
+        .filter(|o| std::fs::remove_file(plan.dir.join(o)).is_ok())
+        .collect();
+    let ids: std::collections::HashSet<&str> = plan.items.iter().map(|i| i.id.as_str()).collect();
+    for record in all_records(&plan.dir) {
+        if !ids.contains(record.id.as_str()) {
+            let _ = std::fs::remove_file(record_path(&plan.dir, &record.id));
+        }
+    }
+    removed
+}
+
+/// Every readable record in the batch folder.
+fn all_records(dir: &Path) -> Vec<ItemRecord> {
+    let Ok(entries) = std::fs::read_dir(dir.join(RECORDS)) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name();
+            let id = name.to_str()?.strip_suffix(".json")?;
+            read_record(dir, id).filter(|r| r.id == id)
+        })
+        .collect()
 }
 
 /// sha256 of the model file, read in blocks.
 pub fn model_checksum(path: &Path) -> Result<String, BatchError> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let read = |e| BatchError::Read {
+    sha256_of(path).map_err(|e| BatchError::Read {
         path: path.to_path_buf(),
         source: e,
-    };
-    let mut file = std::fs::File::open(path).map_err(read)?;
+    })
+}
+
+/// sha256 of a file, read in blocks.
+fn sha256_of(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buffer).map_err(read)?;
+        let n = file.read(&mut buffer)?;
         if n == 0 {
             break;
         }

@@ -1,13 +1,15 @@
 //! `batch run`: a shard's items through one pipeline. Each finished item is committed, then its
 //! record written; a failed one gets a failed record and the run goes on.
 
+use std::sync::Arc;
 use std::time::Instant;
 
+use super::gate::{now_unix_s, RunGate};
 use super::plan::{file_stamp, ManifestItem, Plan};
-use super::records::{write_record, ItemRecord, Judge, Outcome};
+use super::records::{write_record, ItemRecord, Judge, Outcome, OutputStamp};
 use super::{BatchError, ItemState, Shard, EXIT_BAD_INPUT, EXIT_RETRY};
 use crate::infer::Engine;
-use crate::pipeline::{run_batch, BatchEvent, BatchItem, ExportSettings, ItemFailure};
+use crate::pipeline::{run_batch, BatchEvent, BatchItem, ExportSettings, ItemFailure, ItemGate};
 use crate::video::EncodeOptions;
 
 /// The export settings a plan's options stand for.
@@ -55,19 +57,30 @@ pub enum RunEvent<'a> {
         item: &'a ManifestItem,
         record: &'a ItemRecord,
     },
+    /// Another run had it (`why`).
+    Skipped {
+        k: usize,
+        n: usize,
+        item: &'a ManifestItem,
+        why: &'a str,
+    },
 }
 
 /// Items by outcome.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunSummary {
     pub done: usize,
+    /// Bad inputs and refused outputs: running again will not help.
     pub bad_input: usize,
     pub failed: usize,
+    /// Another run had them.
+    pub skipped: usize,
     pub frames: u64,
 }
 
 impl RunSummary {
-    /// 0, [`EXIT_BAD_INPUT`] when only inputs were bad, else [`EXIT_RETRY`].
+    /// 0, [`EXIT_BAD_INPUT`] when only inputs were bad (or outputs refused), else [`EXIT_RETRY`].
+    /// Items another run had are that run's to report.
     pub fn exit_code(&self) -> i32 {
         match (self.bad_input, self.failed) {
             (0, 0) => 0,
@@ -82,11 +95,13 @@ pub fn run_items(
     plan: &Plan,
     positions: &[usize],
     engines: Vec<Engine>,
+    gate: RunGate,
     judge: &Judge,
     shard: Shard,
     mut on: impl FnMut(RunEvent<'_>),
 ) -> Result<RunSummary, BatchError> {
     let dir = &plan.dir;
+    let gate: Arc<dyn ItemGate> = Arc::new(gate);
     let items: Vec<BatchItem> = positions
         .iter()
         .map(|&i| {
@@ -97,6 +112,8 @@ pub fn run_items(
                 annotated: out(&o.video),
                 jsonl: out(&o.jsonl),
                 csv: out(&o.csv),
+                tag: i,
+                gate: Some(gate.clone()),
             }
         })
         .collect();
@@ -115,16 +132,27 @@ pub fn run_items(
         }),
         BatchEvent::Finished { item, result } => {
             let manifest = &plan.items[positions[item]];
-            let record = finish_item(manifest, result, judge, shard, &mut summary);
-            if let Err(e) = write_record(dir, &record) {
-                record_error.get_or_insert(e);
-            }
-            on(RunEvent::Finished {
-                k: item + 1,
-                n,
-                item: manifest,
-                record: &record,
-            });
+            let finished = finish_item(plan, manifest, result, judge, shard, &mut summary);
+            let event = match &finished {
+                Finish::Recorded(record, _lock) => {
+                    if let Err(e) = write_record(dir, record) {
+                        record_error.get_or_insert(e);
+                    }
+                    RunEvent::Finished {
+                        k: item + 1,
+                        n,
+                        item: manifest,
+                        record,
+                    }
+                }
+                Finish::Skipped(why) => RunEvent::Skipped {
+                    k: item + 1,
+                    n,
+                    item: manifest,
+                    why,
+                },
+            };
+            on(event);
         }
     })?;
     tracing::debug!(
@@ -137,14 +165,22 @@ pub fn run_items(
     }
 }
 
+/// What became of an item: a record to write (while its lock is held), or nothing (another run
+/// had it).
+enum Finish {
+    Recorded(Box<ItemRecord>, Option<std::fs::File>),
+    Skipped(String),
+}
+
 /// Commits a finished item's outputs; the record of what happened.
 fn finish_item(
+    plan: &Plan,
     manifest: &ManifestItem,
     result: Result<crate::pipeline::FinishedItem, ItemFailure>,
     judge: &Judge,
     shard: Shard,
     summary: &mut RunSummary,
-) -> ItemRecord {
+) -> Finish {
     // The input as it was read: a change after this makes the record stale.
     let (input_size, input_mtime_ns) = file_stamp(&manifest.input).unwrap_or((0, 0));
     let mut record = ItemRecord {
@@ -160,39 +196,51 @@ fn finish_item(
         max_people: 0,
         error: None,
         shard: shard.to_string(),
-        finished_unix_s: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64()),
+        finished_unix_s: 0.0,
+        outputs: Vec::new(),
     };
-    let committed = result.and_then(|finished| {
+    let mut lock = None;
+    let committed = result.and_then(|mut finished| {
+        lock = finished.take_lock();
         let (frames, seconds, max_people) =
             (finished.frames, finished.seconds, finished.max_people);
         finished
             .commit()
             .map_err(|e| ItemFailure::Other(crate::pipeline::error_chain(&e)))?;
+        let stamps = manifest
+            .outputs
+            .all()
+            .map(|o| OutputStamp::of(&plan.dir, o))
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|e| ItemFailure::Other(format!("cannot read an output back: {e}")))?;
+        record.outputs = stamps;
         Ok((frames, seconds, max_people))
     });
+    record.finished_unix_s = now_unix_s();
     match committed {
         Ok((frames, seconds, max_people)) => {
             summary.done += 1;
             summary.frames += frames;
             (record.frames, record.seconds, record.max_people) = (frames, seconds, max_people);
         }
+        Err(ItemFailure::Skipped(why)) => {
+            summary.skipped += 1;
+            return Finish::Skipped(why);
+        }
         Err(failure) => {
             record.outcome = match failure {
-                ItemFailure::BadInput(_) => {
-                    summary.bad_input += 1;
-                    Outcome::BadInput
-                }
-                ItemFailure::Other(_) => {
-                    summary.failed += 1;
-                    Outcome::Failed
-                }
+                ItemFailure::BadInput(_) => Outcome::BadInput,
+                ItemFailure::Refused(_) => Outcome::Refused,
+                _ => Outcome::Failed,
             };
+            match record.outcome {
+                Outcome::Failed => summary.failed += 1,
+                _ => summary.bad_input += 1,
+            }
             record.error = Some(failure.message().to_string());
         }
     }
-    record
+    Finish::Recorded(Box::new(record), lock)
 }
 
 #[cfg(test)]

@@ -54,17 +54,22 @@ impl Shard {
         };
         if let Some(id) = number("SLURM_ARRAY_TASK_ID")? {
             // With --shards the task ID is the shard itself, so resubmitting some indices
-            // (`--array=1,3`) keeps their meaning; without, the array is 0-based from its minimum.
+            // (`--array=1,3`) keeps their meaning; without, the array counts from its minimum in
+            // its step (`--array=0-10:2` is shards 0..6: task 4 is shard 2).
             let (index, count) = match shards {
                 Some(count) => (id, count),
                 None => (
-                    id.checked_sub(number("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0))
-                        .unwrap_or(usize::MAX),
+                    slurm_position(
+                        id,
+                        number("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0),
+                        number("SLURM_ARRAY_TASK_STEP")?.unwrap_or(1),
+                    )
+                    .unwrap_or(usize::MAX),
                     number("SLURM_ARRAY_TASK_COUNT")?
                         .ok_or(BatchError::NoCount("SLURM_ARRAY_TASK_COUNT"))?,
                 ),
             };
-            return Self::checked(index, count).ok_or(out_of_range("Slurm", index, count));
+            return Self::checked(index, count).ok_or(out_of_range("Slurm", id, count));
         }
         if let Some(index) = number("JOB_COMPLETION_INDEX")? {
             let count = shards.ok_or(BatchError::NoCount(
@@ -80,6 +85,13 @@ impl Shard {
         }
         Err(BatchError::NoShardEnv)
     }
+}
+
+/// The place of task `id` in a Slurm array from `min` in steps of `step`: (id - min) / step, none
+/// when `id` is not one of the array's tasks.
+fn slurm_position(id: usize, min: usize, step: usize) -> Option<usize> {
+    let offset = id.checked_sub(min)?;
+    (step > 0 && offset % step == 0).then(|| offset / step)
 }
 
 impl std::fmt::Display for Shard {
@@ -143,6 +155,38 @@ mod tests {
             Shard::from_env(env(&again), None).unwrap(),
             Shard { index: 0, count: 1 }
         );
+    }
+
+    #[test]
+    fn slurm_array_steps_are_counted_in_steps() {
+        // --array=0-10:2: six tasks, 0, 2, ..., 10, are shards 0..6.
+        let task = |id: &str| {
+            let vars = [
+                ("SLURM_ARRAY_TASK_ID", id.to_string()),
+                ("SLURM_ARRAY_TASK_MIN", "0".into()),
+                ("SLURM_ARRAY_TASK_STEP", "2".into()),
+                ("SLURM_ARRAY_TASK_COUNT", "6".into()),
+            ];
+            Shard::from_env(
+                move |name| {
+                    vars.iter()
+                        .find(|(k, _)| *k == name)
+                        .map(|(_, v)| v.clone())
+                },
+                None,
+            )
+        };
+        let shards: Vec<usize> = ["0", "2", "4", "6", "8", "10"]
+            .iter()
+            .map(|id| task(id).unwrap().index)
+            .collect();
+        assert_eq!(shards, [0, 1, 2, 3, 4, 5]);
+        assert!(task("4").is_ok_and(|s| s.count == 6));
+        // A task off the step, or a step of 0, is no shard.
+        assert!(task("3").is_err());
+        assert_eq!(slurm_position(7, 1, 3), Some(2));
+        assert_eq!(slurm_position(5, 1, 0), None);
+        assert_eq!(slurm_position(0, 1, 1), None);
     }
 
     #[test]

@@ -6,30 +6,36 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
+use posecam::batch::gate::RunGate;
 use posecam::batch::inputs::{absolute, expand};
 use posecam::batch::merge::merge;
 use posecam::batch::run::{run_items, to_do, RunEvent};
 use posecam::batch::{
     self, BatchError, BatchOptions, Counts, ItemState, Judge, OutputKinds, Plan, Shard,
-    EXIT_BAD_INPUT, EXIT_RETRY,
+    EXIT_BAD_INPUT, EXIT_RETRY, EXIT_USAGE,
 };
 use posecam::infer::Device;
 
-use super::{InputArgs, ModelArgs, NetArgs, ThresholdArgs, TrackArgs, VideoArgs};
+use super::{
+    number_in, InputArgs, ModelArgs, NetArgs, ThresholdArgs, TrackArgs, VideoArgs, THREADS,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum BatchCommand {
     /// Freeze the list of inputs and the export options into DIR (manifest.jsonl, plan.json).
     Plan(PlanArgs),
-    /// Run this task's share of the items; items already done are skipped.
+    /// Run this task's share of the items; items already done, or held by another run, are skipped.
     ///
-    /// Exit status: 0 when every item of the shard is done, 65 when only bad inputs failed
-    /// (retrying will not help), 75 for any other failure (retrying may), 130 after a signal.
+    /// Exit status: 0 when every item of the shard is done (or another run has it), 65 when only
+    /// bad inputs or outputs in the way failed (retrying will not help), 2 when the command or the
+    /// batch folder is wrong (a bad --shard, no or a damaged plan, a model that does not load), 75
+    /// for any other failure (retrying may), 130 after a signal.
     Run(RunArgs),
-    /// Count the items done, failed, pending and stale (input or options changed).
+    /// Count the items done, failed, pending and stale (input, options or an output changed), and
+    /// name files an earlier plan left.
     Status(StatusArgs),
     /// Write summary.csv, tracks.csv (all items) and resubmit.txt; exits 65 or 75 while any item is
-    /// failed or pending.
+    /// failed or pending (65 when retrying will not help), 2 when the batch folder is wrong.
     Merge(MergeArgs),
 }
 
@@ -48,7 +54,7 @@ pub struct PlanArgs {
     /// Videos and images: files, folders (searched recursively), globs ("clips/**/*.mp4") and @list
     /// files (one input per line).
     #[arg(required = true)]
-    pub inputs: Vec<String>,
+    pub inputs: Vec<std::ffi::OsString>,
     /// The batch folder: outputs mirror the inputs' tree here.
     #[arg(long)]
     pub out: PathBuf,
@@ -82,9 +88,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub shard: Option<String>,
     /// The shard count, for `--shard auto` on Kubernetes (its Job's completions).
-    #[arg(long)]
+    #[arg(long, value_parser = number_in(SHARDS))]
     pub shards: Option<usize>,
-    /// Run every item of the shard again, done or not.
+    /// Run every item of the shard again, done or not (items another run holds are still skipped).
     #[arg(long)]
     pub force: bool,
     /// auto (CUDA if it works, else CPU), cpu, cuda or cuda:N (cuda is the first GPU in
@@ -92,10 +98,10 @@ pub struct RunArgs {
     #[arg(long, default_value = "auto")]
     pub device: Device,
     /// ONNX Runtime intra-op threads per session.
-    #[arg(long)]
+    #[arg(long, value_parser = number_in(THREADS))]
     pub threads: Option<usize>,
     /// Parallel inference workers, at most one per core.
-    #[arg(long)]
+    #[arg(long, value_parser = number_in(1..=4096))]
     pub infer_workers: Option<usize>,
 }
 
@@ -105,18 +111,25 @@ pub struct StatusArgs {
     /// One JSON object on stdout instead of lines.
     #[arg(long)]
     pub json: bool,
+    /// Check every done item's outputs by their sha256 too (reads them all), not just their size
+    /// and modification time.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     pub dir: PathBuf,
     /// The shard count the array ran with (default: the one the records name).
-    #[arg(long)]
+    #[arg(long, value_parser = number_in(SHARDS))]
     pub shards: Option<usize>,
 }
 
+/// Shard counts accepted (an array engine's largest arrays are far smaller).
+const SHARDS: std::ops::RangeInclusive<usize> = 1..=1_000_000;
+
 pub fn run(command: BatchCommand) -> Result<()> {
-    match command {
+    let result = match command {
         BatchCommand::Plan(a) => plan(a),
         BatchCommand::Run(a) => {
             // Anything that stops a run before its items are judged may pass on a retry.
@@ -125,7 +138,32 @@ pub fn run(command: BatchCommand) -> Result<()> {
         }
         BatchCommand::Status(a) => status(a),
         BatchCommand::Merge(a) => merge_cmd(a),
+    };
+    if let Err(e) = &result {
+        if let Some(code) = permanent_code(e) {
+            set_failure_code(code);
+        }
     }
+    result
+}
+
+/// The exit status of an error a person must mend first (a batch folder or command that is wrong,
+/// a model that does not load), whatever the command's usual failure code.
+fn permanent_code(e: &anyhow::Error) -> Option<i32> {
+    use posecam::infer::EngineError;
+    e.chain().find_map(|cause| {
+        if let Some(b) = cause.downcast_ref::<BatchError>() {
+            return (b.exit_code() == EXIT_USAGE).then_some(EXIT_USAGE);
+        }
+        match cause.downcast_ref::<EngineError>()? {
+            EngineError::ModelMissing(_)
+            | EngineError::ModelLoad { .. }
+            | EngineError::ModelIsFolder(_)
+            | EngineError::ModelFile(_)
+            | EngineError::ModelContract { .. } => Some(EXIT_USAGE),
+            _ => None,
+        }
+    })
 }
 
 fn output_kinds(args: &PlanArgs) -> Result<OutputKinds> {
@@ -153,10 +191,74 @@ fn plan(args: PlanArgs) -> Result<()> {
     if dir.exists() && !dir.is_dir() {
         bail!("{}: exists and is not a folder", dir.display());
     }
-    let found = expand(&args.inputs, &dir)?;
+    let expanded = expand(&args.inputs, &dir)?;
+    for skipped in &expanded.skipped {
+        noteln!("skipped {}: {}", skipped.path.display(), skipped.reason);
+    }
+    let found = expanded.inputs;
     if found.is_empty() {
         return Err(BatchError::NoInputs.into());
     }
+    let options = plan_options(&args)?;
+    let items = batch::plan::items_for(&found, options.outputs)?;
+    let new = Plan::new(&dir, options, items, args.overwrite);
+    match Plan::read(&dir) {
+        Ok(old) if old.same_as(&new) => {
+            noteln!(
+                "{}: plan unchanged ({} items)",
+                dir.display(),
+                new.items.len()
+            );
+            if args.overwrite {
+                remove_leftovers(&new);
+            }
+            return Ok(());
+        }
+        Ok(_) if !args.overwrite => return Err(BatchError::OtherPlan(dir).into()),
+        Err(e @ BatchError::Corrupt { .. }) if !args.overwrite => {
+            return Err(anyhow::Error::new(e)
+                .context("the batch folder's plan is damaged: pass --overwrite to plan it anew"))
+        }
+        Ok(_) | Err(BatchError::Corrupt { .. }) => {}
+        Err(BatchError::NoPlan(_)) => check_fresh(&new, &found, args.overwrite)?,
+        Err(e) => return Err(e.into()),
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    new.write()?;
+    if args.overwrite {
+        remove_leftovers(&new);
+    }
+    let images = found
+        .iter()
+        .filter(|f| batch::inputs::is_image(&f.path))
+        .count();
+    noteln!(
+        "planned {} items ({} videos, {images} images) into {}: options {}{}; next: posecam batch run {}",
+        new.items.len(),
+        new.items.len() - images,
+        dir.display(),
+        new.file.options_hash,
+        match expanded.skipped.len() {
+            0 => String::new(),
+            n => format!("; {n} files skipped (named above)"),
+        },
+        dir.display()
+    );
+    Ok(())
+}
+
+/// `--overwrite`: the files earlier plans wrote that this one no longer names go.
+fn remove_leftovers(plan: &Plan) {
+    for removed in batch::records::remove_leftovers(plan) {
+        noteln!(
+            "removed {} (an earlier plan's output)",
+            plan.dir.join(removed).display()
+        );
+    }
+}
+
+/// The export options a plan freezes.
+fn plan_options(args: &PlanArgs) -> Result<BatchOptions> {
     let model_args = ModelArgs {
         model: args.model.clone(),
         device: Device::Cpu,
@@ -167,7 +269,7 @@ fn plan(args: PlanArgs) -> Result<()> {
     if !model.is_file() {
         bail!("{}: no such model file", model.display());
     }
-    let options = BatchOptions {
+    Ok(BatchOptions {
         model,
         net: args.net.config(),
         thresholds: args.thresholds.thresholds(),
@@ -175,40 +277,9 @@ fn plan(args: PlanArgs) -> Result<()> {
         style: args.video.style(&args.tracking),
         crf: args.video.crf,
         preset: args.video.encode().preset,
-        outputs: output_kinds(&args)?,
+        outputs: output_kinds(args)?,
         max_pixels: args.inputs_limits.max_pixels,
-    };
-    let items = batch::plan::items_for(&found, options.outputs)?;
-    let new = Plan::new(&dir, options, items);
-    match Plan::read(&dir) {
-        Ok(old) if old.same_as(&new) => {
-            noteln!(
-                "{}: plan unchanged ({} items)",
-                dir.display(),
-                new.items.len()
-            );
-            return Ok(());
-        }
-        Ok(_) if !args.overwrite => return Err(BatchError::OtherPlan(dir).into()),
-        Ok(_) => {}
-        Err(BatchError::NoPlan(_)) => check_fresh(&new, &found, args.overwrite)?,
-        Err(e) => return Err(e.into()),
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    new.write()?;
-    let images = found
-        .iter()
-        .filter(|f| batch::inputs::is_image(&f.path))
-        .count();
-    noteln!(
-        "planned {} items ({} videos, {images} images) into {}: options {}; next: posecam batch run {}",
-        new.items.len(),
-        new.items.len() - images,
-        dir.display(),
-        new.file.options_hash,
-        dir.display()
-    );
-    Ok(())
+    })
 }
 
 /// A new batch folder replaces nothing unasked, and no output may be an input.
@@ -236,8 +307,9 @@ fn check_fresh(plan: &Plan, found: &[batch::inputs::FoundInput], overwrite: bool
 
 fn shard_of(args: &RunArgs) -> Result<Shard, BatchError> {
     match args.shard.as_deref() {
-        None => Ok(Shard::WHOLE),
         Some("auto") => Shard::from_env(|name| std::env::var(name).ok(), args.shards),
+        _ if args.shards.is_some() => Err(BatchError::ShardsWithoutAuto),
+        None => Ok(Shard::WHOLE),
         Some(text) => Shard::parse(text),
     }
 }
@@ -250,9 +322,18 @@ fn judge_of(plan: &Plan) -> Result<Judge> {
 }
 
 fn run_shard(args: RunArgs) -> Result<()> {
-    let plan = Plan::read(&absolute(&args.dir))?;
     let shard = shard_of(&args)?;
-    let states = batch::states(&plan)?;
+    let plan = Plan::read(&absolute(&args.dir))?;
+    if let Some(n) = args.infer_workers {
+        let cores = posecam::infer::WorkerPlan::cores();
+        if n > cores {
+            return Err(BatchError::Usage(format!(
+                "--infer-workers {n}: this machine has {cores} cores (one worker per core at most)"
+            ))
+            .into());
+        }
+    }
+    let states = batch::states(&plan, batch::Check::Stamps)?;
     let positions = to_do(&plan, &states, shard, args.force);
     let owned = (0..plan.items.len()).filter(|i| shard.owns(*i)).count();
     if positions.is_empty() {
@@ -278,15 +359,18 @@ fn run_shard(args: RunArgs) -> Result<()> {
         tracing::info!("model {} on {}", e.model_path().display(), e.provider());
     }
     let judge = judge_of(&plan)?;
+    let gate = RunGate::new(&plan, &judge, args.force)
+        .with_context(|| format!("{}: cannot read", plan.dir.display()))?;
     let mut progress = Progress::new(&plan, &positions, shard);
-    let summary = run_items(&plan, &positions, engines, &judge, shard, |e| {
+    let summary = run_items(&plan, &positions, engines, gate, &judge, shard, |e| {
         progress.on(e)
     })?;
     noteln!(
-        "batch {shard}: {} done, {} bad input, {} failed; {} frames in {:.1} s",
+        "batch {shard}: {} done, {} bad input or refused, {} failed, {} left to another run; {} frames in {:.1} s",
         summary.done,
         summary.bad_input,
         summary.failed,
+        summary.skipped,
         summary.frames,
         progress.start.elapsed().as_secs_f64()
     );
@@ -298,7 +382,7 @@ fn run_shard(args: RunArgs) -> Result<()> {
             summary.bad_input + summary.failed,
             positions.len(),
             if code == EXIT_BAD_INPUT {
-                " (bad inputs: running again will not help)"
+                " (bad inputs or outputs in the way: running again will not help)"
             } else {
                 ""
             },
@@ -353,6 +437,13 @@ impl Progress {
                     self.eta()
                 );
             }
+            RunEvent::Skipped { k, n, item, why } => {
+                self.bytes_done += item.size;
+                noteln!(
+                    "batch {shard}: item {k} of {n} {}: skipped: {why}",
+                    item.input.display()
+                );
+            }
             RunEvent::Finished { k, n, item, record } => {
                 self.bytes_done += item.size;
                 match &record.error {
@@ -367,10 +458,10 @@ impl Progress {
                     Some(error) => noteln!(
                         "batch {shard}: item {k} of {n} {}: FAILED ({}): {error}",
                         item.input.display(),
-                        if record.outcome == batch::records::Outcome::BadInput {
-                            "bad input"
-                        } else {
-                            "may pass on a retry"
+                        match record.outcome {
+                            batch::records::Outcome::BadInput => "bad input",
+                            batch::records::Outcome::Refused => "refused",
+                            _ => "may pass on a retry",
                         }
                     ),
                 }
@@ -381,11 +472,17 @@ impl Progress {
 
 fn status(args: StatusArgs) -> Result<()> {
     let plan = Plan::read(&absolute(&args.dir))?;
-    let states = batch::states(&plan)?;
+    let check = if args.verify {
+        batch::Check::Checksums
+    } else {
+        batch::Check::Stamps
+    };
+    let states = batch::states(&plan, check)?;
     let mut counts = Counts::default();
     for (state, _) in &states {
         counts.add(*state);
     }
+    let leftovers = batch::records::leftovers(&plan);
     if args.json {
         let failed: Vec<_> = plan
             .items
@@ -395,14 +492,15 @@ fn status(args: StatusArgs) -> Result<()> {
             .map(|(item, (_, r))| {
                 serde_json::json!({
                     "id": item.id,
-                    "input": item.input,
-                    "error": r.as_ref().and_then(|r| r.error.clone()),
+                    "input": item.input.to_string_lossy(),
+                    "error": failure_of(item, r.as_ref()),
                 })
             })
             .collect();
+        let leftovers: Vec<_> = leftovers.iter().map(|p| p.to_string_lossy()).collect();
         outln!(
             "{}",
-            serde_json::json!({ "items": counts.total(), "counts": counts, "failed": failed })
+            serde_json::json!({ "items": counts.total(), "counts": counts, "failed": failed, "leftovers": leftovers })
         );
         return Ok(());
     }
@@ -417,7 +515,10 @@ fn status(args: StatusArgs) -> Result<()> {
     );
     for (item, (state, record)) in plan.items.iter().zip(&states) {
         if matches!(state, ItemState::Failed | ItemState::Stale) {
-            let why = record.as_ref().and_then(|r| r.error.clone());
+            let why = match state {
+                ItemState::Failed => failure_of(item, record.as_ref()),
+                _ => stale_reason(&plan, item, record.as_ref(), check),
+            };
             outln!(
                 "  {} {} {}{}",
                 state.name(),
@@ -427,12 +528,62 @@ fn status(args: StatusArgs) -> Result<()> {
             );
         }
     }
+    if !leftovers.is_empty() {
+        outln!(
+            "{} files an earlier plan wrote are no longer part of this one (`posecam batch plan ... --overwrite` removes them):",
+            leftovers.len()
+        );
+        for path in &leftovers {
+            outln!("  {}", path.display());
+        }
+    }
     Ok(())
+}
+
+/// Why a failed item failed: its input is gone, or what its record says.
+fn failure_of(
+    item: &batch::plan::ManifestItem,
+    record: Option<&batch::records::ItemRecord>,
+) -> Option<String> {
+    if batch::plan::file_stamp(&item.input).is_err() {
+        return Some("the input is missing".into());
+    }
+    record.and_then(|r| r.error.clone())
+}
+
+/// Why an item is stale: what changed since its record was written.
+fn stale_reason(
+    plan: &Plan,
+    item: &batch::plan::ManifestItem,
+    record: Option<&batch::records::ItemRecord>,
+    check: batch::Check,
+) -> Option<String> {
+    let r = record?;
+    if r.options_hash != plan.file.options_hash {
+        return Some("it was run with other options".into());
+    }
+    if r.posecam != env!("CARGO_PKG_VERSION") {
+        return Some(format!("it was run by posecam {}", r.posecam));
+    }
+    if batch::plan::file_stamp(&item.input).ok() != Some((r.input_size, r.input_mtime_ns)) {
+        return Some("the input changed since".into());
+    }
+    let changed = item.outputs.all().find(|out| {
+        !r.outputs.iter().any(|o| {
+            o.path == **out
+                && o.unchanged(&plan.dir)
+                && (check == batch::Check::Stamps || o.verified(&plan.dir))
+        })
+    });
+    Some(match changed {
+        Some(out) => format!("{} changed since it was written", out.display()),
+        None => "the model changed since".into(),
+    })
 }
 
 fn merge_cmd(args: MergeArgs) -> Result<()> {
     let plan = Plan::read(&absolute(&args.dir))?;
-    let states = batch::states(&plan)?;
+    let states = batch::states(&plan, batch::Check::Stamps)?;
     let report = merge(&plan, &states, args.shards)?;
     let c = report.counts;
     outln!(
@@ -457,14 +608,13 @@ fn merge_cmd(args: MergeArgs) -> Result<()> {
         batch::RESUBMIT,
         list.join(",")
     );
-    let only_bad_inputs = c.pending == 0
+    // As `batch run` would end on these items: 65 when running again will not help.
+    let retry_wont_help = c.pending == 0
         && c.stale == 0
-        && states.iter().all(|(s, r)| {
-            *s != ItemState::Failed
-                || r.as_ref()
-                    .is_some_and(|r| r.outcome == batch::records::Outcome::BadInput)
+        && plan.items.iter().zip(&states).all(|(item, (s, r))| {
+            *s != ItemState::Failed || batch::records::retry_wont_help(item, r.as_ref())
         });
-    set_failure_code(if only_bad_inputs {
+    set_failure_code(if retry_wont_help {
         EXIT_BAD_INPUT
     } else {
         EXIT_RETRY

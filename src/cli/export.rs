@@ -71,6 +71,10 @@ pub fn run(args: ExportArgs) -> Result<()> {
         overwrite: args.overwrite,
         max_pixels: args.inputs.max_pixels,
     };
+    // A stream opened now stops reading as soon as the first signal cancels the export (a read
+    // waits inside FFmpeg, e.g. for a keyframe that is seconds away).
+    let cancel = Arc::new(AtomicBool::new(false));
+    posecam::video::network::set_thread_stop_flags(vec![cancel.clone()]);
     // Inputs and outputs are checked (and the outputs staged) before the model loads.
     let plan = ExportPlan::new(&request)?;
     let info = plan.input_info().clone();
@@ -89,7 +93,6 @@ pub fn run(args: ExportArgs) -> Result<()> {
         );
     }
     tracing::info!("{}: {}", args.input.display(), pipeline::describe(&info));
-    let cancel = Arc::new(AtomicBool::new(false));
     interrupt::finish_on_first_signal(cancel.clone());
     let settings = ExportSettings {
         net,
@@ -101,8 +104,12 @@ pub fn run(args: ExportArgs) -> Result<()> {
         encode: args.video.encode(),
     };
     let mut reporter = Reporter::new(info.frames);
-    let finished = plan.run(engines, &settings, cancel, |p| reporter.update(p));
+    let finished = plan.run(engines, &settings, cancel.clone(), |p| reporter.update(p));
     reporter.finish();
+    if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+        // Stopped by a signal: 130 whether or not any frame was done.
+        super::console::set_failure_code(EXIT_INTERRUPTED);
+    }
     let finished = finished?;
     if args.stats {
         outln!("{}", serde_json::to_string(&finished.report)?);

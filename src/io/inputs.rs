@@ -50,7 +50,7 @@ fn pixels(n: u64) -> String {
 }
 
 /// What a special file is, for messages.
-fn special_kind(file_type: &std::fs::FileType) -> &'static str {
+pub fn special_kind(file_type: &std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     if file_type.is_fifo() {
         "FIFO (named pipe)"
@@ -69,7 +69,6 @@ fn special_kind(file_type: &std::fs::FileType) -> &'static str {
 pub fn regular_file(path: &Path) -> Result<(), InputError> {
     let stdin = path.to_str().is_some_and(|s| s.starts_with("pipe:"));
     let meta = match std::fs::metadata(path) {
-        Ok(_) if stdin => return Err(InputError::Stdin(path.to_path_buf())),
         Ok(m) => m,
         Err(_) if stdin || path == Path::new("-") => {
             return Err(InputError::Stdin(path.to_path_buf()))

@@ -7,6 +7,7 @@ pub mod inputs;
 pub mod interrupt;
 mod journal;
 pub mod openpose;
+pub mod os_path;
 pub mod redact;
 mod staged;
 pub mod transaction;

@@ -1,7 +1,9 @@
-//! Camera credentials never shown: every URL's password (`rtsp://admin:s3cret@cam/…`) and secret
-//! query parameters (`?user=admin&password=s3cret`, `token=…`) are replaced by `***` wherever text
-//! leaves posecam (logs, messages, the window, saved settings). `${NAME}` placeholders (a password
-//! taken from the environment) are not secrets and stay.
+//! Camera credentials never shown: every URL's password (`rtsp://admin:s3cret@cam/…`), a user name
+//! standing alone (`rtsp://TOKEN@cam`, often a token), an RTMP stream key (`rtmp://host/app/KEY`, as
+//! OBS takes it) and secret query or fragment parameters (`?password=…`, SRT's `passphrase=…`,
+//! signed URLs' `X-Amz-Signature=…`, `#token=…`) are replaced by `***` wherever text leaves posecam
+//! (logs, messages, the window, saved settings). `${NAME}` placeholders (a password taken from the
+//! environment) are not secrets and stay.
 
 use std::borrow::Cow;
 
@@ -22,7 +24,22 @@ const SECRET_PARAMS: &[&str] = &[
     "signature",
     "sig",
     "credentials",
+    "credential",
+    "passphrase",
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-security-token",
+    "x-goog-signature",
+    "x-goog-credential",
+    "client_secret",
+    "refresh_token",
+    "id_token",
+    "session_token",
+    "jwt",
 ];
+
+/// Schemes whose path after the application name is a stream key (a secret, as OBS treats it).
+const STREAM_KEY_SCHEMES: &[&str] = &["rtmp", "rtmps", "rtmpe", "rtmpt", "rtmpts"];
 
 pub const MASK: &str = "***";
 
@@ -31,7 +48,7 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     if !text.contains("://") && !text.contains('=') {
         return Cow::Borrowed(text);
     }
-    let masked = mask_query_secrets(&mask_userinfo(text));
+    let masked = mask_query_secrets(&mask_stream_keys(&mask_userinfo(text)));
     if masked == text {
         Cow::Borrowed(text)
     } else {
@@ -60,6 +77,8 @@ fn mask_userinfo(text: &str) -> String {
                         out.push(':');
                         out.push_str(MASK);
                     }
+                    // A user name alone is often the whole credential (a token).
+                    None if !userinfo.is_empty() && !is_placeholder(userinfo) => out.push_str(MASK),
                     _ => out.push_str(userinfo),
                 }
                 out.push_str(&authority[at..]);
@@ -70,6 +89,54 @@ fn mask_userinfo(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `rtmp://host/app/KEY` → `rtmp://host/app/***`: everything after the application name.
+fn mask_stream_keys(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let scheme_start = rest[..at]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.'))
+            .map_or(0, |i| i + 1);
+        let scheme = rest[scheme_start..at].to_ascii_lowercase();
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let end = url_end(after);
+        let url = &after[..end];
+        match STREAM_KEY_SCHEMES.contains(&scheme.as_str()) {
+            true => out.push_str(&without_stream_key(url)),
+            false => out.push_str(url),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where the URL starting `text` ends: white space or a quote, and punctuation that closes a
+/// sentence rather than the URL (`…/KEY: cannot open`).
+fn url_end(text: &str) -> usize {
+    let end = text
+        .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+        .unwrap_or(text.len());
+    text[..end]
+        .trim_end_matches([':', ',', '.', ';', ')', ']'])
+        .len()
+}
+
+/// `host/app/KEY?query` → `host/app/***?query` (the query is masked apart).
+fn without_stream_key(url: &str) -> String {
+    let path_end = url.find(['?', '#']).unwrap_or(url.len());
+    let (path, tail) = url.split_at(path_end);
+    let mut parts = path.splitn(3, '/');
+    let (Some(host), Some(app), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return url.to_string();
+    };
+    if key.is_empty() || is_placeholder(key) {
+        return url.to_string();
+    }
+    format!("{host}/{app}/{MASK}{tail}")
 }
 
 /// `${NAME}`: a password read from the environment when the URL is opened.
@@ -83,7 +150,7 @@ fn mask_query_secrets(text: &str) -> String {
     let mut i = 0;
     let bytes = text.as_bytes();
     while i < text.len() {
-        let start_of_param = i == 0 || matches!(bytes[i - 1], b'?' | b'&' | b';');
+        let start_of_param = i == 0 || matches!(bytes[i - 1], b'?' | b'&' | b';' | b'#');
         if start_of_param {
             if let Some(len) = secret_name_len(&text[i..]) {
                 out.push_str(&text[i..i + len + 1]);
@@ -177,7 +244,9 @@ fn percent_encode_userinfo(value: &str) -> String {
 
 /// A URL without its password (the window remembers streams this way).
 pub fn without_password(url: &str) -> String {
-    redact(url).replace(&format!(":{MASK}@"), "@")
+    redact(url)
+        .replace(&format!(":{MASK}@"), "@")
+        .replace(&format!("://{MASK}@"), "://")
 }
 
 #[cfg(test)]
@@ -196,7 +265,8 @@ mod tests {
         );
         // A password with '@' or ':' in it is masked whole.
         assert_eq!(redact("rtsp://u:p@ss:w@cam/x"), "rtsp://u:***@cam/x");
-        assert_eq!(redact("rtsp://user@cam/x"), "rtsp://user@cam/x");
+        assert_eq!(redact("rtsp://TOKEN@cam/x"), "rtsp://***@cam/x");
+        assert_eq!(redact("rtsp://${TOKEN}@cam/x"), "rtsp://${TOKEN}@cam/x");
         assert_eq!(redact("rtsp://cam/x"), "rtsp://cam/x");
         assert_eq!(redact("no url here"), "no url here");
     }
@@ -212,6 +282,46 @@ mod tests {
             "https://x/y?TOKEN=***#frag"
         );
         assert_eq!(redact("frames=12 keyframe=3"), "frames=12 keyframe=3");
+        assert_eq!(
+            redact("srt://cam:9000?mode=caller&passphrase=longsecret1&latency=200"),
+            "srt://cam:9000?mode=caller&passphrase=***&latency=200"
+        );
+        let signed = "https://b.s3.amazonaws.com/v.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20260101&X-Amz-Signature=abc123&X-Amz-Expires=60";
+        let masked = redact(signed);
+        assert!(
+            !masked.contains("AKIA") && !masked.contains("abc123"),
+            "{masked}"
+        );
+        assert!(masked.contains("X-Amz-Expires=60"), "{masked}");
+        assert_eq!(
+            redact("https://cdn/x.m3u8?Expires=1&Signature=zz&Key-Pair-Id=K"),
+            "https://cdn/x.m3u8?Expires=1&Signature=***&Key-Pair-Id=K"
+        );
+        assert_eq!(
+            redact("https://acct.blob/v.mp4?sv=2024&sig=s3cr3t"),
+            "https://acct.blob/v.mp4?sv=2024&sig=***"
+        );
+        assert_eq!(
+            redact("http://cam/live#token=abc&x=1"),
+            "http://cam/live#token=***&x=1"
+        );
+    }
+
+    #[test]
+    fn rtmp_stream_keys_are_masked() {
+        assert_eq!(
+            redact("error: rtmp://live.example:1935/app/sk_live_123: cannot open"),
+            "error: rtmp://live.example:1935/app/***: cannot open"
+        );
+        assert_eq!(
+            redact("rtmps://h/live2/a/b?x=1 next"),
+            "rtmps://h/live2/***?x=1 next"
+        );
+        assert_eq!(redact("rtmp://h/live"), "rtmp://h/live");
+        assert_eq!(redact("rtmp://h/live/"), "rtmp://h/live/");
+        assert_eq!(redact("'rtmp://u:p@h/app/KEY'"), "'rtmp://u:***@h/app/***'");
+        // Other schemes keep their paths.
+        assert_eq!(redact("rtsp://h/app/stream1"), "rtsp://h/app/stream1");
     }
 
     #[test]

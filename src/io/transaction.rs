@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::journal::{parent_of, shortened, Journal, PlaceError};
 pub use super::staged::remove_all_staged;
-use super::staged::{register, unregister};
+use super::staged::{lock, register, sweep_stale, unregister};
 
 /// Why an output cannot be written, each one line.
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +116,8 @@ struct Planned {
     role: String,
     folder: Option<FolderFiles>,
     staged: Option<Staged>,
+    /// Held while the temporary may still be written: a later run sweeps it only once this is gone.
+    lock: Option<std::fs::File>,
 }
 
 /// The outputs of one command.
@@ -261,6 +263,7 @@ impl OutputSet {
             role: role.into(),
             folder: Some(files.clone()),
             staged: None,
+            lock: None,
         };
         if let Some(file) = self.planned.iter().find(|p| planned.writes(&p.key)) {
             return Err(OutputError::InFolder {
@@ -299,46 +302,33 @@ impl OutputSet {
             role: role.into(),
             folder,
             staged: None,
+            lock: None,
         });
         OutputId(self.planned.len() - 1)
     }
 
-    /// Creates a temporary beside every target (same extension, so FFmpeg picks the same container).
+    /// Creates a temporary beside every target (same extension, so FFmpeg picks the same container),
+    /// locked for as long as this set lives. First, what killed runs left in those folders goes.
     pub fn stage(&mut self) -> Result<(), OutputError> {
+        let mut swept: Vec<PathBuf> = Vec::new();
         for p in &mut self.planned {
             if p.staged.is_some() {
                 continue;
             }
-            let name = p.target.file_name().map_or_else(
-                || "output".to_string(),
-                |n| n.to_string_lossy().into_owned(),
-            );
-            let ext = p
-                .target
-                .extension()
-                .map(|e| e.to_string_lossy().into_owned());
-            let prefix = format!(".{}.", shortened(&name, 96));
-            let suffix = match (&ext, &p.folder) {
-                (Some(e), None) => format!(".posecam.{}", shortened(e, 16)),
-                _ => ".posecam".to_string(),
-            };
-            let mut builder = tempfile::Builder::new();
-            builder.prefix(&prefix).suffix(&suffix);
             let parent = parent_of(&p.target);
-            let err = |e: std::io::Error| OutputError::Stage {
-                path: p.target.clone(),
-                folder: parent.clone(),
-                source: e,
-            };
-            let staged = if p.folder.is_some() {
-                builder.permissions(folder_permissions());
-                Staged::Folder(builder.tempdir_in(&parent).map_err(err)?)
-            } else {
-                builder.permissions(file_permissions());
-                Staged::File(builder.tempfile_in(&parent).map_err(err)?.into_temp_path())
-            };
+            if !swept.contains(&parent) {
+                for stale in sweep_stale(&parent) {
+                    tracing::info!(
+                        "removed {}: left by a posecam run that was killed",
+                        stale.display()
+                    );
+                }
+                swept.push(parent.clone());
+            }
+            let (staged, held) = stage_one(p, &parent)?;
             register(staged.path());
             p.staged = Some(staged);
+            p.lock = held;
         }
         Ok(())
     }
@@ -393,6 +383,51 @@ impl From<PlaceError> for OutputError {
         match e {
             PlaceError::Exists(path) => OutputError::Exists(path),
             PlaceError::Io(path, source) => OutputError::Write { path, source },
+        }
+    }
+}
+
+/// A locked temporary for `p` in `parent` (tried again in the rare case another run's sweep took
+/// it in the instant before it was locked).
+fn stage_one(p: &Planned, parent: &Path) -> Result<(Staged, Option<std::fs::File>), OutputError> {
+    let name = p.target.file_name().map_or_else(
+        || "output".to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let ext = p
+        .target
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned());
+    let prefix = format!(".{}.", shortened(&name, 96));
+    let suffix = match (&ext, &p.folder) {
+        (Some(e), None) => format!(".posecam.{}", shortened(e, 16)),
+        _ => ".posecam".to_string(),
+    };
+    let err = |e: std::io::Error| OutputError::Stage {
+        path: p.target.clone(),
+        folder: parent.to_path_buf(),
+        source: e,
+    };
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(&suffix);
+        let (staged, file) = if p.folder.is_some() {
+            builder.permissions(folder_permissions());
+            let dir = builder.tempdir_in(parent).map_err(err)?;
+            let file = std::fs::File::open(dir.path()).map_err(err)?;
+            (Staged::Folder(dir), file)
+        } else {
+            builder.permissions(file_permissions());
+            let (file, path) = builder.tempfile_in(parent).map_err(err)?.into_parts();
+            (Staged::File(path), file)
+        };
+        match lock(staged.path(), file) {
+            Some(held) => return Ok((staged, Some(held))),
+            // No lock to be had (a file system without them): staged all the same.
+            None if tries >= 3 => return Ok((staged, None)),
+            None => {}
         }
     }
 }

@@ -28,7 +28,7 @@ use crate::io::transaction::{OutputError, OutputSet};
 use crate::render::YuvCanvas;
 use crate::video::{VideoFormat, VideoInfo, VideoWriter};
 
-pub use super::batch_source::{BatchItem, ItemFailure};
+pub use super::batch_source::{BatchItem, ItemFailure, ItemGate};
 
 /// What a batch run reports, in order, on the caller's thread.
 pub enum BatchEvent {
@@ -49,11 +49,17 @@ pub struct FinishedItem {
     /// The most people found in one frame.
     pub max_people: usize,
     outputs: OutputSet,
+    lock: Option<std::fs::File>,
 }
 
 impl FinishedItem {
     pub fn commit(self) -> Result<(), OutputError> {
         self.outputs.commit()
+    }
+
+    /// The gate's lock on the item, for the caller to hold until its record is written.
+    pub fn take_lock(&mut self) -> Option<std::fs::File> {
+        self.lock.take()
     }
 }
 
@@ -387,6 +393,7 @@ fn finish(open: OpenItem, end: Option<ItemFailure>) -> Result<FinishedItem, Item
         frames: open.frames,
         seconds: open.started.elapsed().as_secs_f64(),
         max_people: open.max_people,
+        lock: open.outputs.lock,
         outputs: open.outputs.set,
     })
 }

@@ -5,6 +5,7 @@
 //! goes on with the next. Each item's outputs are staged when it opens (at most a few at a time).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_channel::Sender;
@@ -21,19 +22,43 @@ pub struct BatchItem {
     pub annotated: Option<PathBuf>,
     pub jsonl: Option<PathBuf>,
     pub csv: Option<PathBuf>,
+    /// The caller's number for the item (a batch's manifest position), for its gate.
+    pub tag: usize,
+    /// Asked as the item opens, before anything is read or staged.
+    pub gate: Option<Arc<dyn ItemGate>>,
 }
 
-/// Why an item failed: retrying cannot help a bad input, and may help anything else.
+/// A batch's rules for an item as it opens: it takes the item's lock (returned, held until the
+/// item's record is written) and checks that its outputs may be written.
+pub trait ItemGate: Send + Sync {
+    fn enter(&self, item: &BatchItem) -> Result<Option<std::fs::File>, ItemFailure>;
+}
+
+impl std::fmt::Debug for dyn ItemGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ItemGate")
+    }
+}
+
+/// Why an item failed: retrying cannot help a bad input or a refused output, and may help anything
+/// else; a skipped item is not this run's to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ItemFailure {
     BadInput(String),
+    /// Its outputs may not be written as planned (a file in the way, a path out of the folder).
+    Refused(String),
+    /// Another run holds it, or finished it meanwhile.
+    Skipped(String),
     Other(String),
 }
 
 impl ItemFailure {
     pub fn message(&self) -> &str {
         match self {
-            ItemFailure::BadInput(m) | ItemFailure::Other(m) => m,
+            ItemFailure::BadInput(m)
+            | ItemFailure::Refused(m)
+            | ItemFailure::Skipped(m)
+            | ItemFailure::Other(m) => m,
         }
     }
 }
@@ -42,6 +67,8 @@ impl ItemFailure {
 pub(crate) struct StagedOutputs {
     pub input: PathBuf,
     pub set: OutputSet,
+    /// The gate's lock on the item.
+    pub lock: Option<std::fs::File>,
     pub annotated: Option<OutputId>,
     pub jsonl: Option<OutputId>,
     pub csv: Option<OutputId>,
@@ -124,12 +151,18 @@ fn open_item(
     max_pixels: u64,
 ) -> Result<(VideoSource, VideoInfo, StagedOutputs), ItemFailure> {
     let bad = |e: &dyn std::error::Error| ItemFailure::BadInput(super::error_chain(e));
+    let lock = match &item.gate {
+        Some(gate) => gate.enter(item)?,
+        None => None,
+    };
     crate::io::inputs::regular_file(&item.input).map_err(|e| bad(&e))?;
     let reader = crate::video::VideoReader::open(&item.input).map_err(|e| bad(&e))?;
     let info = reader.info().clone();
     crate::io::inputs::within_pixels(&item.input, (info.width, info.height), max_pixels)
         .map_err(|e| bad(&e))?;
-    let outputs = stage_outputs(item).map_err(|e| ItemFailure::Other(super::error_chain(&e)))?;
+    let mut outputs =
+        stage_outputs(item).map_err(|e| ItemFailure::Other(super::error_chain(&e)))?;
+    outputs.lock = lock;
     let source = VideoSource::from_reader(&item.input, reader, PictureKind::Yuv);
     Ok((source, info, outputs))
 }
@@ -151,6 +184,7 @@ fn stage_outputs(item: &BatchItem) -> Result<StagedOutputs, crate::io::transacti
     Ok(StagedOutputs {
         input: item.input.clone(),
         set,
+        lock: None,
         annotated,
         jsonl,
         csv,

@@ -38,7 +38,7 @@ use crate::pose::{Person, PoseMaps, Skeleton, Thresholds};
 use crate::track::{TrackedPerson, TrackerSettings};
 use crate::video::VideoError;
 
-pub use batch::{run_batch, BatchEvent, BatchItem, FinishedItem, ItemFailure};
+pub use batch::{run_batch, BatchEvent, BatchItem, FinishedItem, ItemFailure, ItemGate};
 pub use engines::EngineSpec;
 pub use export::{
     describe, export, export_file, ExportPlan, ExportProgress, ExportReport, ExportRequest,

@@ -83,6 +83,8 @@ struct People {
     hold: bool,
     /// The batch item being analysed: each input's people are followed on their own.
     item: usize,
+    /// Frames of the item tracked so far.
+    frames: u32,
 }
 
 impl People {
@@ -93,6 +95,7 @@ impl People {
             held: VecDeque::new(),
             hold,
             item: 0,
+            frames: 0,
         }
     }
 
@@ -105,6 +108,7 @@ impl People {
         let rest = self.flush();
         self.tracker = None;
         self.item = item;
+        self.frames = 0;
         rest
     }
 
@@ -131,6 +135,7 @@ impl People {
                     .tracker
                     .get_or_insert_with(|| Tracker::new(item.skeleton, s));
                 tracker.set_settings(s);
+                self.frames += 1;
                 tracker.update(item.frame.time_s, &people)
             }
             None => Vec::new(),
@@ -168,8 +173,13 @@ impl People {
         out
     }
 
+    /// The held frames, labelled, at the end of an item (or of the stream): a clip too short to
+    /// confirm anyone gives the people in all its frames their IDs.
     fn flush(&mut self) -> Vec<FrameResult> {
         let mut rest: Vec<FrameResult> = self.held.drain(..).collect();
+        if let Some(tracker) = self.tracker.as_mut().filter(|_| self.hold) {
+            tracker.confirm_short_clip(self.frames);
+        }
         if let Some(tracker) = &self.tracker {
             for r in &mut rest {
                 label(tracker, r);

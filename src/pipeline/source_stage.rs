@@ -202,6 +202,8 @@ impl SourceStage {
         let ctx = &self.ctx;
         match read {
             Ok(Some(_)) => Ok(None),
+            // Cancelled while a read waited (a stream between keyframes): what was read is kept.
+            _ if self.cancel.load(Ordering::Relaxed) => Ok(Some(Stopped::Done)),
             Ok(None) | Err(_) if info.reconnects && transport.controlled => {
                 let why = match read {
                     Err(e) => super::error_chain(&e),

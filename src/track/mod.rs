@@ -271,6 +271,22 @@ impl Tracker {
         self.settings = settings;
     }
 
+    /// A clip that ended after `frames` frames, fewer than it takes to confirm anyone (a still
+    /// image, a one-frame clip): the people seen in every one of its frames get their IDs now, as a
+    /// photo's people do, rather than none at all.
+    pub fn confirm_short_clip(&mut self, frames: u32) {
+        if frames == 0 || frames >= self.settings.confirm_frames {
+            return;
+        }
+        for track in self.tracks.iter_mut().filter(|t| t.id.is_none()) {
+            if track.hits >= frames {
+                self.next_id += 1;
+                track.id = Some(self.next_id);
+                self.ids.insert(track.key, self.next_id);
+            }
+        }
+    }
+
     /// The ID track `key` got, if it was confirmed (also after it ended).
     pub fn id_of(&self, key: u64) -> Option<u64> {
         self.ids.get(&key).copied()
@@ -506,6 +522,29 @@ mod tests {
         }
         assert_eq!(frame(&mut t, 45, &[120.0])[0].id, Some(2));
         assert_eq!(t.id_of(0), Some(1), "the first track's ID is remembered");
+    }
+
+    #[test]
+    fn a_clip_too_short_to_confirm_gives_the_people_in_all_its_frames_ids() {
+        let mut t = Tracker::new(&COCO18, TrackerSettings::default());
+        let one = t.update(0.0, &[person_at(100.0, 100.0), person_at(400.0, 100.0)]);
+        assert!(one.iter().all(|p| p.id.is_none()));
+        t.confirm_short_clip(1);
+        let ids: Vec<_> = one.iter().map(|p| t.id_of(p.track)).collect();
+        assert_eq!(ids, [Some(1), Some(2)]);
+        // Two frames: only a person seen in both is confirmed.
+        let mut t = Tracker::new(&COCO18, TrackerSettings::default());
+        let first = t.update(0.0, &[person_at(100.0, 100.0)]);
+        let second = t.update(0.1, &[person_at(101.0, 100.0), person_at(400.0, 100.0)]);
+        t.confirm_short_clip(2);
+        assert_eq!(t.id_of(first[0].track), Some(1));
+        let late = second.iter().find(|p| p.track != first[0].track).unwrap();
+        assert_eq!(t.id_of(late.track), None, "seen in one frame of two");
+        // A clip long enough to confirm is left as its frames decided.
+        let mut t = Tracker::new(&COCO18, TrackerSettings::default());
+        let p = t.update(0.0, &[person_at(100.0, 100.0)]);
+        t.confirm_short_clip(3);
+        assert_eq!(t.id_of(p[0].track), None);
     }
 
     #[test]

@@ -48,6 +48,12 @@ pub enum VideoError {
         width: u32,
         height: u32,
     },
+    #[error(
+        "{path}: no keyframe arrived in the {seconds} s after joining the stream, so its picture size \
+         is unknown: the sender's keyframe interval is longer (ask it for a keyframe every second or \
+         two, e.g. ffmpeg's -g with the frame rate)"
+    )]
+    NoKeyframe { path: PathBuf, seconds: f64 },
     #[error("{path}: decoding failed at frame {frame}: {what}")]
     Decode {
         path: PathBuf,
@@ -207,7 +213,9 @@ pub fn is_stream_url(path: &Path) -> bool {
 
 /// A file name as FFmpeg's C API takes it. ffmpeg-next passes names as UTF-8 (and panics on any
 /// other), so a name that is not UTF-8 is opened here and handed to FFmpeg as `/proc/self/fd/N`,
-/// which names the same open file; the file stays open while this lives.
+/// which names the same open file; the file stays open while this lives. A local name that starts
+/// like a protocol (`concat:a.mp4`, `file:b.mp4`, `http:c.mp4`) is that local file: FFmpeg reads
+/// `scheme:` before the first `/` as a protocol, so a relative name gets `./` in front.
 pub(crate) struct FfmpegPath {
     pub name: String,
     _file: Option<std::fs::File>,
@@ -228,8 +236,13 @@ impl FfmpegPath {
         open: impl FnOnce(&Path) -> std::io::Result<std::fs::File>,
     ) -> std::io::Result<Self> {
         if let Some(name) = path.to_str() {
+            let local = if is_stream_url(path) || path.is_absolute() {
+                name.to_string()
+            } else {
+                format!("./{name}")
+            };
             return Ok(Self {
-                name: name.to_string(),
+                name: local,
                 _file: None,
             });
         }

@@ -215,7 +215,7 @@ pub(crate) fn dictionary(text: &str, stream: &StreamOptions) -> ff::Dictionary<'
     let low_latency = low_latency(text);
     let mut options = ff::Dictionary::new();
     // Probing must end well within the timeout: an interrupt during it would end the stream.
-    let probe_s = if low_latency { 2.0 } else { 5.0f64 }.min(stream.timeout_s / 2.0);
+    let probe_s = probe_seconds(text, stream);
     options.set("analyzeduration", &((probe_s * 1e6) as u64).to_string());
     if low_latency {
         options.set("fflags", "nobuffer");
@@ -242,6 +242,13 @@ pub(crate) fn dictionary(text: &str, stream: &StreamOptions) -> ff::Dictionary<'
         options.set("fifo_size", "1000000");
     }
     options
+}
+
+/// How long opening `text` watches the stream to learn what it holds: it must end well within the
+/// timeout, since an interrupt during it would end the stream.
+pub(crate) fn probe_seconds(text: &str, stream: &StreamOptions) -> f64 {
+    let low_latency = low_latency(text);
+    if low_latency { 2.0 } else { 5.0f64 }.min(stream.timeout_s / 2.0)
 }
 
 /// Whether the URL carries a user name (`scheme://user[:password]@host`).

@@ -40,7 +40,8 @@ pub fn run(bench: &BatchBench, model: &ModelArgs) -> Result<()> {
     let joined = work.path().join("joined.mp4");
     let frames = cut_clips(&source, &clips_dir, &joined, bench)?;
     let options = options(model)?;
-    let settings = batch::run::settings_of(&Plan::new(work.path(), options.clone(), Vec::new()));
+    let settings =
+        batch::run::settings_of(&Plan::new(work.path(), options.clone(), Vec::new(), false));
 
     // The single clip first, then the batch: both with engines loaded beforehand, outputs alike.
     let single_s = time_single(&joined, work.path(), model, &settings)?;
@@ -174,10 +175,10 @@ fn time_batch(
     model: &ModelArgs,
     options: BatchOptions,
 ) -> Result<(f64, usize)> {
-    let found = batch::inputs::expand(&[clips.to_string_lossy().into_owned()], out)?;
-    let items = batch::plan::items_for(&found, options.outputs)?;
+    let found = batch::inputs::expand(&[clips.as_os_str().to_owned()], out)?;
+    let items = batch::plan::items_for(&found.inputs, options.outputs)?;
     std::fs::create_dir_all(out)?;
-    let plan = Plan::new(out, options, items);
+    let plan = Plan::new(out, options, items, false);
     plan.write()?;
     let judge = batch::Judge {
         model_sha256: batch::records::model_checksum(&plan.file.options.model)?,
@@ -185,11 +186,13 @@ fn time_batch(
     };
     let positions: Vec<usize> = (0..plan.items.len()).collect();
     let engines = model.load_workers(None)?;
+    let gate = batch::gate::RunGate::new(&plan, &judge, false)?;
     let t = Instant::now();
     let summary = batch::run::run_items(
         &plan,
         &positions,
         engines,
+        gate,
         &judge,
         batch::Shard::WHOLE,
         |_| {},
