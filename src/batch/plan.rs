@@ -133,17 +133,22 @@ pub fn file_stamp(path: &Path) -> std::io::Result<(u64, u64)> {
 /// The outputs of an input at `relative`: `a/b/clip.mp4` gives `a/b/clip_pose.mp4`, `a/b/clip.jsonl`
 /// and `a/b/clip.csv` (a picture, `_pose.png`, for an image).
 pub fn outputs_for(relative: &Path, kinds: OutputKinds) -> ItemOutputs {
-    let stem = relative.file_stem().unwrap_or_default().to_string_lossy();
-    let beside = |name: String| relative.with_file_name(name);
+    // Byte for byte: a name that is not UTF-8 keeps its bytes (two such names never merge).
+    let stem = relative.file_stem().unwrap_or_default();
+    let beside = |suffix: &str| {
+        let mut name = stem.to_os_string();
+        name.push(suffix);
+        relative.with_file_name(name)
+    };
     let video = if is_image(relative) {
-        format!("{stem}_pose.png")
+        "_pose.png"
     } else {
-        format!("{stem}_pose.mp4")
+        "_pose.mp4"
     };
     ItemOutputs {
         video: kinds.video.then(|| beside(video)),
-        jsonl: kinds.jsonl.then(|| beside(format!("{stem}.jsonl"))),
-        csv: kinds.csv.then(|| beside(format!("{stem}.csv"))),
+        jsonl: kinds.jsonl.then(|| beside(".jsonl")),
+        csv: kinds.csv.then(|| beside(".csv")),
     }
 }
 
@@ -231,6 +236,7 @@ impl Plan {
             path: manifest.clone(),
             source: e,
         })?;
+        let items = parse_manifest(&manifest, &bytes)?;
         if let Some(expected) = &file.manifest_sha256 {
             if *expected != hex(&Sha256::digest(&bytes)) {
                 return Err(corrupt(
@@ -239,7 +245,6 @@ impl Plan {
                 ));
             }
         }
-        let items = parse_manifest(&manifest, &bytes)?;
         if items.len() != file.items {
             return Err(corrupt(
                 &manifest,

@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use crate::common::fixture::s;
 use crate::common::{posecam_bin, shared, shared_model, test_clip, StderrLines, DEADLINE};
-use posecam::batch::{EXIT_BAD_INPUT, EXIT_RETRY};
+use posecam::batch::{EXIT_BAD_INPUT, EXIT_RETRY, EXIT_USAGE};
 
 fn batch(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(posecam_bin());
@@ -329,7 +329,11 @@ fn plans_refuse_streams_collisions_outputs_in_the_way_and_other_plans() {
     crate::common::assert_refused(&o, "missing.mp4");
     let o = run(dir, &["run", "nowhere"]);
     crate::common::assert_refused(&o, "batch plan");
-    assert_eq!(o.status.code(), Some(EXIT_RETRY));
+    assert_eq!(
+        o.status.code(),
+        Some(EXIT_USAGE),
+        "no plan: retrying will not help"
+    );
 }
 
 #[test]
@@ -473,8 +477,8 @@ fn deploy_recipes_use_posecams_exit_codes_and_the_fields_it_relies_on() {
         .unwrap();
     assert_eq!(
         values.trim(),
-        format!("[{EXIT_BAD_INPUT}]"),
-        "FailIndex must match EXIT_BAD_INPUT"
+        format!("[{EXIT_USAGE}, {EXIT_BAD_INPUT}]"),
+        "FailIndex must match EXIT_USAGE and EXIT_BAD_INPUT"
     );
     let number_after = |key: &str| -> usize {
         let line = job
@@ -509,6 +513,7 @@ fn deploy_recipes_use_posecams_exit_codes_and_the_fields_it_relies_on() {
             .map(|r| r["action"].as_str().unwrap().to_string())
     };
     assert_eq!(action(EXIT_BAD_INPUT).as_deref(), Some("EXIT"));
+    assert_eq!(action(EXIT_USAGE).as_deref(), Some("EXIT"));
     assert_eq!(action(EXIT_RETRY).as_deref(), Some("RETRY"));
     let sbatch = std::fs::read_to_string(deploy.join("slurm/posecam-array.sbatch")).unwrap();
     for field in [
@@ -522,7 +527,9 @@ fn deploy_recipes_use_posecams_exit_codes_and_the_fields_it_relies_on() {
         assert!(sbatch.contains(field), "posecam-array.sbatch lacks {field}");
     }
     assert!(
-        sbatch.contains(&format!("{EXIT_BAD_INPUT}")) && sbatch.contains(&format!("{EXIT_RETRY}"))
+        sbatch.contains(&format!("{EXIT_BAD_INPUT}"))
+            && sbatch.contains(&format!("{EXIT_RETRY}"))
+            && sbatch.contains(&format!("{EXIT_USAGE}:"))
     );
     let submit = std::fs::read_to_string(deploy.join("slurm/submit.sh")).unwrap();
     assert!(submit.contains("--dependency=\"afterany:"));

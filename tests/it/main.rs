@@ -7,6 +7,8 @@ mod common;
 mod architecture;
 mod association;
 mod batch;
+#[allow(clippy::too_many_lines)]
+mod batch_hostile;
 mod cameras;
 mod cli;
 mod container;

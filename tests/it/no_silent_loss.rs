@@ -376,3 +376,120 @@ fn messages_say_what_is_true() {
     let o = f.run(&["image", "strip.png", "--model", "{tiny}"]);
     common::assert_refused(&o, "crop");
 }
+
+/// Frames in a video, as ffprobe counts them.
+fn frame_count(path: &Path) -> u64 {
+    let o = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+        .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_local_file_whose_name_starts_like_a_protocol_is_that_file() {
+    let f = Fixture::new();
+    let clip = |name: &str, frames: &str| {
+        // An absolute path: ffmpeg itself would take a bare name for a protocol.
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=96x64:rate=10",
+            "-frames:v",
+            frames,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-f",
+            "matroska",
+            s(&f.path(name)),
+        ]);
+    };
+    let run_in = |args: &[&str]| {
+        let mut c = f.command(args);
+        c.current_dir(f.dir.path());
+        c.output().unwrap()
+    };
+    clip("a.mp4", "1");
+    for name in [
+        "concat:a.mp4",
+        "file:b.mp4",
+        "http:c.mp4",
+        "subfile:d.mp4",
+        "pipe:e.mp4",
+        "data:f.mp4",
+        "cache:g.mp4",
+        "async:h.mp4",
+        "crypto:i.mp4",
+        "tcp:j.mp4",
+    ] {
+        clip(name, "5");
+        let o = run_in(&[
+            "export",
+            name,
+            "-o",
+            "out.mp4",
+            "--json",
+            "out.jsonl",
+            "--model",
+            "{tiny}",
+            "--overwrite",
+        ]);
+        assert!(o.status.success(), "{name}: {}", no_panic(&o));
+        let lines = std::fs::read_to_string(f.path("out.jsonl"))
+            .unwrap()
+            .lines()
+            .count();
+        assert_eq!(
+            lines, 5,
+            "{name}: the file itself, not what FFmpeg's protocol names"
+        );
+    }
+    // A protocol-like name that is no file here is no file, never FFmpeg's protocol.
+    for name in ["concat:a.mp4|a.mp4", "subfile:,,start,0,end,0,:a.mp4"] {
+        let o = run_in(&["export", name, "-o", "none.mp4", "--model", "{tiny}"]);
+        common::assert_refused(&o, "no such file");
+    }
+    // Outputs too: a local file of that name.
+    let o = run_in(&["export", "a.mp4", "-o", "concat:o.mp4", "--model", "{tiny}"]);
+    assert!(o.status.success(), "{}", no_panic(&o));
+    assert_eq!(frame_count(&f.path("concat:o.mp4")), 1);
+}
+
+#[test]
+fn secrets_in_urls_are_masked_in_every_line_also_at_vv() {
+    let f = Fixture::new();
+    // Nothing listens on port 9 here: each fails at once (or at the timeout), printing the URL.
+    for (url, secrets) in [
+        ("srt://127.0.0.1:9?mode=caller&passphrase=Sup3rSecretPass", &["Sup3rSecretPass"][..]),
+        (
+            "https://127.0.0.1:9/v.mp4?X-Amz-Algorithm=AWS4&X-Amz-Credential=AKIAEXAMPLE%2F1&X-Amz-Signature=deadbeef99",
+            &["AKIAEXAMPLE", "deadbeef99"][..],
+        ),
+        ("https://127.0.0.1:9/x.m3u8?Expires=9&Signature=cfsig42&Key-Pair-Id=K", &["cfsig42"][..]),
+        ("https://127.0.0.1:9/v.mp4?sv=1&sig=azsig77", &["azsig77"][..]),
+        ("rtsp://TOKEN123@127.0.0.1:9/stream", &["TOKEN123"][..]),
+        ("rtmp://127.0.0.1:9/live/streamkey987", &["streamkey987"][..]),
+        ("http://127.0.0.1:9/cam#token=frag555", &["frag555"][..]),
+    ] {
+        let o = f.run(&["-vv", "export", url, "-o", "x.mp4", "--model", "{tiny}", "--stream-timeout", "2"]);
+        let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), no_panic(&o));
+        assert!(!o.status.success(), "{url}: {all}");
+        for secret in secrets {
+            assert!(!all.contains(secret), "{url}: {secret} shown: {all}");
+        }
+        assert!(all.contains("***"), "{url}: the URL is shown, masked: {all}");
+        let o = f.run(&["batch", "plan", url, "--out", "b", "--model", "{tiny}"]);
+        let all = no_panic(&o);
+        for secret in secrets {
+            assert!(!all.contains(secret), "batch plan {url}: {secret} shown: {all}");
+        }
+    }
+}

@@ -145,6 +145,7 @@ fn a_slurm_array_runs_every_item_once_resubmits_only_the_failed_index_and_surviv
     first_array_checks(&cluster, work, &array, &tasks, &merged);
     resubmit_runs_only_the_failed_index(&cluster, work);
     scancel_mid_item_leaves_nothing_and_the_rerun_completes(&cluster, work, &fixture.tiny);
+    a_stepped_array_runs_each_shard_once(&cluster, work, &fixture.tiny);
 }
 
 /// Every good item done exactly once; exit codes; GPUs of tasks that ran at once.
@@ -288,6 +289,55 @@ fn scancel_mid_item_leaves_nothing_and_the_rerun_completes(
             .unwrap_or_default()
     );
     assert!(out2.join("long_pose.mp4").is_file());
+}
+
+/// `--array=0-10:2` without a shard count: Slurm's six tasks are the six shards, each item is done
+/// once (shards count in the array's step).
+fn a_stepped_array_runs_each_shard_once(cluster: &Cluster, work: &Path, tiny: &Path) {
+    std::fs::create_dir_all(work.join("stepped")).unwrap();
+    for i in 0..6 {
+        let clip = work.join(format!("stepped/s{i}.mp4"));
+        test_clip(&clip, "96x64", 5, 1, false, &[]);
+    }
+    plan(work, "stepped", "poses3", tiny);
+    let out = work.join("poses3");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/slurm/posecam-array.sbatch");
+    let o = cluster
+        .command("sbatch")
+        .args(["--parsable", "--array=0-10:2"])
+        .env("BATCH_DIR", &out)
+        .env("POSECAM", posecam_bin())
+        .env("NO_COLOR", "1")
+        .env_remove("POSECAM_SHARDS")
+        .arg(script)
+        .current_dir(work)
+        .output()
+        .unwrap();
+    let id = String::from_utf8_lossy(&o.stdout);
+    let id = id.trim().split(';').next().unwrap_or_default().to_string();
+    assert!(
+        o.status.success() && !id.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let tasks = cluster.wait_for_job(&id);
+    let logs: String = task_logs(work, &id)
+        .iter()
+        .map(|l| l.text.clone())
+        .collect();
+    assert_eq!(tasks.len(), 6, "{tasks:?}");
+    for task in &tasks {
+        assert_eq!(field(task, "ExitCode="), "0:0", "{task}\n{logs}");
+    }
+    for shard in 0..6 {
+        assert!(
+            logs.contains(&format!("batch {shard}/6: 1 of 1 items")),
+            "{logs}"
+        );
+    }
+    let status = crate::common::posecam(&["batch", "status", s(&out)]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("6 items: 6 done"), "{text}");
 }
 
 /// Staged temporaries under `dir` (their names carry `.posecam`).

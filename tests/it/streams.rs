@@ -191,3 +191,121 @@ fn the_live_pipeline_reconnects_when_a_stream_comes_back() {
         "no frames after the sender came back: {seen:?}"
     );
 }
+
+/// Waits for `child` to end, at most [`DEADLINE`]; `None` (and the child killed) if it did not.
+fn ended_within_deadline(child: &mut Child) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + DEADLINE;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+#[test]
+fn the_first_signal_ends_a_read_that_waits_for_data_and_keeps_what_was_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tiny.onnx");
+    common::onnx::write_tiny_cmu_model(&model);
+    let (url, out) = (free_udp_url(), dir.path().join("recording.mp4"));
+    let json = dir.path().join("recording.jsonl");
+    let sender = Sender::start(&url, 600);
+    // A stream that goes quiet for longer than this test waits: only the signal can end the read.
+    let mut export = Command::new(common::posecam_bin())
+        .args(["export", &url, "-o", out.to_str().unwrap()])
+        .args(["--json", json.to_str().unwrap(), "--stream-timeout", "600"])
+        .args(["--model", model.to_str().unwrap(), "--net-height", "96"])
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = common::StderrLines::follow(export.stderr.take().unwrap());
+    let recorded = log.wait_for(DEADLINE, |line| progress_frames(line) >= Some(10));
+    // Quiet now, as a sender between two far-apart keyframes is to a decoder.
+    drop(sender);
+    // SAFETY: kill sends a signal to our own child.
+    unsafe { libc::kill(export.id() as i32, libc::SIGINT) };
+    let status = ended_within_deadline(&mut export);
+    let err = log.finish();
+    assert!(recorded, "no progress line with 10 frames: {err}");
+    let status =
+        status.unwrap_or_else(|| panic!("still reading {DEADLINE:?} after the signal: {err}"));
+    assert_eq!(status.code(), Some(130), "{err}");
+    let frames: u64 = probe(&out, "stream=nb_read_frames").parse().unwrap();
+    assert!(frames >= 10, "{frames} frames kept: {err}");
+    let lines = std::fs::read_to_string(&json).unwrap().lines().count() as u64;
+    assert_eq!(lines, frames, "one keypoint record per frame kept");
+}
+
+#[test]
+fn a_stream_joined_between_keyframes_says_that_no_keyframe_came() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tiny.onnx");
+    common::onnx::write_tiny_cmu_model(&model);
+    let url = free_udp_url();
+    // One keyframe at the start and none for a minute after (no scene-cut keyframes either).
+    let mut sender = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=10",
+        ])
+        .args([
+            "-t",
+            "600",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+        ])
+        .args(["-g", "600", "-sc_threshold", "0", "-f", "mpegts"])
+        .args(["-progress", "pipe:1", "-stats_period", "0.1"])
+        .arg(format!("{url}?pkt_size=1316"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Joins once the sender is past its keyframe (its progress says frame=5 or more); the rest of
+    // its progress is read on, so the sender never blocks on it.
+    let progress = std::io::BufReader::new(sender.stdout.take().unwrap());
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let _reader = std::thread::Builder::new()
+        .name("sender-progress".into())
+        .spawn(move || {
+            for line in std::io::BufRead::lines(progress).map_while(Result::ok) {
+                let frame = line
+                    .strip_prefix("frame=")
+                    .and_then(|n| n.trim().parse::<u64>().ok());
+                if frame.is_some_and(|n| n >= 5) {
+                    let _ = tx.try_send(());
+                }
+            }
+        })
+        .unwrap();
+    let past_keyframe = rx.recv_timeout(DEADLINE).is_ok();
+    let o = common::posecam(&[
+        "export",
+        &url,
+        "-o",
+        dir.path().join("r.mp4").to_str().unwrap(),
+        "--stream-timeout",
+        "4",
+        "--model",
+        model.to_str().unwrap(),
+    ]);
+    let _ = sender.kill();
+    let _ = sender.wait();
+    assert!(past_keyframe);
+    common::assert_refused(&o, "no keyframe arrived");
+    assert!(!dir.path().join("r.mp4").exists());
+}
