@@ -1,6 +1,6 @@
 //! `posecam batch plan|run|status|merge`: a collection of videos as one resumable job.
 
-use crate::cli::console::{noteln, outln, set_failure_code};
+use crate::cli::console::{noteln, set_failure_code};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -8,11 +8,10 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use posecam::batch::gate::RunGate;
 use posecam::batch::inputs::{absolute, expand};
-use posecam::batch::merge::merge;
 use posecam::batch::run::{run_items, to_do, RunEvent};
 use posecam::batch::{
-    self, BatchError, BatchOptions, Counts, ItemState, Judge, OutputKinds, Plan, Shard,
-    EXIT_BAD_INPUT, EXIT_RETRY, EXIT_USAGE,
+    self, BatchError, BatchOptions, Judge, OutputKinds, Plan, Shard, EXIT_BAD_INPUT, EXIT_RETRY,
+    EXIT_USAGE,
 };
 use posecam::infer::Device;
 
@@ -136,8 +135,8 @@ pub fn run(command: BatchCommand) -> Result<()> {
             set_failure_code(EXIT_RETRY);
             run_shard(a)
         }
-        BatchCommand::Status(a) => status(a),
-        BatchCommand::Merge(a) => merge_cmd(a),
+        BatchCommand::Status(a) => super::batch_report::status(a),
+        BatchCommand::Merge(a) => super::batch_report::merge(a),
     };
     if let Err(e) = &result {
         if let Some(code) = permanent_code(e) {
@@ -468,156 +467,4 @@ impl Progress {
             }
         }
     }
-}
-
-fn status(args: StatusArgs) -> Result<()> {
-    let plan = Plan::read(&absolute(&args.dir))?;
-    let check = if args.verify {
-        batch::Check::Checksums
-    } else {
-        batch::Check::Stamps
-    };
-    let states = batch::states(&plan, check)?;
-    let mut counts = Counts::default();
-    for (state, _) in &states {
-        counts.add(*state);
-    }
-    let leftovers = batch::records::leftovers(&plan);
-    if args.json {
-        let failed: Vec<_> = plan
-            .items
-            .iter()
-            .zip(&states)
-            .filter(|(_, (s, _))| *s == ItemState::Failed)
-            .map(|(item, (_, r))| {
-                serde_json::json!({
-                    "id": item.id,
-                    "input": item.input.to_string_lossy(),
-                    "error": failure_of(item, r.as_ref()),
-                })
-            })
-            .collect();
-        let leftovers: Vec<_> = leftovers.iter().map(|p| p.to_string_lossy()).collect();
-        outln!(
-            "{}",
-            serde_json::json!({ "items": counts.total(), "counts": counts, "failed": failed, "leftovers": leftovers })
-        );
-        return Ok(());
-    }
-    outln!(
-        "{}: {} items: {} done, {} failed, {} pending, {} stale",
-        plan.dir.display(),
-        counts.total(),
-        counts.done,
-        counts.failed,
-        counts.pending,
-        counts.stale
-    );
-    for (item, (state, record)) in plan.items.iter().zip(&states) {
-        if matches!(state, ItemState::Failed | ItemState::Stale) {
-            let why = match state {
-                ItemState::Failed => failure_of(item, record.as_ref()),
-                _ => stale_reason(&plan, item, record.as_ref(), check),
-            };
-            outln!(
-                "  {} {} {}{}",
-                state.name(),
-                item.id,
-                item.input.display(),
-                why.map(|w| format!(": {w}")).unwrap_or_default()
-            );
-        }
-    }
-    if !leftovers.is_empty() {
-        outln!(
-            "{} files an earlier plan wrote are no longer part of this one (`posecam batch plan ... --overwrite` removes them):",
-            leftovers.len()
-        );
-        for path in &leftovers {
-            outln!("  {}", path.display());
-        }
-    }
-    Ok(())
-}
-
-/// Why a failed item failed: its input is gone, or what its record says.
-fn failure_of(
-    item: &batch::plan::ManifestItem,
-    record: Option<&batch::records::ItemRecord>,
-) -> Option<String> {
-    if batch::plan::file_stamp(&item.input).is_err() {
-        return Some("the input is missing".into());
-    }
-    record.and_then(|r| r.error.clone())
-}
-
-/// Why an item is stale: what changed since its record was written.
-fn stale_reason(
-    plan: &Plan,
-    item: &batch::plan::ManifestItem,
-    record: Option<&batch::records::ItemRecord>,
-    check: batch::Check,
-) -> Option<String> {
-    let r = record?;
-    if r.options_hash != plan.file.options_hash {
-        return Some("it was run with other options".into());
-    }
-    if r.posecam != env!("CARGO_PKG_VERSION") {
-        return Some(format!("it was run by posecam {}", r.posecam));
-    }
-    if batch::plan::file_stamp(&item.input).ok() != Some((r.input_size, r.input_mtime_ns)) {
-        return Some("the input changed since".into());
-    }
-    let changed = item.outputs.all().find(|out| {
-        !r.outputs.iter().any(|o| {
-            o.path == **out
-                && o.unchanged(&plan.dir)
-                && (check == batch::Check::Stamps || o.verified(&plan.dir))
-        })
-    });
-    Some(match changed {
-        Some(out) => format!("{} changed since it was written", out.display()),
-        None => "the model changed since".into(),
-    })
-}
-
-fn merge_cmd(args: MergeArgs) -> Result<()> {
-    let plan = Plan::read(&absolute(&args.dir))?;
-    let states = batch::states(&plan, batch::Check::Stamps)?;
-    let report = merge(&plan, &states, args.shards)?;
-    let c = report.counts;
-    outln!(
-        "{}: {} items: {} done, {} failed, {} pending, {} stale -> {}, {}",
-        plan.dir.display(),
-        c.total(),
-        c.done,
-        c.failed,
-        c.pending,
-        c.stale,
-        batch::SUMMARY,
-        batch::TRACKS
-    );
-    if report.resubmit.is_empty() {
-        return Ok(());
-    }
-    let list: Vec<String> = report.resubmit.iter().map(|s| s.to_string()).collect();
-    outln!(
-        "resubmit shards {} of {} (written to {}), e.g. sbatch --array={} ...",
-        list.join(","),
-        report.shards,
-        batch::RESUBMIT,
-        list.join(",")
-    );
-    // As `batch run` would end on these items: 65 when running again will not help.
-    let retry_wont_help = c.pending == 0
-        && c.stale == 0
-        && plan.items.iter().zip(&states).all(|(item, (s, r))| {
-            *s != ItemState::Failed || batch::records::retry_wont_help(item, r.as_ref())
-        });
-    set_failure_code(if retry_wont_help {
-        EXIT_BAD_INPUT
-    } else {
-        EXIT_RETRY
-    });
-    bail!("{} of {} items are not done", c.total() - c.done, c.total())
 }

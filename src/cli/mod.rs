@@ -1,6 +1,7 @@
 //! Command-line interface: argument types shared by the commands, and model resolution.
 
 mod batch_cmd;
+mod batch_report;
 mod bench;
 pub(crate) mod console;
 mod doctor;

@@ -102,18 +102,8 @@ impl VideoReader {
         let options = super::network::dictionary(&text, &stream);
         let (input, interrupt) = super::network::open(url, &text, options, &stream)?;
         let finite = !low_latency && input.duration() > 0;
-        let mut reader = Self::from_input(url, input).map_err(|e| match e {
-            // A stream joined between keyframes whose next one did not come while probing.
-            VideoError::BadSize {
-                path,
-                width: 0,
-                height: 0,
-            } => VideoError::NoKeyframe {
-                path,
-                seconds: super::network::probe_seconds(&text, &stream),
-            },
-            e => e,
-        })?;
+        let mut reader = Self::from_input(url, input)
+            .map_err(|e| super::network::no_keyframe_yet(e, &text, &stream))?;
         reader.interrupt = Some(interrupt);
         reader.stream = !finite;
         let format = reader.input.format().name().to_string();

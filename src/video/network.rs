@@ -251,6 +251,22 @@ pub(crate) fn probe_seconds(text: &str, stream: &StreamOptions) -> f64 {
     if low_latency { 2.0 } else { 5.0f64 }.min(stream.timeout_s / 2.0)
 }
 
+/// A stream whose picture size is unknown after probing was joined between keyframes, and its next
+/// one did not come in time: say so, not "frame size 0x0".
+pub(crate) fn no_keyframe_yet(e: VideoError, text: &str, stream: &StreamOptions) -> VideoError {
+    match e {
+        VideoError::BadSize {
+            path,
+            width: 0,
+            height: 0,
+        } => VideoError::NoKeyframe {
+            path,
+            seconds: probe_seconds(text, stream),
+        },
+        e => e,
+    }
+}
+
 /// Whether the URL carries a user name (`scheme://user[:password]@host`).
 fn has_user(url: &Path) -> bool {
     let text = url.to_string_lossy();
