@@ -4,6 +4,7 @@
 
 use crate::common::{self, DEADLINE};
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,27 +26,38 @@ fn progress_frames(line: &str) -> Option<u64> {
 /// An ffmpeg process sending a 10 fps test picture to a UDP port in real time; killed when dropped.
 struct Sender(Child);
 
+/// ffmpeg sending for `seconds` with a keyframe every `gop` frames, up to its output (the URL).
+fn sender_command(seconds: u32, gop: &str) -> Command {
+    let mut c = Command::new("ffmpeg");
+    c.args(["-v", "error", "-re", "-f", "lavfi", "-i"])
+        .arg("testsrc=size=320x240:rate=10")
+        .args(["-t", &seconds.to_string()])
+        .args(["-c:v", "libx264", "-preset", "ultrafast"])
+        .args(["-tune", "zerolatency", "-g", gop, "-f", "mpegts"])
+        .stdin(Stdio::null());
+    c
+}
+
 impl Sender {
     fn start(url: &str, seconds: u32) -> Self {
-        let child = Command::new("ffmpeg")
-            .args(["-v", "error", "-re", "-f", "lavfi", "-i"])
-            .arg("testsrc=size=320x240:rate=10")
-            .args(["-t", &seconds.to_string()])
-            .args([
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-tune",
-                "zerolatency",
-            ])
-            .args(["-g", "10", "-f", "mpegts"])
+        let child = sender_command(seconds, "10")
             .arg(format!("{url}?pkt_size=1316"))
-            .stdin(Stdio::null())
             .spawn()
             .expect("ffmpeg is installed by set-up");
         Self(child)
     }
+}
+
+/// `posecam export URL -o OUT --json JSON ARGS...`, its stderr piped.
+fn recording(url: &str, out: &Path, json: &Path, args: &[&str]) -> Child {
+    Command::new(common::posecam_bin())
+        .args(["export", url, "-o", out.to_str().unwrap()])
+        .args(["--json", json.to_str().unwrap()])
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 impl Drop for Sender {
@@ -108,14 +120,7 @@ fn export_of_a_stream_that_stops_keeps_what_was_recorded() {
     let (url, out) = (free_udp_url(), dir.path().join("recording.mp4"));
     let json = dir.path().join("recording.json");
     let sender = Sender::start(&url, 600);
-    let mut export = Command::new(common::posecam_bin())
-        .args(["export", &url, "-o", out.to_str().unwrap()])
-        .args(["--json", json.to_str().unwrap()])
-        .args(["--model", model.to_str().unwrap()])
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut export = recording(&url, &out, &json, &["--model", model.to_str().unwrap()]);
     // Once it has recorded at least 10 frames (its progress line says so), the sender goes away
     // for good.
     let log = common::StderrLines::follow(export.stderr.take().unwrap());
@@ -215,14 +220,20 @@ fn the_first_signal_ends_a_read_that_waits_for_data_and_keeps_what_was_read() {
     let json = dir.path().join("recording.jsonl");
     let sender = Sender::start(&url, 600);
     // A stream that goes quiet for longer than this test waits: only the signal can end the read.
-    let mut export = Command::new(common::posecam_bin())
-        .args(["export", &url, "-o", out.to_str().unwrap()])
-        .args(["--json", json.to_str().unwrap(), "--stream-timeout", "600"])
-        .args(["--model", model.to_str().unwrap(), "--net-height", "96"])
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let model = model.to_str().unwrap();
+    let mut export = recording(
+        &url,
+        &out,
+        &json,
+        &[
+            "--stream-timeout",
+            "600",
+            "--model",
+            model,
+            "--net-height",
+            "96",
+        ],
+    );
     let log = common::StderrLines::follow(export.stderr.take().unwrap());
     let recorded = log.wait_for(DEADLINE, |line| progress_frames(line) >= Some(10));
     // Quiet now, as a sender between two far-apart keyframes is to a decoder.
@@ -248,30 +259,16 @@ fn a_stream_joined_between_keyframes_says_that_no_keyframe_came() {
     common::onnx::write_tiny_cmu_model(&model);
     let url = free_udp_url();
     // One keyframe at the start and none for a minute after (no scene-cut keyframes either).
-    let mut sender = Command::new("ffmpeg")
+    let mut sender = sender_command(600, "600")
         .args([
-            "-v",
-            "error",
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=320x240:rate=10",
+            "-sc_threshold",
+            "0",
+            "-progress",
+            "pipe:1",
+            "-stats_period",
+            "0.1",
         ])
-        .args([
-            "-t",
-            "600",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-        ])
-        .args(["-g", "600", "-sc_threshold", "0", "-f", "mpegts"])
-        .args(["-progress", "pipe:1", "-stats_period", "0.1"])
         .arg(format!("{url}?pkt_size=1316"))
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

@@ -4,7 +4,7 @@
 use crate::common::fixture::Fixture;
 use posecam::batch::{EXIT_BAD_INPUT, EXIT_USAGE};
 
-use super::{batch, exits, planned, run, text};
+use super::{batch, exits, plan_again_with_overwrite, planned, run, text};
 
 #[test]
 fn numbers_shards_and_broken_plans_end_with_a_permanent_code_never_a_panic() {
@@ -105,19 +105,7 @@ fn numbers_shards_and_broken_plans_end_with_a_permanent_code_never_a_panic() {
         "{}",
         text(&o)
     );
-    let o = run(
-        &f,
-        &[
-            "plan",
-            "in",
-            "--out",
-            "out",
-            "--model",
-            "{tiny}",
-            "--overwrite",
-        ],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    plan_again_with_overwrite(&f);
     // A model that is not ONNX.
     std::fs::write(f.path("fake.onnx"), b"not a model").unwrap();
     let o = run(&f, &["plan", "in", "--out", "fake", "--model", "fake.onnx"]);

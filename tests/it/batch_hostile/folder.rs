@@ -6,7 +6,7 @@ use crate::common::test_clip;
 use posecam::batch::{EXIT_BAD_INPUT, EXIT_USAGE};
 
 use super::edit_manifest;
-use super::{exits, planned, run, text};
+use super::{exits, plan_again_with_overwrite, planned, run, text};
 
 #[test]
 fn an_edited_manifest_or_plan_is_refused_and_nothing_leads_out_of_the_folder() {
@@ -109,19 +109,7 @@ fn files_that_appear_after_planning_are_left_alone_unless_planned_with_overwrite
         !f.path("out/a_pose.mp4").exists(),
         "all of the item or none"
     );
-    let o = run(
-        &f,
-        &[
-            "plan",
-            "in",
-            "--out",
-            "out",
-            "--model",
-            "{tiny}",
-            "--overwrite",
-        ],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    plan_again_with_overwrite(&f);
     exits(&run(&f, &["run", "out"]), 0, "planned with --overwrite");
     assert_ne!(std::fs::read(f.path("out/a.jsonl")).unwrap(), b"mine");
     // posecam's own outputs are replaced by a forced run without --overwrite.

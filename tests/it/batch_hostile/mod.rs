@@ -66,6 +66,21 @@ pub(super) fn planned(f: &Fixture, names: &[&str]) {
     assert!(o.status.success(), "{}", text(&o));
 }
 
+/// `posecam batch plan in --out out --overwrite`, which must succeed.
+pub(super) fn plan_again_with_overwrite(f: &Fixture) {
+    let args = [
+        "plan",
+        "in",
+        "--out",
+        "out",
+        "--model",
+        "{tiny}",
+        "--overwrite",
+    ];
+    let o = run(f, &args);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 pub(super) fn sha256_hex(bytes: &[u8]) -> String {
     crate::common::hex(&sha2::Sha256::digest(bytes))
 }
