@@ -333,7 +333,11 @@ fn check_items(path: &Path, items: &[ManifestItem]) -> Result<(), BatchError> {
     let mut outputs = HashSet::new();
     for (n, item) in items.iter().enumerate() {
         let line = n + 1;
-        let is_id = item.id.len() == 12 && item.id.bytes().all(|b| b.is_ascii_hexdigit());
+        let is_id = item.id.len() == 12
+            && item
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if !is_id {
             return Err(corrupt(
                 path,
@@ -379,7 +383,9 @@ pub fn inside_batch(relative: &Path) -> bool {
     let rest: Option<Vec<_>> = names.collect();
     let own = first == ".posecam"
         || rest.as_ref().is_some_and(Vec::is_empty) && RESERVED.iter().any(|r| first == *r);
-    rest.is_some() && !own
+    // A file's name, not a folder's (`a/`).
+    let file_name = !relative.as_os_str().as_bytes().ends_with(b"/");
+    rest.is_some() && !own && file_name
 }
 
 #[cfg(test)]
@@ -461,6 +467,7 @@ mod tests {
         other.thresholds.peak += 0.05;
         assert!(inside_batch(Path::new("a/b_pose.mp4")));
         for outside in [
+            "a/",
             "../x.mp4",
             "/tmp/x.mp4",
             "a/../../x.mp4",

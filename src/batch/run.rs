@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::gate::{now_unix_s, RunGate};
 use super::plan::{file_stamp, ManifestItem, Plan};
-use super::records::{write_record, ItemRecord, Judge, Outcome, OutputStamp};
+use super::records::{read_record, write_record, ItemRecord, Judge, Outcome, OutputStamp};
 use super::{BatchError, ItemState, Shard, EXIT_BAD_INPUT, EXIT_RETRY};
 use crate::infer::Engine;
 use crate::pipeline::{run_batch, BatchEvent, BatchItem, ExportSettings, ItemFailure, ItemGate};
@@ -238,6 +238,12 @@ fn finish_item(
                 _ => summary.bad_input += 1,
             }
             record.error = Some(failure.message().to_string());
+            // What earlier runs committed stays known as this batch's own (a later run may
+            // replace it).
+            record.outputs = read_record(&plan.dir, &manifest.id)
+                .filter(|r| r.id == manifest.id)
+                .map(|r| r.outputs)
+                .unwrap_or_default();
         }
     }
     Finish::Recorded(Box::new(record), lock)

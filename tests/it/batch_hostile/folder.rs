@@ -3,7 +3,7 @@
 
 use crate::common::fixture::{s, Fixture};
 use crate::common::test_clip;
-use posecam::batch::{EXIT_BAD_INPUT, EXIT_USAGE};
+use posecam::batch::{EXIT_BAD_INPUT, EXIT_RETRY, EXIT_USAGE};
 
 use super::edit_manifest;
 use super::{exits, plan_again_with_overwrite, planned, run, text};
@@ -112,9 +112,22 @@ fn files_that_appear_after_planning_are_left_alone_unless_planned_with_overwrite
     plan_again_with_overwrite(&f);
     exits(&run(&f, &["run", "out"]), 0, "planned with --overwrite");
     assert_ne!(std::fs::read(f.path("out/a.jsonl")).unwrap(), b"mine");
-    // posecam's own outputs are replaced by a forced run without --overwrite.
-    let o = run(&f, &["plan", "in", "--out", "fresh", "--model", "{tiny}"]);
+    // posecam's own outputs are replaced by a forced run without --overwrite, also after a run of
+    // the item failed in between (a folder it needs was a file for a while).
+    std::fs::create_dir_all(f.path("in2/sub")).unwrap();
+    std::fs::copy(f.path("in/a.mp4"), f.path("in2/sub/a.mp4")).unwrap();
+    let o = run(&f, &["plan", "in2", "--out", "fresh", "--model", "{tiny}"]);
     assert!(o.status.success(), "{}", text(&o));
     exits(&run(&f, &["run", "fresh"]), 0, "first run");
     exits(&run(&f, &["run", "fresh", "--force"]), 0, "forced run");
+    std::fs::rename(f.path("fresh/sub"), f.path("fresh/kept")).unwrap();
+    std::fs::write(f.path("fresh/sub"), b"in the way").unwrap();
+    exits(
+        &run(&f, &["run", "fresh", "--force"]),
+        EXIT_RETRY,
+        "a failed run",
+    );
+    std::fs::remove_file(f.path("fresh/sub")).unwrap();
+    std::fs::rename(f.path("fresh/kept"), f.path("fresh/sub")).unwrap();
+    exits(&run(&f, &["run", "fresh"]), 0, "the run after it");
 }
