@@ -15,6 +15,7 @@ use posecam::batch::{
 };
 use posecam::infer::Device;
 
+use super::batch_report::{MergeArgs, StatusArgs, SHARDS};
 use super::{
     number_in, InputArgs, ModelArgs, NetArgs, ThresholdArgs, TrackArgs, VideoArgs, THREADS,
 };
@@ -103,29 +104,6 @@ pub struct RunArgs {
     #[arg(long, value_parser = number_in(1..=4096))]
     pub infer_workers: Option<usize>,
 }
-
-#[derive(Debug, Args)]
-pub struct StatusArgs {
-    pub dir: PathBuf,
-    /// One JSON object on stdout instead of lines.
-    #[arg(long)]
-    pub json: bool,
-    /// Check every done item's outputs by their sha256 too (reads them all), not just their size
-    /// and modification time.
-    #[arg(long)]
-    pub verify: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct MergeArgs {
-    pub dir: PathBuf,
-    /// The shard count the array ran with (default: the one the records name).
-    #[arg(long, value_parser = number_in(SHARDS))]
-    pub shards: Option<usize>,
-}
-
-/// Shard counts accepted (an array engine's largest arrays are far smaller).
-const SHARDS: std::ops::RangeInclusive<usize> = 1..=1_000_000;
 
 pub fn run(command: BatchCommand) -> Result<()> {
     let result = match command {

@@ -3,12 +3,37 @@
 use crate::cli::console::{outln, set_failure_code};
 
 use anyhow::{bail, Result};
+use clap::Args;
 use posecam::batch::inputs::absolute;
 use posecam::batch::plan::{file_stamp, ManifestItem};
 use posecam::batch::records::{leftovers, retry_wont_help, ItemRecord};
 use posecam::batch::{self, Check, Counts, ItemState, Plan, EXIT_BAD_INPUT, EXIT_RETRY};
+use std::path::PathBuf;
 
-use super::batch_cmd::{MergeArgs, StatusArgs};
+use super::number_in;
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    pub dir: PathBuf,
+    /// One JSON object on stdout instead of lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Check every done item's outputs by their sha256 too (reads them all), not just their size
+    /// and modification time.
+    #[arg(long)]
+    pub verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    pub dir: PathBuf,
+    /// The shard count the array ran with (default: the one the records name).
+    #[arg(long, value_parser = number_in(SHARDS))]
+    pub shards: Option<usize>,
+}
+
+/// Shard counts accepted (an array engine's largest arrays are far smaller).
+pub(super) const SHARDS: std::ops::RangeInclusive<usize> = 1..=1_000_000;
 
 pub fn status(args: StatusArgs) -> Result<()> {
     let plan = Plan::read(&absolute(&args.dir))?;

@@ -158,6 +158,10 @@ fn mask_query_secrets(text: &str) -> String {
                 let end = text[i..]
                     .find(|c: char| c == '&' || c == '#' || c == ';' || c.is_whitespace())
                     .map_or(text.len(), |e| i + e);
+                // Punctuation that ends the sentence, not the value (`…?sig=abc: cannot open`).
+                let end = i + text[i..end]
+                    .trim_end_matches([':', ',', ')', ']', '\'', '"'])
+                    .len();
                 if end > i && !is_placeholder(&text[i..end]) {
                     out.push_str(MASK);
                 } else {
@@ -282,6 +286,10 @@ mod tests {
             "https://x/y?TOKEN=***#frag"
         );
         assert_eq!(redact("frames=12 keyframe=3"), "frames=12 keyframe=3");
+        assert_eq!(
+            redact("error: http://c/v?sig=abc: cannot open"),
+            "error: http://c/v?sig=***: cannot open"
+        );
         assert_eq!(
             redact("srt://cam:9000?mode=caller&passphrase=longsecret1&latency=200"),
             "srt://cam:9000?mode=caller&passphrase=***&latency=200"

@@ -168,7 +168,14 @@ fn open_item(
 }
 
 fn stage_outputs(item: &BatchItem) -> Result<StagedOutputs, crate::io::transaction::OutputError> {
-    let mut set = OutputSet::new(&[item.input.as_path()], true);
+    // Files already there were judged by the gate (this batch's own, or planned with --overwrite);
+    // with none there, a file that appears before the commit is not replaced.
+    let targets = [&item.annotated, &item.jsonl, &item.csv];
+    let replace = targets
+        .into_iter()
+        .flatten()
+        .any(|p| p.symlink_metadata().is_ok());
+    let mut set = OutputSet::new(&[item.input.as_path()], replace);
     let mut add = |path: &Option<PathBuf>, role: &str| -> Result<_, _> {
         path.as_deref()
             .map(|p| {

@@ -201,7 +201,7 @@ pub fn sequence_stem(pattern: &Path) -> Option<String> {
 pub const STREAM_TIMEOUT_S: u64 = 5;
 
 pub const STREAM_SCHEMES: &[&str] = &[
-    "rtsp", "rtsps", "rtmp", "http", "https", "udp", "rtp", "srt", "tcp",
+    "rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "rtp", "srt", "tcp",
 ];
 
 /// True for `rtsp://`, `http(s)://`, `udp://`, `srt://`... URLs.

@@ -477,6 +477,7 @@ fn secrets_in_urls_are_masked_in_every_line_also_at_vv() {
         ("https://127.0.0.1:9/v.mp4?sv=1&sig=azsig77", &["azsig77"][..]),
         ("rtsp://TOKEN123@127.0.0.1:9/stream", &["TOKEN123"][..]),
         ("rtmp://127.0.0.1:9/live/streamkey987", &["streamkey987"][..]),
+        ("rtmps://127.0.0.1:9/app/rtmpskey5", &["rtmpskey5"][..]),
         ("http://127.0.0.1:9/cam#token=frag555", &["frag555"][..]),
     ] {
         let o = f.run(&["-vv", "export", url, "-o", "x.mp4", "--model", "{tiny}", "--stream-timeout", "2"]);
@@ -486,6 +487,7 @@ fn secrets_in_urls_are_masked_in_every_line_also_at_vv() {
             assert!(!all.contains(secret), "{url}: {secret} shown: {all}");
         }
         assert!(all.contains("***"), "{url}: the URL is shown, masked: {all}");
+        assert!(!all.contains("no such file"), "{url} is a URL, not a file: {all}");
         let o = f.run(&["batch", "plan", url, "--out", "b", "--model", "{tiny}"]);
         let all = no_panic(&o);
         for secret in secrets {

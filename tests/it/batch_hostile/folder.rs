@@ -15,20 +15,25 @@ fn an_edited_manifest_or_plan_is_refused_and_nothing_leads_out_of_the_folder() {
     // Edited by hand without its hash: refused.
     let manifest = f.path("out/manifest.jsonl");
     let original = std::fs::read_to_string(&manifest).unwrap();
+    // A name of this fixture's own beside it (`/tmp/escape-.tmpXXXX_pose.mp4`): nothing there before.
+    let name = format!(
+        "escape-{}_pose.mp4",
+        f.dir.path().file_name().unwrap().to_string_lossy()
+    );
+    let outside = f.dir.path().parent().unwrap().join(&name);
     std::fs::write(
         &manifest,
-        original.replace("a_pose.mp4", "../../escape_pose.mp4"),
+        original.replace("a_pose.mp4", &format!("../../{name}")),
     )
     .unwrap();
     let all = exits(&run(&f, &["run", "out"]), EXIT_USAGE, "edited manifest");
     assert!(all.contains("sha256"), "{all}");
     std::fs::write(&manifest, &original).unwrap();
     // Edited with its hash: every path must still stay inside, every id be one.
-    let outside = f.dir.path().parent().unwrap().join("escape_pose.mp4");
     for (case, output) in [
-        ("parent", "../../escape_pose.mp4".to_string()),
+        ("parent", format!("../../{name}")),
         ("absolute", s(&outside).to_string()),
-        ("down and up", "a/../../escape_pose.mp4".to_string()),
+        ("down and up", format!("a/../../{name}")),
         ("into the records", ".posecam/records/x.json".to_string()),
         ("over the plan", "plan.json".to_string()),
         ("empty", String::new()),
@@ -76,7 +81,7 @@ fn an_edited_manifest_or_plan_is_refused_and_nothing_leads_out_of_the_folder() {
     std::fs::write(&plan_path, plan.to_string()).unwrap();
     exits(&run(&f, &["run", "out"]), EXIT_USAGE, "crf and hash");
     std::fs::write(&plan_path, &plan_text).unwrap();
-    assert!(!outside.exists() && !f.path("escape_pose.mp4").exists());
+    assert!(!outside.exists() && !f.path(&name).exists());
     // A folder inside the batch folder that links out: the item is refused, nothing is written.
     let elsewhere = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(f.path("in2/sub")).unwrap();
