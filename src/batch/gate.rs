@@ -102,7 +102,7 @@ impl ItemGate for RunGate {
     fn enter(&self, item: &BatchItem) -> Result<Option<std::fs::File>, ItemFailure> {
         let manifest = &self.plan.items[item.tag];
         let lock = self.lock(&manifest.id)?;
-        let record = read_record(&self.plan.dir, &manifest.id).filter(|r| r.id == manifest.id);
+        let record = read_record(&self.plan.dir, &manifest.id);
         if self.done_meanwhile(item.tag, record.as_ref()) {
             return Err(ItemFailure::Skipped(
                 "another `posecam batch run` finished it meanwhile".into(),

@@ -92,32 +92,31 @@ pub fn expand(args: &[OsString], skip: &Path) -> Result<Expanded, BatchError> {
 /// Each file once: a link to a file that is planned already (or twice named) is left out, and the
 /// file keeps the place it has in the tree rather than the link's.
 fn once_by_real_path(inputs: Vec<FoundInput>, skipped: &mut Vec<SkippedInput>) -> Vec<FoundInput> {
-    let real = |f: &FoundInput| f.path.canonicalize().unwrap_or_else(|_| f.path.clone());
-    let mut chosen: std::collections::HashMap<PathBuf, usize> = std::collections::HashMap::new();
-    for (i, input) in inputs.iter().enumerate() {
-        let key = real(input);
-        let is_real = key == input.path;
-        match chosen.get(&key) {
-            Some(&j) if !is_real || inputs[j].path == key => {}
-            _ => {
-                chosen.insert(key, i);
-            }
+    let reals: Vec<PathBuf> = inputs
+        .iter()
+        .map(|f| f.path.canonicalize().unwrap_or_else(|_| f.path.clone()))
+        .collect();
+    // Each file's entry: the first that names it where it is, else its first link.
+    let mut chosen: std::collections::HashMap<&Path, usize> = std::collections::HashMap::new();
+    for (i, real) in reals.iter().enumerate() {
+        let slot = chosen.entry(real).or_insert(i);
+        if inputs[i].path == *real && inputs[*slot].path != *real {
+            *slot = i;
         }
     }
-    let mut keep: Vec<usize> = chosen.values().copied().collect();
-    keep.sort_unstable();
+    let mut kept = Vec::with_capacity(chosen.len());
     for (i, input) in inputs.iter().enumerate() {
-        if keep.binary_search(&i).is_err() {
-            let kept = &inputs[chosen[&real(input)]];
-            if kept.path != input.path {
-                skipped.push(SkippedInput {
-                    path: input.path.clone(),
-                    reason: format!("the same file as {}: planned once", kept.path.display()),
-                });
-            }
+        let first = &inputs[chosen[reals[i].as_path()]];
+        if chosen[reals[i].as_path()] == i {
+            kept.push(input.clone());
+        } else if first.path != input.path {
+            skipped.push(SkippedInput {
+                path: input.path.clone(),
+                reason: format!("the same file as {}: planned once", first.path.display()),
+            });
         }
     }
-    keep.into_iter().map(|i| inputs[i].clone()).collect()
+    kept
 }
 
 /// One expansion: where found files go, what is left out, and the folder never searched.

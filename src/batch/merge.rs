@@ -37,7 +37,7 @@ pub fn merge(
     let mut resubmit = Vec::new();
     for (i, (state, _)) in states.iter().enumerate() {
         counts.add(*state);
-        let shard = i % shards.max(1);
+        let shard = i % shards;
         if *state != ItemState::Done && !resubmit.contains(&shard) {
             resubmit.push(shard);
         }

@@ -167,22 +167,18 @@ impl Counts {
     }
 }
 
-/// Every item's state now (the model is read once for its checksum).
+/// Every item's state now, judged by `judge` ([`Judge::of`] the plan).
 pub fn states(
     plan: &Plan,
+    judge: &Judge,
     check: records::Check,
-) -> Result<Vec<(ItemState, Option<records::ItemRecord>)>, BatchError> {
-    let judge = Judge {
-        model_sha256: records::model_checksum(&plan.file.options.model)?,
-        options_hash: plan.file.options_hash.clone(),
-    };
-    Ok(plan
-        .items
+) -> Vec<(ItemState, Option<records::ItemRecord>)> {
+    plan.items
         .iter()
         .map(|item| {
-            let record = records::read_record(&plan.dir, &item.id).filter(|r| r.id == item.id);
-            let state = records::state_of(&plan.dir, item, record.as_ref(), &judge, check);
+            let record = records::read_record(&plan.dir, &item.id);
+            let state = records::state_of(&plan.dir, item, record.as_ref(), judge, check);
             (state, record)
         })
-        .collect())
+        .collect()
 }

@@ -115,6 +115,16 @@ pub struct Judge {
     pub options_hash: String,
 }
 
+impl Judge {
+    /// The plan's (its model read once for its checksum).
+    pub fn of(plan: &Plan) -> Result<Self, BatchError> {
+        Ok(Self {
+            model_sha256: model_checksum(&plan.file.options.model)?,
+            options_hash: plan.file.options_hash.clone(),
+        })
+    }
+}
+
 pub fn record_path(dir: &Path, id: &str) -> PathBuf {
     dir.join(RECORDS).join(format!("{id}.json"))
 }
@@ -122,7 +132,9 @@ pub fn record_path(dir: &Path, id: &str) -> PathBuf {
 /// The item's record, if any (an unreadable one counts as none: the item runs again).
 pub fn read_record(dir: &Path, id: &str) -> Option<ItemRecord> {
     let text = std::fs::read_to_string(record_path(dir, id)).ok()?;
-    serde_json::from_str(&text).ok()
+    serde_json::from_str(&text)
+        .ok()
+        .filter(|r: &ItemRecord| r.id == id)
 }
 
 pub fn write_record(dir: &Path, record: &ItemRecord) -> Result<(), BatchError> {
@@ -251,7 +263,7 @@ fn all_records(dir: &Path) -> Vec<ItemRecord> {
         .filter_map(|e| {
             let name = e.file_name();
             let id = name.to_str()?.strip_suffix(".json")?;
-            read_record(dir, id).filter(|r| r.id == id)
+            read_record(dir, id)
         })
         .collect()
 }

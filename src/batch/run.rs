@@ -241,7 +241,6 @@ fn finish_item(
             // What earlier runs committed stays known as this batch's own (a later run may
             // replace it).
             record.outputs = read_record(&plan.dir, &manifest.id)
-                .filter(|r| r.id == manifest.id)
                 .map(|r| r.outputs)
                 .unwrap_or_default();
         }

@@ -291,13 +291,6 @@ fn shard_of(args: &RunArgs) -> Result<Shard, BatchError> {
     }
 }
 
-fn judge_of(plan: &Plan) -> Result<Judge> {
-    Ok(Judge {
-        model_sha256: batch::records::model_checksum(&plan.file.options.model)?,
-        options_hash: plan.file.options_hash.clone(),
-    })
-}
-
 fn run_shard(args: RunArgs) -> Result<()> {
     let shard = shard_of(&args)?;
     let plan = Plan::read(&absolute(&args.dir))?;
@@ -310,7 +303,8 @@ fn run_shard(args: RunArgs) -> Result<()> {
             .into());
         }
     }
-    let states = batch::states(&plan, batch::Check::Stamps)?;
+    let judge = Judge::of(&plan)?;
+    let states = batch::states(&plan, &judge, batch::Check::Stamps);
     let positions = to_do(&plan, &states, shard, args.force);
     let owned = (0..plan.items.len()).filter(|i| shard.owns(*i)).count();
     if positions.is_empty() {
@@ -335,7 +329,6 @@ fn run_shard(args: RunArgs) -> Result<()> {
     if let Some(e) = engines.first() {
         tracing::info!("model {} on {}", e.model_path().display(), e.provider());
     }
-    let judge = judge_of(&plan)?;
     let gate = RunGate::new(&plan, &judge, args.force)
         .with_context(|| format!("{}: cannot read", plan.dir.display()))?;
     let mut progress = Progress::new(&plan, &positions, shard);

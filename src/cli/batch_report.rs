@@ -7,7 +7,7 @@ use clap::Args;
 use posecam::batch::inputs::absolute;
 use posecam::batch::plan::{file_stamp, ManifestItem};
 use posecam::batch::records::{leftovers, retry_wont_help, ItemRecord};
-use posecam::batch::{self, Check, Counts, ItemState, Plan, EXIT_BAD_INPUT, EXIT_RETRY};
+use posecam::batch::{self, Check, Counts, ItemState, Judge, Plan, EXIT_BAD_INPUT, EXIT_RETRY};
 use std::path::PathBuf;
 
 use super::number_in;
@@ -42,7 +42,7 @@ pub fn status(args: StatusArgs) -> Result<()> {
     } else {
         Check::Stamps
     };
-    let states = batch::states(&plan, check)?;
+    let states = batch::states(&plan, &Judge::of(&plan)?, check);
     let mut counts = Counts::default();
     for (state, _) in &states {
         counts.add(*state);
@@ -145,7 +145,7 @@ fn stale_reason(
 
 pub fn merge(args: MergeArgs) -> Result<()> {
     let plan = Plan::read(&absolute(&args.dir))?;
-    let states = batch::states(&plan, Check::Stamps)?;
+    let states = batch::states(&plan, &Judge::of(&plan)?, Check::Stamps);
     let report = batch::merge::merge(&plan, &states, args.shards)?;
     let c = report.counts;
     outln!(

@@ -58,41 +58,33 @@ pub fn redact(text: &str) -> Cow<'_, str> {
 
 /// `scheme://user:password@host` → `scheme://user:***@host`, for every URL in `text`.
 fn mask_userinfo(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("://") {
-        let (before, after) = rest.split_at(at + 3);
-        out.push_str(before);
-        // The authority ends at the first '/', '?', '#' or white space.
-        let end = after
+    // The authority ends at the first '/', '?', '#' or white space.
+    let authority_end = |after: &str| {
+        after
             .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace())
-            .unwrap_or(after.len());
-        let authority = &after[..end];
-        match authority.rfind('@') {
-            Some(at) => {
-                let userinfo = &authority[..at];
-                match userinfo.split_once(':') {
-                    Some((user, password)) if !is_placeholder(password) => {
-                        out.push_str(user);
-                        out.push(':');
-                        out.push_str(MASK);
-                    }
-                    // A user name alone is often the whole credential (a token).
-                    None if !userinfo.is_empty() && !is_placeholder(userinfo) => out.push_str(MASK),
-                    _ => out.push_str(userinfo),
-                }
-                out.push_str(&authority[at..]);
-            }
-            None => out.push_str(authority),
-        }
-        rest = &after[end..];
-    }
-    out.push_str(rest);
-    out
+            .unwrap_or(after.len())
+    };
+    map_urls(text, authority_end, |_, authority| {
+        let Some(at) = authority.rfind('@') else {
+            return authority.to_string();
+        };
+        let userinfo = &authority[..at];
+        let masked = match userinfo.split_once(':') {
+            Some((user, password)) if !is_placeholder(password) => format!("{user}:{MASK}"),
+            // A user name alone is often the whole credential (a token).
+            None if !userinfo.is_empty() && !is_placeholder(userinfo) => MASK.to_string(),
+            _ => userinfo.to_string(),
+        };
+        format!("{masked}{}", &authority[at..])
+    })
 }
 
-/// `rtmp://host/app/KEY` → `rtmp://host/app/***`: everything after the application name.
-fn mask_stream_keys(text: &str) -> String {
+/// `text` with what follows each `scheme://`, up to `end` of it, replaced by `mask(scheme, part)`.
+fn map_urls(
+    text: &str,
+    end: impl Fn(&str) -> usize,
+    mask: impl Fn(&str, &str) -> String,
+) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("://") {
@@ -102,16 +94,23 @@ fn mask_stream_keys(text: &str) -> String {
         let scheme = rest[scheme_start..at].to_ascii_lowercase();
         let (before, after) = rest.split_at(at + 3);
         out.push_str(before);
-        let end = url_end(after);
-        let url = &after[..end];
-        match STREAM_KEY_SCHEMES.contains(&scheme.as_str()) {
-            true => out.push_str(&without_stream_key(url)),
-            false => out.push_str(url),
-        }
+        let end = end(after);
+        out.push_str(&mask(&scheme, &after[..end]));
         rest = &after[end..];
     }
     out.push_str(rest);
     out
+}
+
+/// `rtmp://host/app/KEY` → `rtmp://host/app/***`: everything after the application name.
+fn mask_stream_keys(text: &str) -> String {
+    map_urls(text, url_end, |scheme, url| {
+        if STREAM_KEY_SCHEMES.contains(&scheme) {
+            without_stream_key(url)
+        } else {
+            url.to_string()
+        }
+    })
 }
 
 /// Where the URL starting `text` ends: white space or a quote, and punctuation that closes a

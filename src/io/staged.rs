@@ -84,6 +84,22 @@ pub(super) fn is_staged_name(name: &str) -> bool {
     !name.is_empty() && random.len() == 6 && random.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// Folders this process has swept already: a folder is swept once, when this process first stages
+/// in it (a batch writes every record into one folder: no listing of it per record).
+static SWEPT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// [`sweep_stale`] of `folder`, the first time this process stages there; later calls do nothing.
+pub(super) fn sweep_stale_once(folder: &Path) -> Vec<PathBuf> {
+    {
+        let mut swept = SWEPT.lock().unwrap_or_else(|p| p.into_inner());
+        if swept.iter().any(|f| f == folder) {
+            return Vec::new();
+        }
+        swept.push(folder.to_path_buf());
+    }
+    sweep_stale(folder)
+}
+
 /// Removes from `folder` the temporaries that runs killed before they could clean up left behind:
 /// posecam's names only, and only those no live process holds locked. What was removed.
 pub fn sweep_stale(folder: &Path) -> Vec<PathBuf> {

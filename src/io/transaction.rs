@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::journal::{parent_of, shortened, Journal, PlaceError};
 pub use super::staged::remove_all_staged;
-use super::staged::{lock, register, sweep_stale, unregister};
+use super::staged::{lock, register, sweep_stale_once, unregister};
 
 /// Why an output cannot be written, each one line.
 #[derive(Debug, thiserror::Error)]
@@ -308,22 +308,19 @@ impl OutputSet {
     }
 
     /// Creates a temporary beside every target (same extension, so FFmpeg picks the same container),
-    /// locked for as long as this set lives. First, what killed runs left in those folders goes.
+    /// locked for as long as this set lives. First, what killed runs left in those folders goes
+    /// (once per folder and process).
     pub fn stage(&mut self) -> Result<(), OutputError> {
-        let mut swept: Vec<PathBuf> = Vec::new();
         for p in &mut self.planned {
             if p.staged.is_some() {
                 continue;
             }
             let parent = parent_of(&p.target);
-            if !swept.contains(&parent) {
-                for stale in sweep_stale(&parent) {
-                    tracing::info!(
-                        "removed {}: left by a posecam run that was killed",
-                        stale.display()
-                    );
-                }
-                swept.push(parent.clone());
+            for stale in sweep_stale_once(&parent) {
+                tracing::info!(
+                    "removed {}: left by a posecam run that was killed",
+                    stale.display()
+                );
             }
             let (staged, held) = stage_one(p, &parent)?;
             register(staged.path());

@@ -180,10 +180,7 @@ fn time_batch(
     std::fs::create_dir_all(out)?;
     let plan = Plan::new(out, options, items, false);
     plan.write()?;
-    let judge = batch::Judge {
-        model_sha256: batch::records::model_checksum(&plan.file.options.model)?,
-        options_hash: plan.file.options_hash.clone(),
-    };
+    let judge = batch::Judge::of(&plan)?;
     let positions: Vec<usize> = (0..plan.items.len()).collect();
     let engines = model.load_workers(None)?;
     let gate = batch::gate::RunGate::new(&plan, &judge, false)?;
