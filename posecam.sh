@@ -20,7 +20,10 @@ SLURM_PACKAGES=(slurmctld slurmd slurm-client munge)
 # The camera tests' servers: GStreamer's RTSP server (no service; installed by the test command), and
 # nginx with its RTMP module (a system service under systemd: in CI only, like Slurm).
 TEST_PACKAGES=(gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  gstreamer1.0-plugins-ugly gstreamer1.0-libav)
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav python3-venv)
+# The motion tests' readers and peers (OpenSim, c3d, SciPy, Pose2Sim), from PyPI into a venv of ours.
+PYTOOLS="$DEPS/pytools"
+POSE2SIM_VERSION=0.10.49
 CI_SERVER_PACKAGES=(nginx-light libnginx-mod-rtmp)
 SHARED_MODEL=../shared/models/tfpose-mobilenet-v2-small.onnx
 
@@ -95,6 +98,22 @@ install_models() {
   fi
 }
 
+# Idempotent: a venv whose recorded requirements match is left as it is.
+install_python_tools() {
+  local stamp="$PYTOOLS/.posecam-requirements"
+  local want
+  want="$(cat tests/python/requirements.txt; echo "pose2sim==$POSE2SIM_VERSION")"
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return
+  say "installing the motion tests' Python tools into $PYTOOLS (OpenSim, c3d, SciPy, Pose2Sim)"
+  rm -rf "$PYTOOLS"
+  python3 -m venv "$PYTOOLS" || die "python3 -m venv failed: install python3-venv"
+  "$PYTOOLS/bin/pip" install -q --disable-pip-version-check -r tests/python/requirements.txt \
+    || die "pip could not install tests/python/requirements.txt (PyPI must be reachable)"
+  "$PYTOOLS/bin/pip" install -q --disable-pip-version-check --no-deps "pose2sim==$POSE2SIM_VERSION" \
+    || die "pip could not install pose2sim"
+  printf '%s' "$want" > "$stamp"
+}
+
 setup() {
   local runtime_args=()
   for a in "$@"; do [ "$a" = "--cuda" ] && runtime_args+=(--cuda); done
@@ -126,6 +145,7 @@ case "$cmd" in
     case "${CI:-}" in ""|0|false) ;; *) APT_PACKAGES+=("${SLURM_PACKAGES[@]}" "${CI_SERVER_PACKAGES[@]}") ;; esac
     POSECAM_SKIP_FETCH=1 setup
     POSECAM_SKIP_FETCH=1 install_models
+    install_python_tools
     install_lint_tools
     log="$(mktemp)"
     set +e

@@ -10,6 +10,7 @@ pub mod batch;
 pub mod capture;
 pub mod infer;
 pub mod io;
+pub mod motion;
 pub mod pipeline;
 pub mod pose;
 pub mod render;

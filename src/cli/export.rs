@@ -58,6 +58,8 @@ pub struct ExportArgs {
     pub thresholds: ThresholdArgs,
     #[command(flatten)]
     pub tracking: TrackArgs,
+    #[command(flatten)]
+    pub motion: super::motion_args::MotionArgs,
 }
 
 pub fn run(args: ExportArgs) -> Result<()> {
@@ -68,6 +70,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         jsonl: args.json.clone(),
         json_dir: args.json_dir.clone(),
         csv: args.csv.clone(),
+        motion: args.motion.request()?,
         overwrite: args.overwrite,
         max_pixels: args.inputs.max_pixels,
     };
@@ -137,6 +140,7 @@ fn print_summary(report: &pipeline::ExportReport, args: &ExportArgs) {
         args.json.as_ref(),
         args.json_dir.as_ref(),
         args.csv.as_ref(),
+        args.motion.motion.as_ref(),
     ]
     .into_iter()
     .flatten()

@@ -8,6 +8,7 @@ mod doctor;
 mod export;
 mod image_cmd;
 mod model_cmd;
+mod motion_args;
 mod runtime_cmd;
 
 use crate::cli::console::out;
@@ -58,7 +59,7 @@ pub enum Command {
     /// Find people in images: writes rendered images and OpenPose JSON.
     Image(image_cmd::ImageArgs),
     /// Annotate a video: skeletons drawn into an mp4 (audio kept) plus the keypoints as JSON.
-    Export(export::ExportArgs),
+    Export(Box<export::ExportArgs>),
     /// Many videos as one resumable job, on one machine or a cluster's array tasks.
     #[command(subcommand)]
     Batch(batch_cmd::BatchCommand),
@@ -98,7 +99,7 @@ pub fn run(cli: Cli) -> Result<()> {
     posecam::io::interrupt::install().context("cannot handle signals")?;
     match cli.command {
         Some(Command::Image(a)) => image_cmd::run(a),
-        Some(Command::Export(a)) => export::run(a),
+        Some(Command::Export(a)) => export::run(*a),
         Some(Command::Batch(c)) => batch_cmd::run(c),
         Some(Command::Bench(a)) => bench::run(a),
         Some(Command::Model(c)) => model_cmd::run(c),

@@ -2,6 +2,7 @@
 //! decoded, image reading and writing, the OpenPose JSON format, the all-or-nothing output
 //! transaction, and the signal handling that keeps that transaction whole.
 
+pub mod biomech;
 pub mod image;
 pub mod inputs;
 pub mod interrupt;

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::engines::WorkerEngine;
 use super::export_files::{ExportOutputs, KeypointWriters, StagedFile};
+use super::motion_files::MotionOutput;
 use super::stage::{spawn_stage, EventSink, StageContext, StageStats};
 use super::{
     start_stages, Delivery, FrameResult, PipelineError, PipelineSettings, SharedSettings,
@@ -275,6 +276,8 @@ pub struct ExportRequest {
     pub json_dir: Option<PathBuf>,
     /// Tracks as CSV (needs tracking).
     pub csv: Option<PathBuf>,
+    /// A folder for the motion files (needs tracking), and how to make them.
+    pub motion: Option<(PathBuf, crate::motion::MotionSettings)>,
     pub overwrite: bool,
     /// Largest frame accepted, in pixels.
     pub max_pixels: u64,
@@ -292,6 +295,7 @@ pub struct ExportPlan {
     jsonl: Option<OutputId>,
     json_dir: Option<OutputId>,
     csv: Option<OutputId>,
+    motion: Option<OutputId>,
 }
 
 impl ExportPlan {
@@ -331,6 +335,17 @@ impl ExportPlan {
             )?),
             None => None,
         };
+        let motion = match &request.motion {
+            Some((p, _)) => Some(outputs.add_folder(
+                p,
+                "--motion",
+                FolderFiles::Pattern {
+                    prefix: format!("{}_", json_stem(&request.input)),
+                    suffix: String::new(),
+                },
+            )?),
+            None => None,
+        };
         outputs.stage()?;
         Ok(Self {
             request: request.clone(),
@@ -341,6 +356,7 @@ impl ExportPlan {
             jsonl,
             json_dir,
             csv,
+            motion,
         })
     }
 
@@ -368,6 +384,16 @@ impl ExportPlan {
             json_dir: self.json_dir.map(staged),
             json_stem: json_stem(&self.request.input),
             csv: self.csv.map(staged),
+            motion: self
+                .motion
+                .map(staged)
+                .zip(self.request.motion.as_ref())
+                .map(|(dir, (_, settings))| MotionOutput {
+                    dir: dir.path,
+                    shown: dir.shown,
+                    stem: json_stem(&self.request.input),
+                    settings: *settings,
+                }),
         };
         let report = export_opened(
             self.reader,

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::motion_files::{write_motion, MotionOutput, TrackBook};
 use super::{FrameResult, PipelineError};
 use crate::io::openpose::{OpenPoseFrame, OpenPosePerson};
 use crate::io::transaction::OutputError;
@@ -38,6 +39,9 @@ pub struct ExportOutputs {
     pub json_stem: String,
     /// Tracks in long format (`frame,time,person,part,x,y,score,x_smooth,y_smooth`).
     pub csv: Option<StagedFile>,
+    /// Motion files (filtered tracks, angles, `.trc`, `.mot`, `.c3d`, plots), written after the last
+    /// frame.
+    pub motion: Option<MotionOutput>,
 }
 
 impl ExportOutputs {
@@ -49,6 +53,7 @@ impl ExportOutputs {
             json_dir: None,
             json_stem: String::new(),
             csv: None,
+            motion: None,
         }
     }
 }
@@ -78,6 +83,7 @@ pub(crate) struct KeypointWriters {
     jsonl: Option<Output>,
     json_dir: Option<(StagedFile, String)>,
     csv: Option<Output>,
+    motion: Option<(MotionOutput, TrackBook)>,
 }
 
 fn create(file: &Option<StagedFile>) -> Result<Option<Output>, PipelineError> {
@@ -100,7 +106,13 @@ impl KeypointWriters {
             .json_dir
             .clone()
             .map(|d| (d, outputs.json_stem.clone()));
-        Self::new(&outputs.jsonl, json_dir, &outputs.csv)
+        Ok(Self::new(&outputs.jsonl, json_dir, &outputs.csv)?.with_motion(outputs.motion.clone()))
+    }
+
+    /// Also keeps every person's keypoints, for motion files written at [`finish`](Self::finish).
+    pub(crate) fn with_motion(mut self, motion: Option<MotionOutput>) -> Self {
+        self.motion = motion.map(|m| (m, TrackBook::default()));
+        self
     }
 
     /// JSON lines, OpenPose's per-frame files (folder and stem), tracks as CSV: each if asked for.
@@ -117,6 +129,7 @@ impl KeypointWriters {
             jsonl: create(jsonl)?,
             json_dir,
             csv,
+            motion: None,
         })
     }
 
@@ -152,12 +165,28 @@ impl KeypointWriters {
         if let Some((path, out)) = self.csv.as_mut() {
             csv_rows(out, result).map_err(|e| output_error(path, e))?;
         }
+        if let Some((_, book)) = self.motion.as_mut() {
+            book.record(result);
+        }
         Ok(())
     }
 
+    /// Flushes the files, then filters the whole tracks and writes the motion files.
     pub(crate) fn finish(self) -> Result<(), PipelineError> {
         for (path, mut out) in [self.jsonl, self.csv].into_iter().flatten() {
             out.flush().map_err(|e| output_error(&path, e))?;
+        }
+        if let Some((motion, book)) = self.motion {
+            let summary = write_motion(&motion, book)?;
+            tracing::info!(
+                "motion files for {} people in {:.3} s ({})",
+                summary.people,
+                summary.seconds,
+                summary.metres_per_px.map_or("no scale".into(), |m| format!(
+                    "{:.2} mm per pixel",
+                    m * 1e3
+                ))
+            );
         }
         Ok(())
     }

@@ -21,6 +21,7 @@ mod export;
 mod export_files;
 mod infer_stage;
 mod live;
+mod motion_files;
 pub mod order;
 mod people_stage;
 mod source_stage;
@@ -46,6 +47,9 @@ pub use export::{
 };
 pub use export_files::{ExportOutputs, StagedFile, CSV_HEADER};
 pub use live::{LiveOptions, LivePipeline};
+pub use motion_files::{
+    save_motion_files, MotionOutput, MotionSummary, ANGLES_CSV_HEADER, MOTION_CSV_HEADER,
+};
 pub use source_stage::{Control, KeptFrames};
 pub use stage::StageStats;
 

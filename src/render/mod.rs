@@ -5,6 +5,7 @@
 //! paints the same marks with egui. So the window, snapshots and exported videos look alike.
 
 mod canvas;
+pub mod plot;
 mod text;
 
 use serde::{Deserialize, Serialize};

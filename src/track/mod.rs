@@ -11,7 +11,6 @@
 //!   reused within a run.
 //! - **Smoothing** ([`smooth`]): One-Euro per keypoint, a view beside the raw keypoints.
 
-pub mod angles;
 pub mod assign;
 pub mod similarity;
 pub mod smooth;

@@ -5,7 +5,7 @@
 use crate::capture::Analysis;
 use crate::pipeline::{Control, FrameResult, PipelineEvent, PipelineSettings};
 use crate::pose::Person;
-use crate::track::{angles, carry_tracks, TrackedPerson};
+use crate::track::{carry_tracks, TrackedPerson};
 
 use super::state::{Hint, StatSample};
 use super::timeline::FramePlace;
@@ -108,19 +108,15 @@ impl PosecamApp {
         self.view.last = Some(r);
     }
 
-    /// Live sources: adds the followed person's joint angles (from their smoothed keypoints) to the
-    /// plot. Files read them from the timeline.
+    /// Live sources: adds the followed person's angles to the plot. Files read them from the
+    /// timeline.
     fn record_angles(&mut self, r: &FrameResult) {
         let Some(id) = self.view.followed.filter(|_| !self.keeps_timeline()) else {
             return;
         };
-        let Some(person) = self.view.tracked.iter().find(|t| t.id == Some(id)) else {
+        let Some(values) = self.view.live_angles(r.skeleton, id) else {
             return;
         };
-        let values = angles::joint_angles(r.skeleton, &person.smoothed)
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect();
         let at = self.now_s();
         self.view.angles.push(at, values);
     }

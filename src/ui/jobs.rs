@@ -125,6 +125,7 @@ fn run_export(
         jsonl: Some(free_name_beside(&output, "jsonl")),
         json_dir: None,
         csv: None,
+        motion: None,
         overwrite: true,
         max_pixels: crate::io::inputs::DEFAULT_MAX_PIXELS,
     };

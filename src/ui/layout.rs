@@ -8,13 +8,13 @@ use std::time::Duration;
 use eframe::egui;
 
 use super::angles_panel::{self, AnglesView};
+use super::motion_view::{self, AngleRows};
 use super::settings_panels::{self, ScalesField};
 use super::source_panel::{self, Transport};
 use super::state::{key_action, Command, Hint};
 use super::strip::{self, TimelineViews};
 use super::tasks::{open_path, suggested_name};
 use super::{actions_panel, banner, picture, stats_panel, PosecamApp};
-use crate::track::angles;
 
 /// While playing, the stats redraw this often even without a new frame.
 const PLAYING_REFRESH: Duration = Duration::from_millis(250);
@@ -171,9 +171,10 @@ impl PosecamApp {
         let skeleton = self.view.last.as_ref().map(|l| l.skeleton);
         if let Ok(t) = self.view.timeline.read() {
             let (followed, playing) = (self.view.followed, self.view.playing);
+            let angles = (skeleton, self.view.angle_options);
             self.view
                 .views
-                .refresh(&t, followed, skeleton, frame_s, playing);
+                .refresh(&t, followed, angles, frame_s, playing);
         }
         &self.view.views
     }
@@ -214,37 +215,47 @@ impl PosecamApp {
         }
     }
 
-    /// The followed person's joint angles, docked under the picture.
+    /// The followed person's angles, docked under the picture.
     fn angles_ui(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
         let Some(id) = self.view.followed else {
             return Vec::new();
         };
         let file = self.keeps_timeline();
-        let current = self.view.last.as_ref().and_then(|l| {
-            let person = self.view.tracked.iter().find(|t| t.id == Some(id))?;
-            let values = angles::joint_angles(l.skeleton, &person.smoothed);
-            Some(values.into_iter().map(|(_, v)| v).collect())
-        });
         let now_s = match file {
             true => self.view.last.as_ref().map_or(0.0, |l| l.frame.time_s),
             false => self.stats_now_s(),
         };
         let csv_name = suggested_name(self.view.source.as_ref(), &format!("_angles_{id}.csv"));
         let still = self.is_still();
-        let live_rows: Vec<(f64, Vec<Option<f32>>)>;
-        let rows: &[(f64, Vec<Option<f32>>)] = if file {
+        let options = self.view.angle_options;
+        let skeleton = self.view.last.as_ref().map(|l| l.skeleton);
+        let live_now = skeleton.and_then(|s| self.view.live_angles(s, id));
+        let live: AngleRows;
+        let data: &AngleRows = if file {
             &self.strip_views().angles
         } else {
-            live_rows = self.view.angles.samples.iter().cloned().collect();
-            &live_rows
+            live = AngleRows {
+                names: skeleton.map_or_else(Vec::new, |s| motion_view::names(s, options.kind)),
+                rows: self.view.angles.samples.iter().cloned().collect(),
+                speed: Vec::new(),
+            };
+            &live
+        };
+        // The frame on screen: its row of the file's analysis, or the live keypoints' angles.
+        let at = data.rows.iter().position(|(t, _)| (t - now_s).abs() < 1e-6);
+        let current = match file {
+            true => at.map(|i| data.rows[i].1.clone()),
+            false => live_now,
         };
         let view = AnglesView {
             id,
-            rows,
+            data,
             file,
             still,
             now_s,
             current,
+            speed_now: at.and_then(|i| data.speed.get(i).copied().flatten()),
+            options,
             csv_name,
         };
         angles_panel::angles_ui(ui, &view)

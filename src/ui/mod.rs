@@ -13,6 +13,7 @@ mod banner;
 mod frames;
 mod jobs;
 mod layout;
+pub mod motion_view;
 mod picture;
 pub mod settings;
 mod settings_panels;
@@ -93,6 +94,8 @@ pub struct ViewState {
     pub messages: Messages,
     /// The person whose joint angles are shown.
     pub followed: Option<u64>,
+    /// Which angles the panel shows (joint or segment, filtered or raw) and the person's height.
+    pub angle_options: motion_view::AngleOptions,
     /// Live sources: the followed person's angles over the last seconds.
     pub angles: AngleHistory,
     /// Files: every processed frame's people, shared with the source stage (kept frames skip the
@@ -113,6 +116,24 @@ pub struct ViewState {
     scales_text: String,
     scales_error: Option<String>,
     fullscreen: bool,
+}
+
+impl ViewState {
+    /// The angles of person `id` on screen, of the kind the panel shows: from their smoothed
+    /// keypoints ("filtered" live), or their raw ones.
+    pub fn live_angles(
+        &self,
+        skeleton: &crate::pose::Skeleton,
+        id: u64,
+    ) -> Option<Vec<Option<f32>>> {
+        let i = self.tracked.iter().position(|t| t.id == Some(id))?;
+        let o = self.angle_options;
+        let keypoints = match o.filtered {
+            true => &self.tracked[i].smoothed,
+            false => &self.people.get(i)?.keypoints,
+        };
+        Some(motion_view::live_frame(skeleton, keypoints, o.kind))
+    }
 }
 
 /// Threads, channels and GPU textures: what the window runs, never shown or saved as such.
@@ -392,6 +413,12 @@ impl PosecamApp {
                 Command::Ask(dialog) => self.runtime.background.ask(dialog),
                 Command::Answer(answer) => self.on_answer(answer),
                 Command::SaveAngles(path) => self.save_angles(&path),
+                Command::SaveMotion(dir) => self.save_motion(&dir),
+                Command::AngleOptions(options) => {
+                    self.view.angle_options = options;
+                    // Live samples were computed for the old choice.
+                    self.view.angles.samples.clear();
+                }
                 Command::DismissBanner => self.view.banner = None,
                 Command::ToggleDetails => {
                     if let Some(b) = &mut self.view.banner {

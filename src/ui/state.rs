@@ -38,8 +38,12 @@ pub enum Command {
     Answer(Answer),
     /// Ask a webcam for its formats (in the background).
     QueryFormats(u32),
-    /// Write the followed person's joint angles as CSV.
+    /// Write the followed person's joint angles as CSV (live sources).
     SaveAngles(PathBuf),
+    /// Write the motion files of a file's people into this folder, as `export --motion` does.
+    SaveMotion(PathBuf),
+    /// Show other angles (joint or segment, filtered or raw), or take a height.
+    AngleOptions(super::motion_view::AngleOptions),
     DismissBanner,
     /// Show the whole error under the banner, or hide it.
     ToggleDetails,
@@ -55,6 +59,8 @@ pub enum Dialog {
     Model,
     /// Where to save the followed person's angles (a suggested file name).
     SaveAngles(String),
+    /// A folder for the motion files.
+    SaveMotion,
 }
 
 /// What came back from the background.
@@ -279,7 +285,7 @@ impl Stats {
 #[derive(Debug, Clone, Default)]
 pub struct AngleHistory {
     pub id: Option<u64>,
-    /// (seconds since the window opened, one value per [`crate::track::angles::JOINT_ANGLES`]).
+    /// (seconds since the window opened, one value per angle the panel shows).
     pub samples: VecDeque<(f64, Vec<Option<f32>>)>,
 }
 

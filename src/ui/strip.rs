@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 
+use super::motion_view::{self, AngleOptions, AngleRows};
 use super::state::Command;
-use super::timeline::{AngleRows, Presence, Timeline};
+use super::timeline::{Presence, Timeline};
 use crate::pipeline::Control;
 use crate::pose::Skeleton;
 use crate::render::id_color;
@@ -20,6 +21,7 @@ const REFRESH: Duration = Duration::from_millis(400);
 pub struct TimelineViews {
     version: Option<u64>,
     followed: Option<u64>,
+    options: Option<AngleOptions>,
     at: Option<Instant>,
     pub presence: Vec<Presence>,
     pub angles: AngleRows,
@@ -32,26 +34,26 @@ impl TimelineViews {
         &mut self,
         timeline: &Timeline,
         followed: Option<u64>,
-        skeleton: Option<&Skeleton>,
+        (skeleton, options): (Option<&Skeleton>, AngleOptions),
         frame_s: f64,
         playing: bool,
     ) {
-        let stale = self.version != Some(timeline.version()) || self.followed != followed;
-        let due = !playing
-            || self.followed != followed
-            || self.at.is_none_or(|at| at.elapsed() >= REFRESH);
+        let asked = self.followed != followed || self.options != Some(options);
+        let stale = self.version != Some(timeline.version()) || asked;
+        let due = !playing || asked || self.at.is_none_or(|at| at.elapsed() >= REFRESH);
         if !stale || !due {
             return;
         }
         // Frames further apart than this split a run (a second at most: a missed frame or two does not).
         let gap = (2.5 * frame_s).clamp(0.05, 1.0);
         self.presence = timeline.presence(gap);
-        self.angles = match (followed, skeleton) {
-            (Some(id), Some(s)) => timeline.angles_of(id, s),
-            _ => Vec::new(),
+        self.angles = match (followed.and_then(|id| timeline.track_of(id)), skeleton) {
+            (Some((track, times)), Some(s)) => motion_view::from_track(s, track, &times, &options),
+            _ => AngleRows::default(),
         };
         self.version = Some(timeline.version());
         self.followed = followed;
+        self.options = Some(options);
         self.at = Some(Instant::now());
     }
 }

@@ -7,10 +7,10 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use eframe::egui;
 
 use super::jobs;
+use super::motion_view::{self, AngleRows};
 use super::state::{snapshot_name, Answer, Command, Dialog};
 use super::PosecamApp;
 use crate::capture::{camera_formats, list_cameras, SourceSpec};
-use crate::track::angles::JOINT_ANGLES;
 
 /// File types offered by the open dialog.
 const OPENABLE: &[&str] = &[
@@ -100,6 +100,9 @@ fn answer(dialog: Dialog) -> Option<Command> {
             .add_filter("CSV", &["csv"])
             .save_file()
             .map(Command::SaveAngles),
+        Dialog::SaveMotion => rfd::FileDialog::new()
+            .pick_folder()
+            .map(Command::SaveMotion),
     }
 }
 
@@ -137,33 +140,40 @@ impl PosecamApp {
         }
     }
 
-    /// The followed person's joint angles, one row per frame: from the timeline for files, from the
-    /// last seconds for live sources.
-    pub(super) fn angle_rows(&self) -> Vec<(f64, Vec<Option<f32>>)> {
-        let Some(id) = self.view.followed else {
-            return Vec::new();
-        };
+    /// The followed person's angles (of the kind shown), one row per frame: from the timeline for
+    /// files, from the last seconds for live sources.
+    pub(super) fn angle_rows(&self) -> AngleRows {
         let skeleton = self.view.last.as_ref().map(|l| l.skeleton);
-        match (self.keeps_timeline(), skeleton) {
-            (true, Some(skeleton)) => self
+        let (Some(id), Some(skeleton)) = (self.view.followed, skeleton) else {
+            return AngleRows::default();
+        };
+        let options = self.view.angle_options;
+        match self.keeps_timeline() {
+            true => self
                 .view
                 .timeline
                 .read()
-                .map(|t| t.angles_of(id, skeleton))
+                .ok()
+                .and_then(|t| t.track_of(id))
+                .map(|(track, times)| motion_view::from_track(skeleton, track, &times, &options))
                 .unwrap_or_default(),
-            _ => self.view.angles.samples.iter().cloned().collect(),
+            false => AngleRows {
+                names: motion_view::names(skeleton, options.kind),
+                rows: self.view.angles.samples.iter().cloned().collect(),
+                speed: Vec::new(),
+            },
         }
     }
 
     pub fn save_angles(&mut self, path: &Path) {
-        let rows = self.angle_rows();
+        let data = self.angle_rows();
         let mut csv = String::from("time_s");
-        for def in JOINT_ANGLES {
+        for name in &data.names {
             csv.push(',');
-            csv.push_str(&def.name.replace(' ', "_"));
+            csv.push_str(&name.replace(' ', "_"));
         }
         csv.push('\n');
-        for (t, values) in &rows {
+        for (t, values) in &data.rows {
             csv.push_str(&format!("{t:.4}"));
             for v in values {
                 csv.push(',');
@@ -176,12 +186,47 @@ impl PosecamApp {
         match jobs::write_text(path, &csv) {
             Ok(()) => self.say(format!(
                 "{} rows of angles saved to {}",
-                rows.len(),
+                data.rows.len(),
                 path.display()
             )),
             Err(e) => self.fail(
                 format!(
                     "cannot save the angles: {}",
+                    crate::pipeline::error_chain(&e)
+                ),
+                false,
+            ),
+        }
+    }
+
+    /// Everyone's motion files from the timeline, as `export --motion` writes them.
+    pub fn save_motion(&mut self, dir: &Path) {
+        let Some(skeleton) = self.view.last.as_ref().map(|l| l.skeleton) else {
+            return self.say("nothing to save yet");
+        };
+        let kept = self
+            .view
+            .timeline
+            .read()
+            .map(|t| t.tracks())
+            .unwrap_or_default();
+        let times: Vec<f64> = kept.iter().flat_map(|(_, t)| t.iter().copied()).collect();
+        let mut sorted = times.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted.dedup();
+        let tracks: Vec<_> = kept.into_iter().map(|(t, _)| t).collect();
+        let stem = suggested_name(self.view.source.as_ref(), "");
+        let settings = self.view.angle_options.settings(self.view.followed);
+        let rate = motion_view::rate_of(&sorted);
+        match crate::pipeline::save_motion_files(dir, &stem, skeleton, &tracks, rate, settings) {
+            Ok(s) => self.say(format!(
+                "motion files of {} people saved in {}",
+                s.people,
+                dir.display()
+            )),
+            Err(e) => self.fail(
+                format!(
+                    "cannot save the motion files: {}",
                     crate::pipeline::error_chain(&e)
                 ),
                 false,

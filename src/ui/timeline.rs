@@ -5,8 +5,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::motion::PersonTrack;
 use crate::pose::{Keypoint, Person, Skeleton};
-use crate::track::{angles, TrackedPerson};
+use crate::track::TrackedPerson;
 
 /// Keypoint coordinates are kept in quarter pixels (±8191 px).
 const SUBPIXELS: f32 = 4.0;
@@ -102,9 +103,6 @@ pub struct Presence {
     /// (first, last) frame time of each run of frames.
     pub runs: Vec<(f64, f64)>,
 }
-
-/// A person's joint angles over a file, one row per frame they are in.
-pub type AngleRows = Vec<(f64, Vec<Option<f32>>)>;
 
 /// Every processed frame of one file, keyed by presentation timestamp.
 #[derive(Debug, Clone, Default)]
@@ -274,28 +272,46 @@ impl Timeline {
             .collect()
     }
 
-    /// The joint angles of `id` (from smoothed keypoints) in every kept frame they are in.
-    pub fn angles_of(&self, id: u64, skeleton: &Skeleton) -> AngleRows {
-        let tracks: Vec<u64> = self
-            .ids
-            .iter()
-            .filter(|(_, v)| **v == id)
-            .map(|(k, _)| *k)
-            .collect();
-        let mut rows = Vec::new();
-        for frame in self.frames.values() {
-            let Some(i) = frame.people.iter().position(|p| tracks.contains(&p.track)) else {
-                continue;
-            };
-            let keypoints: Vec<Option<Keypoint>> =
-                frame.smoothed(i).iter().map(|k| k.unpack()).collect();
-            let values = angles::joint_angles(skeleton, &keypoints)
-                .into_iter()
-                .map(|(_, v)| v)
-                .collect();
-            rows.push((frame.time_s, values));
+    /// Every ID's raw keypoints over the kept frames, for the motion analysis: a row per kept frame
+    /// from their first to their last (empty where they are not in it), with each row's time.
+    pub fn tracks(&self) -> Vec<(PersonTrack, Vec<f64>)> {
+        let frames: Vec<&KeptFrame> = self.frames.values().collect();
+        let mut out: BTreeMap<u64, PersonTrack> = BTreeMap::new();
+        for (row, frame) in frames.iter().enumerate() {
+            for (i, p) in frame.people.iter().enumerate() {
+                let Some(&id) = self.ids.get(&p.track) else {
+                    continue;
+                };
+                let track = out.entry(id).or_insert_with(|| PersonTrack {
+                    id,
+                    first_frame: row as u64,
+                    start_s: frame.time_s,
+                    points: Vec::new(),
+                });
+                let at = row - track.first_frame as usize;
+                track.points.resize(at + 1, vec![None; frame.parts()]);
+                track.points[at] = frame
+                    .raw(i)
+                    .iter()
+                    .map(|k| k.unpack().map(|k| (f64::from(k.x), f64::from(k.y))))
+                    .collect();
+            }
         }
-        rows
+        out.into_values()
+            .map(|t| {
+                let first = t.first_frame as usize;
+                let times = frames[first..first + t.points.len()]
+                    .iter()
+                    .map(|f| f.time_s)
+                    .collect();
+                (t, times)
+            })
+            .collect()
+    }
+
+    /// `id`'s track, as [`tracks`](Self::tracks) gives it.
+    pub fn track_of(&self, id: u64) -> Option<(PersonTrack, Vec<f64>)> {
+        self.tracks().into_iter().find(|(t, _)| t.id == id)
     }
 
     /// Bytes this timeline holds on the heap (allocations themselves, without the allocator's own
@@ -408,8 +424,14 @@ mod tests {
         assert_eq!(presence[0].id, 9);
         assert_eq!(presence[0].runs.len(), 2, "{:?}", presence[0].runs);
         assert!((presence[0].runs[1].0 - 2.0).abs() < 1e-9);
-        assert_eq!(t.angles_of(9, &COCO18).len(), 15);
-        assert!(t.angles_of(4, &COCO18).is_empty());
+        let (track, times) = t.track_of(9).unwrap();
+        assert_eq!(
+            (track.points.len(), times.len()),
+            (15, 15),
+            "a row per kept frame"
+        );
+        assert!((times[10] - 2.0).abs() < 1e-9);
+        assert!(t.track_of(4).is_none());
     }
 
     #[test]

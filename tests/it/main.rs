@@ -21,6 +21,8 @@ mod hostile;
 mod install;
 mod live;
 mod model_contract;
+#[allow(clippy::too_many_lines)]
+mod motion;
 mod no_silent_loss;
 mod output_clashes;
 mod real_model;

@@ -356,13 +356,13 @@ fn a_paused_file_steps_back_with_its_ids_shows_angles_and_costs_no_repaints() {
         target,
         "the clicked person is followed"
     );
-    let title = format!("Joint angles of #{}", target.unwrap());
+    let title = format!("Angles of #{}", target.unwrap());
     assert!(
         h.query_all_by_label_contains(&title).next().is_some(),
         "{title}"
     );
     assert!(h
-        .query_all_by_label_contains("Save angles")
+        .query_all_by_label_contains("Save motion files")
         .next()
         .is_some());
     let degrees = h.query_all_by_label_contains("°").count();
@@ -372,9 +372,10 @@ fn a_paused_file_steps_back_with_its_ids_shows_angles_and_costs_no_repaints() {
     let text = std::fs::read_to_string(&csv).unwrap();
     let rows = text.lines().count() - 1;
     assert!(
-        text.starts_with("time_s,right_elbow") && rows as u64 > paused_at / 2,
+        text.starts_with("time_s,right_knee") && rows as u64 > paused_at / 2,
         "the whole history so far, not just the paused frame: {rows} rows"
     );
+    segments_and_motion_files(&mut h, dir.path(), target.unwrap());
 
     snapshot_is_named_from_the_source(&mut h, dir.path());
     strip_rows_are_named_on_hover(&mut h);
@@ -544,4 +545,41 @@ fn at_1024_by_768_the_panels_fit_and_the_actions_are_in_reach() {
         );
     }
     ended_then_played_again(&mut h);
+}
+
+/// The segment angles replace the joint angles in the legend, and *Save motion files…* writes what
+/// `export --motion` writes, the followed person's `.trc` among them.
+fn segments_and_motion_files(h: &mut Harness<'static, Option<PosecamApp>>, dir: &Path, id: u64) {
+    assert!(h
+        .query_all_by_label_contains("right shank")
+        .next()
+        .is_none());
+    h.get_by_label("segments").click();
+    h.run_steps(3);
+    assert!(
+        h.query_all_by_label_contains("right shank")
+            .next()
+            .is_some(),
+        "segment angles in the legend"
+    );
+    assert!(h.query_all_by_label_contains("right knee").next().is_none());
+    let folder = dir.join("motion");
+    h.state_mut().as_mut().unwrap().save_motion(&folder);
+    let names: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for suffix in [
+        format!("_p{id}.trc"),
+        format!("_p{id}_angles.mot"),
+        "_angles.csv".into(),
+    ] {
+        assert!(
+            names.iter().any(|n| n.ends_with(&suffix)),
+            "{suffix} in {names:?}"
+        );
+    }
+    // Saving again does not replace them: the window's saves are transactions too.
+    h.state_mut().as_mut().unwrap().save_motion(&folder);
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), names.len());
 }

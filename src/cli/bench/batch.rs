@@ -154,6 +154,7 @@ fn time_single(
         jsonl: Some(dir.join("joined.jsonl")),
         json_dir: None,
         csv: Some(dir.join("joined.csv")),
+        motion: None,
         overwrite: true,
         max_pixels: posecam::io::inputs::DEFAULT_MAX_PIXELS,
     };
