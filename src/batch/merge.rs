@@ -1,14 +1,15 @@
-//! `batch merge`: one summary of the whole collection, every item's tracks in one CSV, and the shards
-//! to resubmit. Idempotent: it rewrites its three files from the records each time.
+//! `batch merge`: one summary of the whole collection, every item's tracks in one CSV (and its
+//! angles, when the plan writes motion files), and the shards to resubmit. Idempotent: it rewrites
+//! its files from the records each time.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
-use super::plan::Plan;
+use super::plan::{ManifestItem, Plan};
 use super::records::ItemRecord;
-use super::{BatchError, Counts, ItemState, Shard, RESUBMIT, SUMMARY, TRACKS};
+use super::{BatchError, Counts, ItemState, Shard, ANGLES, RESUBMIT, SUMMARY, TRACKS};
 use crate::io::transaction::OutputSet;
-use crate::pipeline::CSV_HEADER;
+use crate::pipeline::{ANGLES_CSV_HEADER, CSV_HEADER};
 
 /// The summary's columns.
 pub const SUMMARY_HEADER: &str = "id,input,status,frames,seconds,fps,max_people,error";
@@ -47,10 +48,20 @@ pub fn merge(
     let summary = set.add_file(&plan.dir.join(SUMMARY), "summary")?;
     let tracks = set.add_file(&plan.dir.join(TRACKS), "tracks")?;
     let again = set.add_file(&plan.dir.join(RESUBMIT), "resubmit")?;
+    let angles = match plan.file.options.outputs.motion {
+        true => Some(set.add_file(&plan.dir.join(ANGLES), "angles")?),
+        false => None,
+    };
     set.stage()?;
     let target = |id| set.target(id).to_path_buf();
     write_summary(set.path(summary), plan, states).map_err(write_error(target(summary)))?;
-    write_tracks(set.path(tracks), plan, states).map_err(write_error(target(tracks)))?;
+    let csv_of = |item: &ManifestItem| item.outputs.csv.clone();
+    write_joined(set.path(tracks), CSV_HEADER, plan, states, csv_of)
+        .map_err(write_error(target(tracks)))?;
+    if let Some(angles) = angles {
+        write_joined(set.path(angles), ANGLES_CSV_HEADER, plan, states, angles_of)
+            .map_err(write_error(target(angles)))?;
+    }
     let list: Vec<String> = resubmit.iter().map(|s| s.to_string()).collect();
     std::fs::write(set.path(again), format!("{}\n", list.join(",")))
         .map_err(write_error(target(again)))?;
@@ -113,24 +124,29 @@ fn write_summary(
     out.into_inner()?.sync_all()
 }
 
-/// Every done item's tracks, each row prefixed with the item's id.
-fn write_tracks(
+/// An item's angles table: `<stem>_angles.csv` in its motion folder.
+fn angles_of(item: &ManifestItem) -> Option<PathBuf> {
+    let stem = item.input.file_stem()?;
+    let mut name = stem.to_os_string();
+    name.push("_angles.csv");
+    Some(item.outputs.motion.as_ref()?.join(name))
+}
+
+/// One table of every done item's table (`file` names it), each row prefixed with the item's id.
+fn write_joined(
     path: &Path,
+    header: &str,
     plan: &Plan,
     states: &[(ItemState, Option<ItemRecord>)],
+    file: impl Fn(&ManifestItem) -> Option<PathBuf>,
 ) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(out, "item,{CSV_HEADER}")?;
+    writeln!(out, "item,{header}")?;
     for (item, (state, _)) in plan.items.iter().zip(states) {
-        let Some(csv) = item
-            .outputs
-            .csv
-            .as_ref()
-            .filter(|_| *state == ItemState::Done)
-        else {
+        let Some(csv) = file(item).filter(|_| *state == ItemState::Done) else {
             continue;
         };
-        let file = std::fs::File::open(plan.output_path(csv))?;
+        let file = std::fs::File::open(plan.output_path(&csv))?;
         for line in std::io::BufReader::new(file).lines().skip(1) {
             writeln!(out, "{},{}", item.id, line?)?;
         }

@@ -44,8 +44,10 @@ pub const RECORDS: &str = ".posecam/records";
 pub const SUMMARY: &str = "summary.csv";
 pub const TRACKS: &str = "tracks.csv";
 pub const RESUBMIT: &str = "resubmit.txt";
+/// Every item's angles, joined by `merge` when the plan writes motion files.
+pub const ANGLES: &str = "angles.csv";
 /// Files of the batch itself: no item may write one.
-pub const RESERVED: &[&str] = &[PLAN, MANIFEST, SUMMARY, TRACKS, RESUBMIT];
+pub const RESERVED: &[&str] = &[PLAN, MANIFEST, SUMMARY, TRACKS, RESUBMIT, ANGLES];
 
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {

@@ -25,6 +25,10 @@ pub struct OutputKinds {
     pub jsonl: bool,
     /// Tracks as CSV (needs tracking).
     pub csv: bool,
+    /// Motion files in a folder per item (needs tracking). Left out of plans without it, so their
+    /// options hash as before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub motion: bool,
 }
 
 /// Everything that decides what an item's outputs hold; hashed, so a change makes done items stale.
@@ -40,6 +44,9 @@ pub struct BatchOptions {
     pub preset: String,
     pub outputs: OutputKinds,
     pub max_pixels: u64,
+    /// How motion files are made, when they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub motion: Option<crate::motion::MotionSettings>,
 }
 
 impl BatchOptions {
@@ -104,11 +111,20 @@ pub struct ItemOutputs {
         skip_serializing_if = "Option::is_none"
     )]
     pub csv: Option<PathBuf>,
+    /// A folder: `<stem>_motion/` holds the item's motion files.
+    #[serde(
+        default,
+        with = "os_path::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub motion: Option<PathBuf>,
 }
 
 impl ItemOutputs {
     pub fn all(&self) -> impl Iterator<Item = &PathBuf> {
-        [&self.video, &self.jsonl, &self.csv].into_iter().flatten()
+        [&self.video, &self.jsonl, &self.csv, &self.motion]
+            .into_iter()
+            .flatten()
     }
 }
 
@@ -149,6 +165,7 @@ pub fn outputs_for(relative: &Path, kinds: OutputKinds) -> ItemOutputs {
         video: kinds.video.then(|| beside(video)),
         jsonl: kinds.jsonl.then(|| beside(".jsonl")),
         csv: kinds.csv.then(|| beside(".csv")),
+        motion: kinds.motion.then(|| beside("_motion")),
     }
 }
 
@@ -184,6 +201,22 @@ pub fn items_for(
             mtime_ns,
             outputs,
         });
+    }
+    // A motion folder is its item's alone: no other output may lie inside it.
+    for item in &items {
+        let Some(folder) = &item.outputs.motion else {
+            continue;
+        };
+        if let Some((out, owner)) = claimed
+            .iter()
+            .find(|(out, _)| out.starts_with(folder) && *out != folder)
+        {
+            return Err(BatchError::SameOutput {
+                first: item.input.clone(),
+                second: owner.to_path_buf(),
+                output: out.clone(),
+            });
+        }
     }
     Ok(items)
 }
@@ -396,6 +429,7 @@ mod tests {
         video: true,
         jsonl: true,
         csv: true,
+        motion: true,
     };
 
     #[test]
@@ -404,6 +438,7 @@ mod tests {
         assert_eq!(o.video, Some(PathBuf::from("a/b/clip_pose.mp4")));
         assert_eq!(o.jsonl, Some(PathBuf::from("a/b/clip.jsonl")));
         assert_eq!(o.csv, Some(PathBuf::from("a/b/clip.csv")));
+        assert_eq!(o.motion, Some(PathBuf::from("a/b/clip_motion")));
         let picture = outputs_for(Path::new("photo.JPG"), ALL);
         assert_eq!(picture.video, Some(PathBuf::from("photo_pose.png")));
         let some = outputs_for(
@@ -412,6 +447,7 @@ mod tests {
                 video: false,
                 jsonl: true,
                 csv: false,
+                motion: false,
             },
         );
         assert_eq!(some.all().count(), 1);
@@ -462,6 +498,7 @@ mod tests {
             preset: "ultrafast".into(),
             outputs: ALL,
             max_pixels: 1,
+            motion: None,
         };
         let mut other = options.clone();
         other.thresholds.peak += 0.05;

@@ -63,27 +63,77 @@ impl OutputStamp {
     /// The output at `relative` now (read whole for its checksum: once, as it is committed).
     pub fn of(dir: &Path, relative: &Path) -> std::io::Result<Self> {
         let path = dir.join(relative);
-        let (size, mtime_ns) = file_stamp(&path)?;
+        let (size, mtime_ns) = stamp_now(&path)?;
         Ok(Self {
             path: relative.to_path_buf(),
             size,
             mtime_ns,
-            sha256: sha256_of(&path)?,
+            sha256: checksum_now(&path)?,
         })
     }
 
-    /// The file is as committed, by its size and modification time (cheap enough for every
-    /// `status`; a truncated or rewritten file fails it).
+    /// The output is as committed, by its size and modification time (cheap enough for every
+    /// `status`; a truncated or rewritten file fails it, as does a file added to or taken from a
+    /// folder output).
     pub fn unchanged(&self, dir: &Path) -> bool {
         let path = dir.join(&self.path);
-        path.symlink_metadata().is_ok_and(|m| m.is_file())
-            && file_stamp(&path).ok() == Some((self.size, self.mtime_ns))
+        path.symlink_metadata()
+            .is_ok_and(|m| m.is_file() || m.is_dir())
+            && stamp_now(&path).ok() == Some((self.size, self.mtime_ns))
     }
 
     /// [`unchanged`](Self::unchanged), and its content hashes as it did.
     pub fn verified(&self, dir: &Path) -> bool {
-        self.unchanged(dir) && sha256_of(&dir.join(&self.path)).ok().as_ref() == Some(&self.sha256)
+        self.unchanged(dir)
+            && checksum_now(&dir.join(&self.path)).ok().as_ref() == Some(&self.sha256)
     }
+}
+
+/// The files of a folder output (motion files), in name order; anything else in it is an error.
+fn folder_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_file() {
+            return Err(std::io::Error::other(format!(
+                "{} is not a file",
+                entry.path().display()
+            )));
+        }
+        files.push(entry.path());
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// A file's size and modification time; a folder's total size and latest time (its own, which
+/// changes as files come and go, or its newest file's).
+fn stamp_now(path: &Path) -> std::io::Result<(u64, u64)> {
+    if !std::fs::symlink_metadata(path)?.is_dir() {
+        return file_stamp(path);
+    }
+    let own = file_stamp(path)?.1;
+    folder_files(path)?
+        .iter()
+        .try_fold((0, own), |(size, time), f| {
+            let (s, t) = file_stamp(f)?;
+            Ok((size + s, time.max(t)))
+        })
+}
+
+/// A file's sha256; a folder's, over its files' names and checksums in name order.
+fn checksum_now(path: &Path) -> std::io::Result<String> {
+    if !std::fs::symlink_metadata(path)?.is_dir() {
+        return sha256_of(path);
+    }
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for f in folder_files(path)? {
+        hasher.update(f.file_name().unwrap_or_default().as_encoded_bytes());
+        hasher.update([0]);
+        hasher.update(sha256_of(&f)?.as_bytes());
+    }
+    Ok(super::plan::hex(&hasher.finalize()))
 }
 
 /// Where an item stands.
@@ -242,7 +292,13 @@ pub fn leftovers(plan: &Plan) -> Vec<PathBuf> {
 pub fn remove_leftovers(plan: &Plan) -> Vec<PathBuf> {
     let removed: Vec<PathBuf> = leftovers(plan)
         .into_iter()
-        .filter(|o| std::fs::remove_file(plan.dir.join(o)).is_ok())
+        .filter(|o| {
+            let path = plan.dir.join(o);
+            match path.is_dir() {
+                true => std::fs::remove_dir_all(&path).is_ok(),
+                false => std::fs::remove_file(&path).is_ok(),
+            }
+        })
         .collect();
     let ids: std::collections::HashSet<&str> = plan.items.iter().map(|i| i.id.as_str()).collect();
     for record in all_records(&plan.dir) {

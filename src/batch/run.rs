@@ -112,6 +112,7 @@ pub fn run_items(
                 annotated: out(&o.video),
                 jsonl: out(&o.jsonl),
                 csv: out(&o.csv),
+                motion: out(&o.motion).zip(plan.file.options.motion),
                 tag: i,
                 gate: Some(gate.clone()),
             }

@@ -23,7 +23,7 @@ use super::{
 #[derive(Debug, Subcommand)]
 pub enum BatchCommand {
     /// Freeze the list of inputs and the export options into DIR (manifest.jsonl, plan.json).
-    Plan(PlanArgs),
+    Plan(Box<PlanArgs>),
     /// Run this task's share of the items; items already done, or held by another run, are skipped.
     ///
     /// Exit status: 0 when every item of the shard is done (or another run has it), 65 when only
@@ -47,6 +47,9 @@ pub enum OutputKind {
     Jsonl,
     /// Tracks as CSV (needs tracking).
     Csv,
+    /// Motion files in <stem>_motion/ (needs tracking): filtered tracks, angles, .trc, .mot, .c3d
+    /// and plots, as `export --motion` writes them; `merge` joins everyone's angles in angles.csv.
+    Motion,
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +80,8 @@ pub struct PlanArgs {
     pub thresholds: ThresholdArgs,
     #[command(flatten)]
     pub tracking: TrackArgs,
+    #[command(flatten)]
+    pub motion: super::motion_args::MotionSettingsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -107,7 +112,7 @@ pub struct RunArgs {
 
 pub fn run(command: BatchCommand) -> Result<()> {
     let result = match command {
-        BatchCommand::Plan(a) => plan(a),
+        BatchCommand::Plan(a) => plan(*a),
         BatchCommand::Run(a) => {
             // Anything that stops a run before its items are judged may pass on a retry.
             set_failure_code(EXIT_RETRY);
@@ -150,16 +155,20 @@ fn output_kinds(args: &PlanArgs) -> Result<OutputKinds> {
             video: true,
             jsonl: true,
             csv: tracking,
+            motion: false,
         });
     }
     let has = |k| args.write.contains(&k);
-    if has(OutputKind::Csv) && !tracking {
-        bail!("--write csv needs tracking: leave out --no-track or csv");
+    for (kind, name) in [(OutputKind::Csv, "csv"), (OutputKind::Motion, "motion")] {
+        if has(kind) && !tracking {
+            bail!("--write {name} needs tracking: leave out --no-track or {name}");
+        }
     }
     Ok(OutputKinds {
         video: has(OutputKind::Video),
         jsonl: has(OutputKind::Jsonl),
         csv: has(OutputKind::Csv),
+        motion: has(OutputKind::Motion),
     })
 }
 
@@ -256,6 +265,10 @@ fn plan_options(args: &PlanArgs) -> Result<BatchOptions> {
         preset: args.video.encode().preset,
         outputs: output_kinds(args)?,
         max_pixels: args.inputs_limits.max_pixels,
+        motion: output_kinds(args)?
+            .motion
+            .then(|| args.motion.settings())
+            .transpose()?,
     })
 }
 

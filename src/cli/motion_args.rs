@@ -25,15 +25,23 @@ pub enum Side {
     None,
 }
 
-/// Motion files: filtered tracks, angles, metres and speeds; `.trc`, `.mot`, `.c3d` and plots.
+/// `export --motion DIR` and how the files are made.
 #[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Motion analysis")]
 pub struct MotionArgs {
     /// Write motion files into this folder, after the last frame: per person <stem>_p<ID>.trc,
     /// .c3d, _angles.mot and _angles.png; for everyone <stem>_motion.csv (raw and filtered pixels,
     /// metres, speeds) and <stem>_angles.csv (joint and segment angles, raw and filtered).
     #[arg(long, value_name = "DIR", conflicts_with = "no_track")]
     pub motion: Option<PathBuf>,
+    #[command(flatten)]
+    pub how: MotionSettingsArgs,
+}
+
+/// How motion files are made: filtered tracks, angles, metres and speeds; `.trc`, `.mot`, `.c3d`
+/// and plots (export and batch plan alike).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Motion analysis")]
+pub struct MotionSettingsArgs {
     /// The height of the person the scale is measured on, in metres (pixels become metres from
     /// their median limb lengths).
     #[arg(long, value_name = "METRES", default_value_t = 1.70, value_parser = number_in(0.3..=3.0))]
@@ -102,7 +110,7 @@ fn parse_savgol(s: &str) -> Result<SavGol, String> {
     Ok(SavGol { window, order })
 }
 
-impl MotionArgs {
+impl MotionSettingsArgs {
     pub fn settings(&self) -> Result<MotionSettings> {
         if self.butterworth_order % 2 == 1 {
             bail!("--butterworth-order must be even: it counts the forward and the backward pass");
@@ -142,12 +150,14 @@ impl MotionArgs {
             origin_px: self.origin,
         })
     }
+}
 
+impl MotionArgs {
     /// The folder and settings, when motion files are asked for.
     pub fn request(&self) -> Result<Option<(PathBuf, MotionSettings)>> {
         self.motion
             .clone()
-            .map(|dir| Ok((dir, self.settings()?)))
+            .map(|dir| Ok((dir, self.how.settings()?)))
             .transpose()
     }
 }

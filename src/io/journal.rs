@@ -79,6 +79,7 @@ impl Journal {
         dir: tempfile::TempDir,
         target: &Path,
         overwrite: bool,
+        whole: bool,
     ) -> Result<(), PlaceError> {
         let err = io_error(target);
         if !target.exists() {
@@ -90,10 +91,34 @@ impl Journal {
             self.placed.push(target.to_path_buf());
             return Ok(());
         }
-        for entry in std::fs::read_dir(dir.path()).map_err(err)?.flatten() {
+        let staged: Vec<_> = std::fs::read_dir(dir.path())
+            .map_err(err)?
+            .flatten()
+            .collect();
+        if whole && overwrite {
+            let names: std::collections::HashSet<_> =
+                staged.iter().map(|e| e.file_name()).collect();
+            for old in std::fs::read_dir(target).map_err(err)?.flatten() {
+                let is_file = old.file_type().is_ok_and(|t| t.is_file());
+                if is_file && !names.contains(&old.file_name()) {
+                    self.set_aside(&old.path())?;
+                }
+            }
+        }
+        for entry in staged {
             let file = tempfile::TempPath::try_from_path(entry.path()).map_err(err)?;
             self.place_file(file, &target.join(entry.file_name()), overwrite)?;
         }
+        Ok(())
+    }
+
+    /// Moves `target` aside, as a replaced file is: gone once the commit finishes, put back if it
+    /// fails.
+    fn set_aside(&mut self, target: &Path) -> Result<(), PlaceError> {
+        let err = io_error(target);
+        let backup = backup_beside(target).map_err(err)?;
+        std::fs::rename(target, &backup).map_err(err)?;
+        self.replaced.push((target.to_path_buf(), backup));
         Ok(())
     }
 

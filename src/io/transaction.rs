@@ -61,6 +61,9 @@ pub enum FolderFiles {
     Names(Vec<String>),
     /// Any name with this prefix and suffix (per-frame files).
     Pattern { prefix: String, suffix: String },
+    /// The folder is the output's own (a batch item's motion files): every file in it is the
+    /// output's, and the new folder replaces the old whole, no file of an earlier run left in it.
+    Whole,
 }
 
 impl FolderFiles {
@@ -72,6 +75,7 @@ impl FolderFiles {
                     && name.starts_with(prefix.as_str())
                     && name.ends_with(suffix.as_str())
             }
+            FolderFiles::Whole => true,
         }
     }
 }
@@ -352,7 +356,10 @@ impl OutputSet {
             let staged_path = staged.path().to_path_buf();
             let result = match staged {
                 Staged::File(file) => journal.place_file(file, &p.target, overwrite),
-                Staged::Folder(dir) => journal.place_folder(dir, &p.target, overwrite),
+                Staged::Folder(dir) => {
+                    let whole = p.folder == Some(FolderFiles::Whole);
+                    journal.place_folder(dir, &p.target, overwrite, whole)
+                }
             };
             unregister(&staged_path);
             if let Err(e) = result {

@@ -154,7 +154,7 @@ pub fn points_to_angle(p: &[(f64, f64)]) -> Option<f64> {
 
 /// Which way a person faces in the picture; angles are computed as if facing right, so flexion is
 /// positive whichever way they walk (Sports2D's `visible_side`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Facing {
     /// From the toes when the skeleton has feet, else from the nose against the ears, each frame.
     #[default]

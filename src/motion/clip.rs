@@ -22,7 +22,7 @@ pub struct PersonTrack {
 }
 
 /// Where pixels-to-metres comes from.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ScaleSource {
     /// This height, in metres, for the person seen longest (or `person`).
     PersonHeight { metres: f64, person: Option<u64> },
@@ -31,7 +31,7 @@ pub enum ScaleSource {
 }
 
 /// Everything the analysis needs besides the tracks.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MotionSettings {
     pub filter: FilterSettings,
     pub scale: ScaleSource,

@@ -17,6 +17,7 @@ use super::batch_source::{BatchSource, ItemEvent, StagedOutputs};
 use super::engines::WorkerEngine;
 use super::export::{draw_people, ExportSettings};
 use super::export_files::{KeypointWriters, StagedFile};
+use super::motion_files::MotionOutput;
 use super::stage::{spawn_stage, EventSink, StageContext, StageStats};
 use super::{
     start_stages, Delivery, FrameResult, PipelineError, PipelineSettings, SharedSettings,
@@ -310,11 +311,24 @@ impl BatchEncoder {
             )?))),
             None => None,
         };
-        open.keypoints = Some(KeypointWriters::new(
-            &open.outputs.jsonl.map(staged),
-            None,
-            &open.outputs.csv.map(staged),
-        )?);
+        let motion = open.outputs.motion.map(|(id, settings)| MotionOutput {
+            dir: set.path(id).to_path_buf(),
+            shown: set.target(id).to_path_buf(),
+            stem: open
+                .outputs
+                .input
+                .file_stem()
+                .map_or_else(|| "video".into(), |s| s.to_string_lossy().into_owned()),
+            settings,
+        });
+        open.keypoints = Some(
+            KeypointWriters::new(
+                &open.outputs.jsonl.map(staged),
+                None,
+                &open.outputs.csv.map(staged),
+            )?
+            .with_motion(motion),
+        );
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use std::time::Instant;
 use crossbeam_channel::Sender;
 
 use crate::capture::{CaptureError, Frame, FrameSource, PictureKind, SourceInfo, VideoSource};
-use crate::io::transaction::{OutputId, OutputSet};
+use crate::io::transaction::{FolderFiles, OutputId, OutputSet};
 use crate::video::VideoInfo;
 
 /// One input of a batch and the files it gets (targets; the run stages them).
@@ -22,6 +22,8 @@ pub struct BatchItem {
     pub annotated: Option<PathBuf>,
     pub jsonl: Option<PathBuf>,
     pub csv: Option<PathBuf>,
+    /// A folder for the item's motion files, and how they are made.
+    pub motion: Option<(PathBuf, crate::motion::MotionSettings)>,
     /// The caller's number for the item (a batch's manifest position), for its gate.
     pub tag: usize,
     /// Asked as the item opens, before anything is read or staged.
@@ -72,6 +74,8 @@ pub(crate) struct StagedOutputs {
     pub annotated: Option<OutputId>,
     pub jsonl: Option<OutputId>,
     pub csv: Option<OutputId>,
+    /// The motion folder, and how its files are made.
+    pub motion: Option<(OutputId, crate::motion::MotionSettings)>,
 }
 
 /// What the source tells the encoder about items, in the order it happens; an item's `Started`
@@ -170,7 +174,8 @@ fn open_item(
 fn stage_outputs(item: &BatchItem) -> Result<StagedOutputs, crate::io::transaction::OutputError> {
     // Files already there were judged by the gate (this batch's own, or planned with --overwrite);
     // with none there, a file that appears before the commit is not replaced.
-    let targets = [&item.annotated, &item.jsonl, &item.csv];
+    let folder = item.motion.as_ref().map(|(dir, _)| dir.clone());
+    let targets = [&item.annotated, &item.jsonl, &item.csv, &folder];
     let replace = targets
         .into_iter()
         .flatten()
@@ -187,6 +192,15 @@ fn stage_outputs(item: &BatchItem) -> Result<StagedOutputs, crate::io::transacti
     let annotated = add(&item.annotated, "annotated output")?;
     let jsonl = add(&item.jsonl, "keypoints (JSON lines)")?;
     let csv = add(&item.csv, "tracks (CSV)")?;
+    let motion = item
+        .motion
+        .as_ref()
+        .map(|(dir, settings)| {
+            create_parent(dir)?;
+            let id = set.add_folder(dir, "motion files", FolderFiles::Whole)?;
+            Ok::<_, crate::io::transaction::OutputError>((id, *settings))
+        })
+        .transpose()?;
     set.stage()?;
     Ok(StagedOutputs {
         input: item.input.clone(),
@@ -195,6 +209,7 @@ fn stage_outputs(item: &BatchItem) -> Result<StagedOutputs, crate::io::transacti
         annotated,
         jsonl,
         csv,
+        motion,
     })
 }
 

@@ -309,3 +309,95 @@ fn bad_motion_options_are_refused_before_any_work() {
         assert!(!m.exists() && !out.exists(), "nothing written");
     }
 }
+
+fn batch(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(common::posecam_bin())
+        .arg("batch")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("POSECAM_MODEL")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_batch_writes_motion_files_per_item_and_merge_joins_their_angles() {
+    let (Some(model), Some(clip)) = (
+        common::shared_model(),
+        common::shared("data/video/two-walking-480x270.gif"),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    for folder in ["in/a", "in/b"] {
+        std::fs::create_dir_all(tmp.path().join(folder)).unwrap();
+        std::fs::copy(&clip, tmp.path().join(folder).join("walk.gif")).unwrap();
+    }
+    let ok = |o: &std::process::Output| {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(o.status.success(), "{text}");
+        text
+    };
+    ok(&batch(
+        tmp.path(),
+        &[
+            "plan",
+            "in",
+            "--out",
+            "out",
+            "--write",
+            "csv,motion",
+            "--model",
+            s(&model),
+            "--person-height",
+            "1.8",
+        ],
+    ));
+    ok(&batch(tmp.path(), &["run", "out"]));
+    let folder = tmp.path().join("out/a/walk_motion");
+    let names = names_in(&folder);
+    for name in [
+        "walk_angles.csv",
+        "walk_motion.csv",
+        "walk_p1.trc",
+        "walk_p1.c3d",
+        "walk_p1_angles.mot",
+        "walk_p1_angles.png",
+    ] {
+        assert!(names.contains(&name.to_string()), "{name} in {names:?}");
+    }
+    ok(&batch(tmp.path(), &["merge", "out"]));
+    let joined = csv_rows(&tmp.path().join("out/angles.csv"));
+    let items: std::collections::BTreeSet<&str> =
+        joined.iter().map(|r| r["item"].as_str()).collect();
+    assert_eq!(items.len(), 2, "both items' angles");
+    let one = csv_rows(&folder.join("walk_angles.csv"));
+    assert_eq!(joined.len(), 2 * one.len(), "every row of each item, once");
+    assert!(joined.iter().any(|r| r["angle"] == "right knee"));
+
+    // A changed motion folder makes its item stale; the rerun replaces the folder whole, so a
+    // file of an earlier run (here a stray one) does not linger beside the new files.
+    std::fs::write(folder.join("walk_p99.trc"), b"old").unwrap();
+    let status = batch(tmp.path(), &["status", "out", "--json"]);
+    let counts: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(counts["counts"]["stale"], 1, "{counts}");
+    ok(&batch(tmp.path(), &["run", "out"]));
+    assert_eq!(names_in(&folder), names, "the folder as the run wrote it");
+    let status = batch(tmp.path(), &["status", "out", "--json"]);
+    let counts: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(counts["counts"]["done"], 2, "{counts}");
+}

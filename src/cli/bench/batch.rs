@@ -90,8 +90,10 @@ fn options(model: &ModelArgs) -> Result<BatchOptions> {
             video: true,
             jsonl: true,
             csv: true,
+            motion: false,
         },
         max_pixels: posecam::io::inputs::DEFAULT_MAX_PIXELS,
+        motion: None,
     })
 }
 

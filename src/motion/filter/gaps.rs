@@ -2,7 +2,7 @@
 //! which samples were filled so no one takes them for measurements.
 
 /// How a gap is bridged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Interpolation {
     Linear,
     /// A cubic through the two samples on each side (Catmull-Rom tangents; linear where a side has

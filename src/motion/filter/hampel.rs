@@ -2,7 +2,7 @@
 //! from its window's median than `n_sigma` robust standard deviations is replaced by that median.
 
 /// The window (odd, in samples) and the threshold, in robust standard deviations.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Hampel {
     pub window: usize,
     pub n_sigma: f64,

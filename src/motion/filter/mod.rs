@@ -14,7 +14,7 @@ pub use savgol::SavGol;
 
 /// A Butterworth low-pass run forward then backward. `order` counts both passes, as Pose2Sim and
 /// Sports2D do: order 4 is a second-order filter run twice, with no lag.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LowPass {
     pub order: usize,
     pub cutoff_hz: f64,
@@ -30,7 +30,7 @@ impl Default for LowPass {
 }
 
 /// What runs, in this order: gap filling, Hampel, Butterworth, Savitzky–Golay.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FilterSettings {
     /// Longest gap filled, in samples (0: none).
     pub max_gap: usize,

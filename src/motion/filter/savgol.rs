@@ -5,7 +5,7 @@
 use super::linalg::solve;
 
 /// The window (odd, in samples) and the polynomial's order (below the window).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SavGol {
     pub window: usize,
     pub order: usize,
