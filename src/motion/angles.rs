@@ -170,23 +170,6 @@ pub enum Facing {
 }
 
 impl Facing {
-    pub const NAMES: &[&str] = &["auto", "right", "left", "front", "back", "none"];
-
-    pub fn parse(s: &str) -> Option<Self> {
-        let all = [
-            Self::Auto,
-            Self::Right,
-            Self::Left,
-            Self::Front,
-            Self::Back,
-            Self::None,
-        ];
-        Self::NAMES
-            .iter()
-            .position(|n| n.eq_ignore_ascii_case(s))
-            .map(|i| all[i])
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Self::Auto => "auto",

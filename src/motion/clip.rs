@@ -176,7 +176,8 @@ fn clip_scale(
     };
     let Some(i) = pick else { return (None, None) };
     let points = &filtered[i].0;
-    let limbs = Limbs::measure(skeleton, points);
+    // A person drawn as a point (a degenerate model output) has no height to scale by.
+    let limbs = Limbs::measure(skeleton, points).filter(|l| l.height() > 1.0);
     let metres_per_px = match s.scale {
         ScaleSource::MetresPerPixel(m) => Some(m),
         ScaleSource::PersonHeight { metres, .. } => limbs.map(|l| metres / l.height()),
