@@ -275,11 +275,25 @@ impl Timeline {
     /// Every ID's raw keypoints over the kept frames, for the motion analysis: a row per kept frame
     /// from their first to their last (empty where they are not in it), with each row's time.
     pub fn tracks(&self) -> Vec<(PersonTrack, Vec<f64>)> {
+        self.tracks_of(None)
+    }
+
+    /// `id`'s track, as [`tracks`](Self::tracks) gives it (only theirs is built: the angle panel
+    /// asks for it as the timeline grows).
+    pub fn track_of(&self, id: u64) -> Option<(PersonTrack, Vec<f64>)> {
+        self.tracks_of(Some(id)).pop()
+    }
+
+    fn tracks_of(&self, only: Option<u64>) -> Vec<(PersonTrack, Vec<f64>)> {
         let frames: Vec<&KeptFrame> = self.frames.values().collect();
         let mut out: BTreeMap<u64, PersonTrack> = BTreeMap::new();
         for (row, frame) in frames.iter().enumerate() {
             for (i, p) in frame.people.iter().enumerate() {
-                let Some(&id) = self.ids.get(&p.track) else {
+                let Some(&id) = self
+                    .ids
+                    .get(&p.track)
+                    .filter(|id| only.is_none_or(|o| o == **id))
+                else {
                     continue;
                 };
                 let track = out.entry(id).or_insert_with(|| PersonTrack {
@@ -307,11 +321,6 @@ impl Timeline {
                 (t, times)
             })
             .collect()
-    }
-
-    /// `id`'s track, as [`tracks`](Self::tracks) gives it.
-    pub fn track_of(&self, id: u64) -> Option<(PersonTrack, Vec<f64>)> {
-        self.tracks().into_iter().find(|(t, _)| t.id == id)
     }
 
     /// Bytes this timeline holds on the heap (allocations themselves, without the allocator's own
