@@ -11,6 +11,7 @@ pub mod capture;
 pub mod infer;
 pub mod io;
 pub mod motion;
+pub mod multiview;
 pub mod pipeline;
 pub mod pose;
 pub mod render;

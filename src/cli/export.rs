@@ -18,9 +18,10 @@ use super::{InputArgs, ModelArgs, ThresholdArgs, TrackArgs, VideoArgs};
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Input video (anything FFmpeg reads: mp4, mkv, avi, mov, webm, gif, ...) or a stream URL
-    /// (rtsp://, http(s)://, udp://, srt://...) to record.
-    pub input: PathBuf,
-    /// Annotated output video (.mp4, .mkv, .mov).
+    /// (rtsp://, http(s)://, udp://, srt://...) to record. With --calib: one video per camera.
+    #[arg(required = true, num_args = 1.., value_name = "INPUT")]
+    pub input: Vec<PathBuf>,
+    /// Annotated output video (.mp4, .mkv, .mov); with --calib, the folder for the 3D files.
     #[arg(short, long)]
     pub output: PathBuf,
     /// Keypoints as JSON lines: one line per frame with its index, time and people.
@@ -60,12 +61,35 @@ pub struct ExportArgs {
     pub tracking: TrackArgs,
     #[command(flatten)]
     pub motion: super::motion_args::MotionArgs,
+    #[command(flatten)]
+    pub scene: super::scene_args::SceneArgs,
 }
 
 pub fn run(args: ExportArgs) -> Result<()> {
+    if let Some(calib) = args.scene.calib.clone() {
+        let run = super::scene_args::SceneRun {
+            input: &args.input,
+            output: &args.output,
+            overwrite: args.overwrite,
+            stats: args.stats,
+            infer_workers: args.infer_workers,
+            model: &args.model,
+            thresholds: &args.thresholds,
+            video: &args.video,
+            tracking: &args.tracking,
+            scene: &args.scene,
+        };
+        return super::scene_args::run(&run, calib);
+    }
+    let [input] = &args.input[..] else {
+        anyhow::bail!(
+            "{} inputs: several views make a 3D scene, which needs their calibration (--calib FILE)",
+            args.input.len()
+        );
+    };
     let net = args.model.net()?;
     let request = ExportRequest {
-        input: args.input.clone(),
+        input: input.clone(),
         output: args.output.clone(),
         jsonl: args.json.clone(),
         json_dir: args.json_dir.clone(),
@@ -95,7 +119,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
             if engines.len() == 1 { "" } else { "s" }
         );
     }
-    tracing::info!("{}: {}", args.input.display(), pipeline::describe(&info));
+    tracing::info!("{}: {}", input.display(), pipeline::describe(&info));
     interrupt::finish_on_first_signal(cancel.clone());
     let settings = ExportSettings {
         net,

@@ -3,6 +3,7 @@
 mod batch_cmd;
 mod batch_report;
 mod bench;
+mod calib_cmd;
 pub(crate) mod console;
 mod doctor;
 mod export;
@@ -10,6 +11,7 @@ mod image_cmd;
 mod model_cmd;
 mod motion_args;
 mod runtime_cmd;
+mod scene_args;
 
 use crate::cli::console::out;
 use std::ops::RangeInclusive;
@@ -65,6 +67,9 @@ pub enum Command {
     Batch(batch_cmd::BatchCommand),
     /// Measure inference and association time (last stdout line: one JSON object).
     Bench(bench::BenchArgs),
+    /// Camera calibrations for 3D: show one (and draw the rig), convert to Pose2Sim's format.
+    #[command(subcommand)]
+    Calib(calib_cmd::CalibCommand),
     /// Download or inspect models.
     #[command(subcommand)]
     Model(model_cmd::ModelCommand),
@@ -103,6 +108,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Batch(c)) => batch_cmd::run(c),
         Some(Command::Bench(a)) => bench::run(a),
         Some(Command::Model(c)) => model_cmd::run(c),
+        Some(Command::Calib(c)) => calib_cmd::run(c),
         Some(Command::Runtime(c)) => runtime_cmd::run(c),
         Some(Command::Doctor) => {
             out!("{}", doctor::render(&doctor::report()));

@@ -24,8 +24,11 @@ mod live;
 mod motion_files;
 pub mod order;
 mod people_stage;
+mod scene_export;
+mod scene_files;
 mod source_stage;
 mod stage;
+mod views;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -50,8 +53,10 @@ pub use live::{LiveOptions, LivePipeline};
 pub use motion_files::{
     save_motion_files, MotionOutput, MotionSummary, ANGLES_CSV_HEADER, MOTION_CSV_HEADER,
 };
+pub use scene_export::{SceneError, ScenePlan, SceneReport, SceneRequest};
 pub use source_stage::{Control, KeptFrames};
 pub use stage::StageStats;
+pub use views::{pose_views, ViewPeople};
 
 use engines::WorkerEngine;
 use stage::{spawn_stage, Outlet, StageContext};

@@ -6,6 +6,7 @@
 
 mod canvas;
 pub mod plot;
+pub mod rig_plot;
 mod text;
 
 use serde::{Deserialize, Serialize};

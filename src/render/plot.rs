@@ -16,7 +16,7 @@ pub struct AnglePanel<'a> {
 const PANEL: (u32, u32) = (420, 220);
 const COLUMNS: usize = 3;
 
-fn fonts() {
+pub(crate) fn fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The same font the window uses; registering twice is harmless but needless.
@@ -46,6 +46,11 @@ pub fn angles_png(title: &str, times: &[f64], panels: &[AnglePanel]) -> Result<V
         }
         root.present().map_err(|e| e.to_string())?;
     }
+    encode_png(w, h, rgb)
+}
+
+/// An RGB buffer as a PNG, compressed hard (plots are mostly flat colour).
+pub(crate) fn encode_png(w: u32, h: u32, rgb: Vec<u8>) -> Result<Vec<u8>, String> {
     let image = image::RgbImage::from_raw(w, h, rgb).ok_or("plot buffer size")?;
     let mut png = Vec::new();
     let encoder = image::codecs::png::PngEncoder::new_with_quality(

@@ -23,6 +23,8 @@ mod live;
 mod model_contract;
 #[allow(clippy::too_many_lines)]
 mod motion;
+#[allow(clippy::too_many_lines)]
+mod multiview;
 mod no_silent_loss;
 mod output_clashes;
 mod real_model;

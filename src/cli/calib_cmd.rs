@@ -1,0 +1,159 @@
+//! `posecam calib`: what a calibration holds (and a picture of the rig from above), and conversion to
+//! Pose2Sim's format.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use posecam::io::transaction::OutputSet;
+use posecam::multiview::calib::{self, to_pose2sim_toml};
+use posecam::multiview::{Lens, Rig};
+use posecam::render::rig_plot::{rig_png, RigCamera};
+
+use crate::cli::console::outln;
+
+#[derive(Debug, Subcommand)]
+pub enum CalibCommand {
+    /// The cameras of a calibration: size, focal length, lens, where each stands, the distances
+    /// between them; --picture draws the rig from above.
+    Show(ShowArgs),
+    /// Writes a calibration (Pose2Sim or aniposelib TOML, Qualisys .qca.txt) in Pose2Sim's Calib.toml
+    /// format.
+    Convert(ConvertArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    pub file: PathBuf,
+    /// The rig from above as a PNG.
+    #[arg(long, value_name = "PNG")]
+    pub picture: Option<PathBuf>,
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+pub fn run(command: CalibCommand) -> Result<()> {
+    match command {
+        CalibCommand::Show(a) => show(&a),
+        CalibCommand::Convert(a) => convert(&a),
+    }
+}
+
+fn show(a: &ShowArgs) -> Result<()> {
+    let (rig, format) = calib::read(&a.file)?;
+    outln!(
+        "{}: {} cameras ({})",
+        a.file.display(),
+        rig.len(),
+        format.name()
+    );
+    for cam in &rig.cameras {
+        let c = cam.centre();
+        let k = &cam.matrix;
+        let lens = match cam.lens {
+            Lens::Standard { .. } => "lens",
+            Lens::Fisheye(_) => "fisheye",
+        };
+        let terms: Vec<String> = cam
+            .lens
+            .coefficients()
+            .iter()
+            .map(|v| format!("{v:.4}"))
+            .collect();
+        outln!(
+            "  {:<10} {}×{}  f {:.1}×{:.1} px  centre ({:.1}, {:.1}) px  {lens} [{}]  at ({:.3}, {:.3}, {:.3}) m",
+            cam.name,
+            cam.size[0],
+            cam.size[1],
+            k[(0, 0)],
+            k[(1, 1)],
+            k[(0, 2)],
+            k[(1, 2)],
+            terms.join(" "),
+            c.x,
+            c.y,
+            c.z
+        );
+    }
+    outln!("  baselines:");
+    for (i, j, d) in rig.baselines() {
+        outln!(
+            "    {} – {}: {d:.3} m",
+            rig.cameras[i].name,
+            rig.cameras[j].name
+        );
+    }
+    if let Some(p) = rig.look_at() {
+        outln!(
+            "  the cameras look at ({:.2}, {:.2}, {:.2}) m",
+            p.x,
+            p.y,
+            p.z
+        );
+    }
+    if let Some(path) = &a.picture {
+        write_picture(&rig, &a.file, path, a.overwrite)?;
+        outln!("  picture: {}", path.display());
+    }
+    Ok(())
+}
+
+fn write_picture(rig: &Rig, file: &Path, path: &Path, overwrite: bool) -> Result<()> {
+    let cameras: Vec<RigCamera> = rig
+        .cameras
+        .iter()
+        .map(|c| {
+            let (at, axis) = (c.centre(), c.axis());
+            RigCamera {
+                name: &c.name,
+                at: (at.x, at.y),
+                looks: (axis.x, axis.y),
+            }
+        })
+        .collect();
+    let title = format!(
+        "{} from above",
+        file.file_name().unwrap_or_default().to_string_lossy()
+    );
+    let png =
+        rig_png(&title, &cameras, rig.look_at().map(|p| (p.x, p.y))).map_err(anyhow::Error::msg)?;
+    write_one(file, path, overwrite, "--picture", &png)
+}
+
+/// Writes `bytes` to `path` all or nothing, never over an input or (without --overwrite) a file.
+fn write_one(input: &Path, path: &Path, overwrite: bool, role: &str, bytes: &[u8]) -> Result<()> {
+    let mut outputs = OutputSet::new(&[input], overwrite);
+    let id = outputs.add_file(path, role)?;
+    outputs.stage()?;
+    std::fs::write(outputs.path(id), bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    outputs.commit()?;
+    Ok(())
+}
+
+fn convert(a: &ConvertArgs) -> Result<()> {
+    let (rig, format) = calib::read(&a.input)?;
+    write_one(
+        &a.input,
+        &a.output,
+        a.overwrite,
+        "output",
+        to_pose2sim_toml(&rig).as_bytes(),
+    )?;
+    outln!(
+        "{} ({}, {} cameras) -> {} (Pose2Sim)",
+        a.input.display(),
+        format.name(),
+        rig.len(),
+        a.output.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,334 @@
+//! `posecam export` of several calibrated views: every view's 2D people (one model, one pipeline),
+//! the 3D scene, and its files, all in one output folder committed as one transaction.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::scene_files::{points_of, series, write_jsonl, write_marker_files, Series};
+use super::{pose_views, ExportSettings, PipelineError, PipelineSettings, ViewPeople};
+use crate::capture::{FrameSource, Picture, PictureKind, VideoSource};
+use crate::infer::Engine;
+use crate::io::transaction::{FolderFiles, OutputError, OutputSet};
+use crate::multiview::calib::{self, CalibError};
+use crate::multiview::scene::{frame_sets, reconstruct, Offset, Scene, SceneSettings, ViewClip};
+use crate::multiview::summary::{summarise, SceneSummary};
+use crate::multiview::{Rig, RigError};
+use crate::pose::{Keypoint, Person, Skeleton};
+use crate::render::{draw_figures, Figure, Identity, YuvCanvas};
+use crate::video::{AudioInput, VideoFormat, VideoReader, VideoWriter};
+
+/// What a 3D export reads and writes.
+#[derive(Debug, Clone)]
+pub struct SceneRequest {
+    /// One video per camera, in the calibration's order.
+    pub inputs: Vec<PathBuf>,
+    pub calib: PathBuf,
+    /// The output folder: every file in it is named `<name>_…`.
+    pub out: PathBuf,
+    pub name: String,
+    pub overwrite: bool,
+    /// Per view, when it started filming after the first view (empty: all at once).
+    pub offsets: Vec<Offset>,
+    /// Fill gaps of at most this many frame sets (0: none), flagged as filled.
+    pub fill_gaps: usize,
+    /// Write each view with the 3D people drawn back into it.
+    pub videos: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SceneError {
+    #[error(transparent)]
+    Calib(#[from] CalibError),
+    #[error("{}: {source}", calib.display())]
+    Rig { calib: PathBuf, source: RigError },
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Outputs(#[from] OutputError),
+    #[error("--offsets has {given} value{} for {views} views: give one per view (the first is usually 0)", if *given == 1 { "" } else { "s" })]
+    Offsets { given: usize, views: usize },
+    #[error("{}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What a 3D export did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SceneReport {
+    pub views: usize,
+    pub frames_per_view: Vec<usize>,
+    pub seconds_2d: f64,
+    /// Association, triangulation and tracking, per frame set.
+    pub ms_per_frame_set: f64,
+    pub seconds_files: f64,
+    pub summary: SceneSummary,
+    pub filled_joints: usize,
+}
+
+/// A 3D export checked and staged, waiting to run.
+pub struct ScenePlan {
+    request: SceneRequest,
+    rig: Rig,
+    outputs: OutputSet,
+    folder: crate::io::transaction::OutputId,
+    first: crate::capture::SourceInfo,
+    offsets_s: Vec<f64>,
+}
+
+impl ScenePlan {
+    /// Reads the calibration, checks the views against it and stages the output folder, before any
+    /// model loads.
+    pub fn new(request: SceneRequest) -> Result<Self, SceneError> {
+        let (rig, _) = calib::read(&request.calib)?;
+        let mut sizes = Vec::new();
+        let mut first = None;
+        let mut offsets_s = Vec::new();
+        if !request.offsets.is_empty() && request.offsets.len() != request.inputs.len() {
+            return Err(SceneError::Offsets {
+                given: request.offsets.len(),
+                views: request.inputs.len(),
+            });
+        }
+        for (v, path) in request.inputs.iter().enumerate() {
+            let source = VideoSource::open(path, PictureKind::Yuv).map_err(PipelineError::from)?;
+            let info = source.info().clone();
+            sizes.push([info.width, info.height]);
+            let fps = info.frame_rate.unwrap_or(30.0);
+            offsets_s.push(request.offsets.get(v).map_or(0.0, |o| o.seconds(fps)));
+            first.get_or_insert(info);
+        }
+        rig.check_views(&sizes).map_err(|source| SceneError::Rig {
+            calib: request.calib.clone(),
+            source,
+        })?;
+        let first = first.ok_or(PipelineError::Internal("no view"))?;
+        let mut outputs = OutputSet::new(&request.inputs, request.overwrite);
+        let files = FolderFiles::Pattern {
+            prefix: format!("{}_", request.name),
+            suffix: String::new(),
+        };
+        let folder = outputs.add_folder(&request.out, "--output", files)?;
+        outputs.stage()?;
+        Ok(Self {
+            request,
+            rig,
+            outputs,
+            folder,
+            first,
+            offsets_s,
+        })
+    }
+
+    pub fn rig(&self) -> &Rig {
+        &self.rig
+    }
+
+    /// 2D in every view, then 3D, then the files; commits the folder when all is written.
+    pub fn run(
+        self,
+        engines: Vec<Engine>,
+        settings: &ExportSettings,
+        scene_settings: &SceneSettings,
+        cancel: Arc<AtomicBool>,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<SceneReport, SceneError> {
+        let t = Instant::now();
+        let pipeline = PipelineSettings {
+            net: settings.net.clone(),
+            thresholds: settings.thresholds,
+            tracking: None,
+        };
+        let (people, skeleton, _) = pose_views(
+            &self.request.inputs,
+            self.first.clone(),
+            engines,
+            pipeline,
+            cancel,
+            progress,
+        )?;
+        let seconds_2d = t.elapsed().as_secs_f64();
+        let clips: Vec<ViewClip> = people.iter().map(view_clip).collect();
+        let t = Instant::now();
+        let times: Vec<Vec<f64>> = clips.iter().map(|c| c.times.clone()).collect();
+        let sets = frame_sets(&times, &self.offsets_s);
+        let scene = reconstruct(&self.rig, &clips, sets, &skeleton.mirror(), scene_settings);
+        let ms_per_frame_set = t.elapsed().as_secs_f64() * 1e3 / scene.sets.len().max(1) as f64;
+        let t = Instant::now();
+        let limbs: Vec<(usize, usize, String)> = skeleton
+            .drawn_limbs()
+            .map(|l| {
+                (
+                    l.from,
+                    l.to,
+                    format!(
+                        "{}-{}",
+                        skeleton.parts[l.from].name, skeleton.parts[l.to].name
+                    ),
+                )
+            })
+            .collect();
+        let summary = summarise(&self.rig, &clips, &scene, &limbs);
+        let all = series(&scene, skeleton.parts.len(), self.request.fill_gaps);
+        let dir = self.outputs.path(self.folder).to_path_buf();
+        self.write_files(&dir, &scene, &all, skeleton, &summary)?;
+        if self.request.videos {
+            for v in 0..self.rig.len() {
+                self.write_view(&dir, v, &scene, &all, skeleton, settings)?;
+            }
+        }
+        let report = SceneReport {
+            views: self.rig.len(),
+            frames_per_view: people.iter().map(|p| p.times.len()).collect(),
+            seconds_2d,
+            ms_per_frame_set,
+            seconds_files: t.elapsed().as_secs_f64(),
+            filled_joints: all.iter().map(Series::filled).sum(),
+            summary,
+        };
+        self.outputs.commit()?;
+        Ok(report)
+    }
+
+    fn file(&self, dir: &Path, what: &str) -> PathBuf {
+        dir.join(format!("{}_{what}", self.request.name))
+    }
+
+    fn write_files(
+        &self,
+        dir: &Path,
+        scene: &Scene,
+        all: &[Series],
+        skeleton: &Skeleton,
+        summary: &SceneSummary,
+    ) -> Result<(), SceneError> {
+        let failed = |path: PathBuf| move |source| SceneError::Write { path, source };
+        let times: Vec<f64> = scene.sets.iter().map(|s| s.time_s).collect();
+        let rate = rate_hz(&times);
+        for s in all {
+            let stem = format!("{}_person{}", self.request.name, s.id);
+            write_marker_files(dir, &stem, s, skeleton, &times, rate)
+                .map_err(failed(dir.join(&stem)))?;
+        }
+        let jsonl = self.file(dir, "3d.jsonl");
+        write_jsonl(&jsonl, scene, all, skeleton).map_err(failed(jsonl.clone()))?;
+        let path = self.file(dir, "summary.json");
+        let text =
+            serde_json::to_string_pretty(summary).map_err(|e| failed(path.clone())(e.into()))?;
+        std::fs::write(&path, text + "\n").map_err(failed(path.clone()))?;
+        Ok(())
+    }
+
+    /// View `v` with every 3D person projected into it, in the person's colour.
+    fn write_view(
+        &self,
+        dir: &Path,
+        v: usize,
+        scene: &Scene,
+        all: &[Series],
+        skeleton: &Skeleton,
+        settings: &ExportSettings,
+    ) -> Result<(), SceneError> {
+        let input = &self.request.inputs[v];
+        let reader = VideoReader::open(input).map_err(PipelineError::from)?;
+        let info = reader.info().clone();
+        let stem = input
+            .file_stem()
+            .map_or("view".into(), |s| s.to_string_lossy().into_owned());
+        let path = self.file(dir, &format!("{stem}.mp4"));
+        let audio = if info.audio_streams > 0 {
+            AudioInput::File(input)
+        } else {
+            AudioInput::None
+        };
+        let mut writer = VideoWriter::create_with(
+            &path,
+            &path,
+            &VideoFormat::of(&info),
+            audio,
+            &settings.encode,
+        )
+        .map_err(PipelineError::from)?;
+        let mut source = VideoSource::from_reader(input, reader, PictureKind::Yuv);
+        let by_frame: std::collections::HashMap<usize, usize> = scene
+            .sets
+            .iter()
+            .enumerate()
+            .filter_map(|(k, s)| Some((s.frames[v]?, k)))
+            .collect();
+        let camera = &self.rig.cameras[v];
+        while let Some(frame) = source.next_frame().map_err(PipelineError::from)? {
+            let Picture::Yuv(mut picture) = frame.picture else {
+                return Err(PipelineError::Internal("view frames must be YUV").into());
+            };
+            let picture = Arc::make_mut(&mut picture);
+            if let Some(&k) = by_frame.get(&(frame.index as usize)) {
+                let projected: Vec<(u64, Vec<Option<Keypoint>>)> = all
+                    .iter()
+                    .filter_map(|s| {
+                        let points = points_of(s, k)?;
+                        let keypoints = points
+                            .iter()
+                            .map(|p| {
+                                p.and_then(|p| camera.project(&p)).map(|[x, y]| Keypoint {
+                                    x: x as f32,
+                                    y: y as f32,
+                                    score: 1.0,
+                                })
+                            })
+                            .collect();
+                        Some((s.id, keypoints))
+                    })
+                    .collect();
+                let figures: Vec<Figure> = projected
+                    .iter()
+                    .map(|(id, k)| Figure {
+                        keypoints: k,
+                        identity: Identity::Track(*id),
+                        trail: &[],
+                    })
+                    .collect();
+                draw_figures(
+                    &mut YuvCanvas { image: picture },
+                    skeleton,
+                    &figures,
+                    &settings.style,
+                );
+            }
+            writer
+                .write(picture, frame.pts)
+                .map_err(PipelineError::from)?;
+        }
+        writer.finish(false).map_err(PipelineError::from)?;
+        Ok(())
+    }
+}
+
+/// A view's people as the geometry takes them: pixels and scores.
+fn view_clip(v: &ViewPeople) -> ViewClip {
+    let detection = |p: &Person| {
+        p.keypoints
+            .iter()
+            .map(|k| k.map(|k| ([f64::from(k.x), f64::from(k.y)], k.score)))
+            .collect()
+    };
+    ViewClip {
+        times: v.times.clone(),
+        people: v
+            .people
+            .iter()
+            .map(|frame| frame.iter().map(detection).collect())
+            .collect(),
+    }
+}
+
+/// Frame sets per second, from the median step.
+fn rate_hz(times: &[f64]) -> f64 {
+    let steps = times.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 0.0);
+    crate::motion::units::median(steps).map_or(30.0, |d| 1.0 / d)
+}
