@@ -6,7 +6,7 @@
 //! each other view adds the detection that reprojects best onto it, if near enough. A detection that
 //! no other view confirms stays 2D: one view never makes a 3D person.
 
-use nalgebra::{Matrix3, Vector3};
+use nalgebra::{Matrix3, Point3, Vector3};
 
 use super::camera::Xy;
 use super::rig::Rig;
@@ -93,16 +93,45 @@ impl Person3d {
     }
 }
 
-/// Matches the detections of every view (`views[v]`: view v's people) into 3D people.
+/// Matches the detections of every view (`views[v]`: view v's people) into 3D people. People
+/// already followed come first: where each is expected (`expected`, in 3D) picks its detection in
+/// every view, which finds a person whose partial detections share too few joints for a pair.
 pub fn associate(
     rig: &Rig,
     views: &[Vec<ViewPerson>],
+    expected: &[Vec<Option<Point3<f64>>>],
     mirror: &[usize],
     a: &AssociationSettings,
     t: &TriangulationSettings,
 ) -> Vec<Person3d> {
     let mut taken: Vec<Vec<bool>> = views.iter().map(|v| vec![false; v.len()]).collect();
     let mut people = Vec::new();
+    for points in expected {
+        let guess: Vec<Option<Joint3d>> = points
+            .iter()
+            .map(|p| {
+                p.map(|point| Joint3d {
+                    point,
+                    error_px: 0.0,
+                    views: Vec::new(),
+                })
+            })
+            .collect();
+        let expected = Person3d {
+            joints: guess.clone(),
+            members: Vec::new(),
+        };
+        let near = a.same_place_m * 1.5;
+        let Some(person) = grow(rig, views, &taken, Vec::new(), Some(guess), mirror, a, t)
+            .filter(|p| joint_distance(p, &expected).is_some_and(|d| d < near))
+        else {
+            continue;
+        };
+        for m in &person.members {
+            taken[m.view][m.index] = true;
+        }
+        people.push(person);
+    }
     for (first, second) in candidate_pairs(rig, views, mirror, a, t.min_score) {
         let ((va, ia), (vb, ib)) = (first, second);
         if taken[va][ia] || taken[vb][ib] {
@@ -112,7 +141,7 @@ pub fn associate(
             identity_member(&views[va][ia]),
             oriented_member(rig, &views[va][ia], &views[vb][ib], mirror, t.min_score),
         ];
-        let Some(person) = grow(rig, views, &taken, seed, mirror, a, t) else {
+        let Some(person) = grow(rig, views, &taken, seed, None, mirror, a, t) else {
             continue;
         };
         for m in &person.members {
@@ -123,8 +152,9 @@ pub fn associate(
     merge_duplicates(rig, views, people, a, t)
 }
 
-/// Two people built from different views that stand in the same place are one: their views did not
-/// agree closely enough to grow one person (a partial or noisy detection), but the joints say so.
+/// Two people in the same place are one. Built from different views (which did not agree closely
+/// enough to grow one person), they are merged; sharing a view (the person split in 2D), the fuller
+/// one stays.
 fn merge_duplicates(
     rig: &Rig,
     views: &[Vec<ViewPerson>],
@@ -134,22 +164,25 @@ fn merge_duplicates(
 ) -> Vec<Person3d> {
     let mut i = 0;
     while i < people.len() {
-        let twin = (i + 1..people.len()).find(|&j| {
-            let disjoint = people[j]
-                .members
-                .iter()
-                .all(|m| people[i].members.iter().all(|n| n.view != m.view));
-            disjoint && joint_distance(&people[i], &people[j]).is_some_and(|d| d < a.same_place_m)
-        });
-        match twin {
-            Some(j) => {
-                let other = people.remove(j);
-                let mut members = std::mem::take(&mut people[i].members);
-                members.extend(other.members);
-                let joints = solve(rig, views, &members, t);
-                people[i] = Person3d { joints, members };
-            }
-            None => i += 1,
+        let twin = (i + 1..people.len())
+            .find(|&j| joint_distance(&people[i], &people[j]).is_some_and(|d| d < a.same_place_m));
+        let Some(j) = twin else {
+            i += 1;
+            continue;
+        };
+        let other = people.remove(j);
+        let disjoint = other
+            .members
+            .iter()
+            .all(|m| people[i].members.iter().all(|n| n.view != m.view));
+        if disjoint {
+            let mut members = std::mem::take(&mut people[i].members);
+            members.extend(other.members);
+            let joints = solve(rig, views, &members, t);
+            people[i] = Person3d { joints, members };
+        } else if other.joint_count() > people[i].joint_count() {
+            // Two detections of one view in the same place: a person split in 2D; the fuller stays.
+            people[i] = other;
         }
     }
     people
@@ -286,18 +319,21 @@ pub(crate) fn median(v: &mut [f64]) -> Option<f64> {
     })
 }
 
-/// Triangulates the members, adds the best-fitting untaken detection of each other view, and fixes
-/// left/right swaps; `None` when the person has too few joints.
+/// Triangulates the members (or starts from `guess`), adds the best-fitting untaken detection of
+/// each other view, and fixes left/right swaps; `None` when the person has too few joints or fewer
+/// than two views.
+#[allow(clippy::too_many_arguments)]
 fn grow(
     rig: &Rig,
     views: &[Vec<ViewPerson>],
     taken: &[Vec<bool>],
     mut members: Vec<Member>,
+    guess: Option<Vec<Option<Joint3d>>>,
     mirror: &[usize],
     a: &AssociationSettings,
     t: &TriangulationSettings,
 ) -> Option<Person3d> {
-    let mut joints = solve(rig, views, &members, t);
+    let mut joints = guess.unwrap_or_else(|| solve(rig, views, &members, t));
     for (v, people) in views.iter().enumerate() {
         if members.iter().any(|m| m.view == v) {
             continue;
@@ -313,8 +349,13 @@ fn grow(
             .min_by(|x, y| x.0.total_cmp(&y.0));
         if let Some((_, m)) = best {
             members.push(m);
-            joints = solve(rig, views, &members, t);
+            if members.len() >= 2 {
+                joints = solve(rig, views, &members, t);
+            }
         }
+    }
+    if members.len() < 2 {
+        return None;
     }
     if fix_swaps(rig, views, &mut members, &joints, mirror, t) {
         joints = solve(rig, views, &members, t);

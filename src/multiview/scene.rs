@@ -159,7 +159,7 @@ pub fn reconstruct(
     let mut tracker = Tracker3d::new(s.tracking);
     let mut people = Vec::with_capacity(sets.len());
     for (k, set) in sets.iter().enumerate() {
-        let found = frame_people(rig, views, set, mirror, s);
+        let found = frame_people(rig, views, set, &tracker.expected(k as u64), mirror, s);
         let points: Vec<Vec<Option<Point3<f64>>>> = found
             .iter()
             .map(|p| {
@@ -183,11 +183,12 @@ pub fn reconstruct(
     scene
 }
 
-/// The 3D people of one frame set.
+/// The 3D people of one frame set, those `expected` (followed so far) first.
 pub fn frame_people(
     rig: &Rig,
     views: &[ViewClip],
     set: &FrameSet,
+    expected: &[Vec<Option<Point3<f64>>>],
     mirror: &[usize],
     s: &SceneSettings,
 ) -> Vec<Person3d> {
@@ -205,7 +206,14 @@ pub fn frame_people(
                 .collect()
         })
         .collect();
-    associate(rig, &detections, mirror, &s.association, &s.triangulation)
+    associate(
+        rig,
+        &detections,
+        expected,
+        mirror,
+        &s.association,
+        &s.triangulation,
+    )
 }
 
 /// Drops people seen in fewer than `min_frames` frame sets and numbers the rest 1, 2, … in order of

@@ -16,14 +16,17 @@ pub struct Tracking3dSettings {
     pub widen_m: f64,
     /// Frame sets a track survives without its person.
     pub max_missing: u64,
+    /// The fastest a person moves per frame set (metres).
+    pub max_speed_m: f64,
 }
 
 impl Default for Tracking3dSettings {
     fn default() -> Self {
         Self {
             max_distance_m: 0.5,
-            widen_m: 0.03,
+            widen_m: 0.01,
             max_missing: 60,
+            max_speed_m: 0.15,
         }
     }
 }
@@ -33,6 +36,8 @@ struct Track {
     joints: Vec<Option<Point3<f64>>>,
     velocity: Vector3<f64>,
     last_frame: u64,
+    /// Frame sets the person was found in.
+    seen: u64,
 }
 
 impl Track {
@@ -60,6 +65,16 @@ fn centroid(joints: &[Option<Point3<f64>>]) -> Option<Point3<f64>> {
     })
 }
 
+/// The mean displacement of the joints seen in both.
+fn mean_step(from: &[Option<Point3<f64>>], to: &[Option<Point3<f64>>]) -> Option<Vector3<f64>> {
+    let d: Vec<Vector3<f64>> = from
+        .iter()
+        .zip(to)
+        .filter_map(|(a, b)| Some(b.as_ref()? - a.as_ref()?))
+        .collect();
+    (!d.is_empty()).then(|| d.iter().sum::<Vector3<f64>>() / d.len() as f64)
+}
+
 /// Mean distance over the joints both have (their centroids when they share none).
 fn distance(a: &[Option<Point3<f64>>], b: &[Option<Point3<f64>>]) -> Option<f64> {
     let d: Vec<f64> = a
@@ -80,6 +95,21 @@ impl Tracker3d {
             tracks: Vec::new(),
             next_id: 1,
         }
+    }
+
+    /// Where the people seen in the last few frame sets should be at `frame`, the longest-followed
+    /// first (an older prediction is too loose to choose detections by).
+    pub fn expected(&self, frame: u64) -> Vec<Vec<Option<Point3<f64>>>> {
+        let mut tracks: Vec<&Track> = self
+            .tracks
+            .iter()
+            .filter(|t| frame - t.last_frame <= 3)
+            .collect();
+        tracks.sort_by_key(|t| std::cmp::Reverse(t.seen));
+        tracks
+            .iter()
+            .map(|t| t.predicted(frame).collect())
+            .collect()
     }
 
     /// The ID of each person of frame set `frame` (IDs count up from 1 and are never reused).
@@ -103,8 +133,16 @@ impl Tracker3d {
         for (ti, pi) in assign(&similarity, 0.0) {
             let track = &mut self.tracks[ti];
             let steps = (frame - track.last_frame).max(1) as f64;
-            if let (Some(old), Some(new)) = (centroid(&track.joints), centroid(&people[pi])) {
-                track.velocity = (new - old) / steps;
+            // From the joints seen both times (a centroid of other joints would jump), smoothed, and
+            // no faster than a sprint.
+            if let Some(step) = mean_step(&track.joints, &people[pi]) {
+                let v = step / steps;
+                let v = if v.norm() > s.max_speed_m {
+                    v * (s.max_speed_m / v.norm())
+                } else {
+                    v
+                };
+                track.velocity = 0.5 * (track.velocity + v);
             }
             // Joints not seen now keep their last place, moved with the person.
             let carried: Vec<_> = track.predicted(frame).collect();
@@ -114,6 +152,7 @@ impl Tracker3d {
                 .map(|(n, o)| n.or(o))
                 .collect();
             track.last_frame = frame;
+            track.seen += 1;
             ids[pi] = track.id;
         }
         for (pi, id) in ids.iter_mut().enumerate().filter(|(_, id)| **id == 0) {
@@ -124,6 +163,7 @@ impl Tracker3d {
                 joints: people[pi].clone(),
                 velocity: Vector3::zeros(),
                 last_frame: frame,
+                seen: 1,
             });
         }
         let max_missing = self.settings.max_missing;
