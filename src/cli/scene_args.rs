@@ -10,7 +10,7 @@ use posecam::multiview::associate::AssociationSettings;
 use posecam::multiview::scene::{Offset, SceneSettings};
 use posecam::multiview::track3d::Tracking3dSettings;
 use posecam::multiview::triangulate::TriangulationSettings;
-use posecam::pipeline::{ExportSettings, ScenePlan, SceneReport, SceneRequest};
+use posecam::pipeline::{ExportSettings, ScenePlan, SceneReport, SceneRequest, SyncMethod};
 
 use super::console::{noteln, outln};
 use super::number_in;
@@ -29,6 +29,10 @@ pub struct SceneArgs {
         requires = "calib"
     )]
     pub offsets: Vec<Offset>,
+    /// Find the offsets from the views: motion (keypoint speeds correlated, as Pose2Sim) or epipolar
+    /// (the lag at which the calibrated views' people agree best).
+    #[arg(long, value_enum, conflicts_with = "offsets", requires = "calib")]
+    pub sync: Option<Sync>,
     /// A view whose reprojection of a joint misses by more pixels is left out of that joint.
     #[arg(long, value_name = "PX", default_value_t = 15.0, value_parser = number_in(0.5..=1000.0), requires = "calib")]
     pub max_reprojection: f64,
@@ -47,6 +51,16 @@ pub struct SceneArgs {
     /// Files in the folder are named NAME_… .
     #[arg(long, default_value = "scene", value_parser = file_prefix, requires = "calib")]
     pub name: String,
+}
+
+/// How to put views in step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Sync {
+    /// Correlate the keypoint speeds of each view with the first view's.
+    Motion,
+    /// The lag at which each view's people agree best with the first view's, through the
+    /// calibration.
+    Epipolar,
 }
 
 fn file_prefix(text: &str) -> Result<String, String> {
@@ -100,6 +114,10 @@ pub fn run(args: &SceneRun, calib: PathBuf) -> Result<()> {
         offsets: args.scene.offsets.clone(),
         fill_gaps: args.scene.fill_3d_gaps,
         videos: !args.scene.no_view_videos,
+        sync: args.scene.sync.map(|s| match s {
+            Sync::Motion => SyncMethod::Motion,
+            Sync::Epipolar => SyncMethod::Epipolar,
+        }),
     };
     let plan = ScenePlan::new(request)?;
     let engines = args.model.load_workers(args.infer_workers)?;
@@ -149,6 +167,22 @@ fn print_summary(r: &SceneReport, args: &SceneRun) {
         r.ms_per_frame_set,
         args.output.display()
     );
+    for (v, found) in r.found_offsets.iter().enumerate().skip(1) {
+        let name = s.cameras.get(v).map_or("", |c| c.name.as_str());
+        match found {
+            Some(f) => noteln!(
+                "  sync: {name} started {:.1} frames ({:.3} s) after {} (correlation {:.2})",
+                f.frames,
+                f.seconds,
+                s.cameras[0].name,
+                f.confidence
+            ),
+            None => noteln!(
+                "  sync: {name}: too little movement in common with {}; offset 0",
+                s.cameras[0].name
+            ),
+        }
+    }
     for c in &s.cameras {
         noteln!(
             "  camera {}: {} of {} detections used ({:.0} %), reprojection mean {} px",

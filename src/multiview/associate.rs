@@ -275,7 +275,7 @@ fn essential(rig: &Rig, va: usize, vb: usize) -> Matrix3<f64> {
 }
 
 /// Median symmetric epipolar distance (pixels) over the joints both detections have, and how many.
-fn epipolar_px(
+pub(crate) fn epipolar_px(
     rig: &Rig,
     a: &ViewPerson,
     b: &ViewPerson,

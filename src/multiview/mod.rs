@@ -9,6 +9,7 @@ pub mod camera;
 pub mod rig;
 pub mod scene;
 pub mod summary;
+pub mod sync;
 pub mod track3d;
 pub mod triangulate;
 

@@ -16,6 +16,7 @@ use crate::io::transaction::{FolderFiles, OutputError, OutputSet};
 use crate::multiview::calib::{self, CalibError};
 use crate::multiview::scene::{frame_sets, reconstruct, Offset, Scene, SceneSettings, ViewClip};
 use crate::multiview::summary::{summarise, SceneSummary};
+use crate::multiview::sync::{find_offsets, find_offsets_epipolar, FoundOffset};
 use crate::multiview::{Rig, RigError};
 use crate::pose::{Keypoint, Person, Skeleton};
 use crate::render::{draw_figures, Figure, Identity, YuvCanvas};
@@ -37,6 +38,8 @@ pub struct SceneRequest {
     pub fill_gaps: usize,
     /// Write each view with the 3D people drawn back into it.
     pub videos: bool,
+    /// Find the offsets from the views themselves (instead of `offsets`).
+    pub sync: Option<SyncMethod>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +61,15 @@ pub enum SceneError {
     },
 }
 
+/// How the views are put in step when no offsets are given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMethod {
+    /// Keypoint speeds correlated (Pose2Sim's way; needs no calibration).
+    Motion,
+    /// The lag at which the calibrated views' people agree best.
+    Epipolar,
+}
+
 /// What a 3D export did.
 #[derive(Debug, Clone, Serialize)]
 pub struct SceneReport {
@@ -69,6 +81,10 @@ pub struct SceneReport {
     pub seconds_files: f64,
     pub summary: SceneSummary,
     pub filled_joints: usize,
+    /// Per view, the offset used (seconds after the first view).
+    pub offsets_s: Vec<f64>,
+    /// With `--sync motion`: what the movement said, per view (`None`: too little in common).
+    pub found_offsets: Vec<Option<FoundOffset>>,
 }
 
 /// A 3D export checked and staged, waiting to run.
@@ -156,7 +172,8 @@ impl ScenePlan {
         let clips: Vec<ViewClip> = people.iter().map(view_clip).collect();
         let t = Instant::now();
         let times: Vec<Vec<f64>> = clips.iter().map(|c| c.times.clone()).collect();
-        let sets = frame_sets(&times, &self.offsets_s);
+        let (offsets_s, found_offsets) = self.offsets(&clips, &skeleton.mirror());
+        let sets = frame_sets(&times, &offsets_s);
         let scene = reconstruct(&self.rig, &clips, sets, &skeleton.mirror(), scene_settings);
         let ms_per_frame_set = t.elapsed().as_secs_f64() * 1e3 / scene.sets.len().max(1) as f64;
         let t = Instant::now();
@@ -190,9 +207,38 @@ impl ScenePlan {
             seconds_files: t.elapsed().as_secs_f64(),
             filled_joints: all.iter().map(Series::filled).sum(),
             summary,
+            offsets_s,
+            found_offsets,
         };
         self.outputs.commit()?;
         Ok(report)
+    }
+
+    /// The offsets given, or found from the views (at most 2 s, or a quarter of the shortest view,
+    /// either way).
+    fn offsets(
+        &self,
+        clips: &[ViewClip],
+        mirror: &[usize],
+    ) -> (Vec<f64>, Vec<Option<FoundOffset>>) {
+        let Some(method) = self.request.sync else {
+            return (self.offsets_s.clone(), Vec::new());
+        };
+        let shortest = clips
+            .iter()
+            .map(|c| {
+                c.times.last().copied().unwrap_or(0.0) - c.times.first().copied().unwrap_or(0.0)
+            })
+            .fold(f64::INFINITY, f64::min);
+        let reach = (0.25 * shortest).min(2.0);
+        let found = match method {
+            SyncMethod::Motion => find_offsets(clips, reach),
+            SyncMethod::Epipolar => find_offsets_epipolar(&self.rig, clips, mirror, reach),
+        };
+        (
+            found.iter().map(|f| f.map_or(0.0, |f| f.seconds)).collect(),
+            found,
+        )
     }
 
     fn file(&self, dir: &Path, what: &str) -> PathBuf {
