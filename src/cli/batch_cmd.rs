@@ -334,7 +334,8 @@ fn run_shard(args: RunArgs) -> Result<()> {
         device: args.device,
         threads: args.threads,
         net: NetArgs {
-            net_height: plan.file.options.net.net_height,
+            net_height: (!plan.file.options.net.short_side)
+                .then_some(plan.file.options.net.net_height),
             scales: plan.file.options.net.scales.clone(),
         },
     };

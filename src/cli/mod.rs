@@ -220,8 +220,9 @@ pub struct ModelArgs {
 #[derive(Debug, Clone, Args)]
 pub struct NetArgs {
     /// Network input height in pixels (rounded to a multiple of 8); width follows the aspect ratio.
-    #[arg(long, default_value_t = 368, value_parser = number_in(NetConfig::NET_HEIGHT))]
-    pub net_height: usize,
+    /// Default: 368 on the shorter side, so a portrait frame gets a landscape one's pixels.
+    #[arg(long, value_parser = number_in(NetConfig::NET_HEIGHT))]
+    pub net_height: Option<usize>,
     /// Scales to average, e.g. 1.0,0.75,0.5 (OpenPose's scale_number/scale_gap).
     #[arg(long, value_delimiter = ',', default_value = "1.0", value_parser = number_in(NetConfig::SCALE))]
     pub scales: Vec<f32>,
@@ -230,8 +231,9 @@ pub struct NetArgs {
 impl NetArgs {
     pub fn config(&self) -> NetConfig {
         NetConfig {
-            net_height: self.net_height,
+            net_height: self.net_height.unwrap_or(NetConfig::default().net_height),
             scales: self.scales.clone(),
+            short_side: self.net_height.is_none(),
         }
     }
 }

@@ -112,6 +112,11 @@ pub struct EngineOptions {
 pub struct NetConfig {
     pub net_height: usize,
     pub scales: Vec<f32>,
+    /// `net_height` is for the shorter side: a portrait frame gets the pixels a landscape one of the
+    /// same shape gets (368 on 1080×1920 is 368 wide, 654 high, not 208×368). The default; a height
+    /// the user gives is a height.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub short_side: bool,
 }
 
 impl NetConfig {
@@ -119,6 +124,18 @@ impl NetConfig {
     pub const NET_HEIGHT: std::ops::RangeInclusive<usize> = 8..=4096;
     /// Scales accepted, as fractions of the net height.
     pub const SCALE: std::ops::RangeInclusive<f32> = 0.01..=4.0;
+
+    /// The network input height for a picture of `size` (width, height) at `scale`.
+    pub fn height_for(&self, size: (usize, usize), scale: f32) -> usize {
+        let (w, h) = (size.0.max(1) as f32, size.1.max(1) as f32);
+        let base = self.net_height as f32 * scale;
+        let base = if self.short_side && h > w {
+            base * h / w
+        } else {
+            base
+        };
+        base.round().clamp(1.0, *Self::NET_HEIGHT.end() as f32) as usize
+    }
 }
 
 impl Default for NetConfig {
@@ -126,6 +143,7 @@ impl Default for NetConfig {
         Self {
             net_height: 368,
             scales: vec![1.0],
+            short_side: true,
         }
     }
 }
@@ -306,7 +324,7 @@ impl Engine {
             .scales
             .iter()
             .filter(|s| s.is_finite() && **s > 0.0)
-            .map(|s| self.geometry(size, (net.net_height as f32 * s).round().max(1.0) as usize))
+            .map(|&s| self.geometry(size, net.height_for(size, s)))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(memory::MemoryEstimate::new(
             self.spec.input.layout,
@@ -351,8 +369,7 @@ impl Engine {
         let scales = if scales.is_empty() { vec![1.0] } else { scales };
         let mut per_scale = Vec::with_capacity(scales.len());
         for &scale in &scales {
-            let height = (net.net_height as f32 * scale).round().max(1.0) as usize;
-            let geometry = self.geometry(picture.size(), height)?;
+            let geometry = self.geometry(picture.size(), net.height_for(picture.size(), scale))?;
             per_scale.push(self.infer_at(picture, &geometry, &mut timings)?);
         }
         let t = Instant::now();
@@ -502,4 +519,26 @@ fn load_error<R>(model: &Path) -> impl Fn(ort::Error<R>) -> EngineError + '_ {
 /// ONNX Runtime errors can span many lines; the first says what went wrong.
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NetConfig;
+
+    #[test]
+    fn the_default_net_size_gives_portrait_frames_a_landscape_frames_pixels() {
+        let default = NetConfig::default();
+        // Landscape, 16:9 and 4:3: the height, as before.
+        assert_eq!(default.height_for((1920, 1080), 1.0), 368);
+        assert_eq!(default.height_for((640, 480), 1.0), 368);
+        // Portrait 1088×1920: 368 on the width, so 649 high (not 368 high and 208 wide).
+        assert_eq!(default.height_for((1088, 1920), 1.0), 649);
+        assert_eq!(default.height_for((1088, 1920), 0.5), 325);
+        // A height given is a height.
+        let given = NetConfig {
+            short_side: false,
+            ..default
+        };
+        assert_eq!(given.height_for((1088, 1920), 1.0), 368);
+    }
 }

@@ -19,6 +19,15 @@ pub struct FoundOffset {
     pub confidence: f64,
 }
 
+impl FoundOffset {
+    /// The first view, against which the others are found.
+    pub const REFERENCE: FoundOffset = FoundOffset {
+        seconds: 0.0,
+        frames: 0.0,
+        confidence: 1.0,
+    };
+}
+
 /// Each frame's movement: the mean speed of the keypoints of the person moving most (found in this
 /// frame and the last, matched by nearest centre), in units of their height, over 5 frames. The one
 /// moving most is what every view sees alike; standing people add only their detector's jitter.
@@ -118,11 +127,7 @@ pub fn find_offsets(clips: &[ViewClip], max_lag_s: f64) -> Vec<Option<FoundOffse
         .enumerate()
         .map(|(v, clip)| {
             if v == 0 {
-                return Some(FoundOffset {
-                    seconds: 0.0,
-                    frames: 0.0,
-                    confidence: 1.0,
-                });
+                return Some(FoundOffset::REFERENCE);
             }
             let signal = motion_signal(clip);
             let best = (-steps..=steps)
@@ -184,11 +189,7 @@ pub fn find_offsets_epipolar(
         .enumerate()
         .map(|(v, clip)| {
             if v == 0 {
-                return Some(FoundOffset {
-                    seconds: 0.0,
-                    frames: 0.0,
-                    confidence: 1.0,
-                });
+                return Some(FoundOffset::REFERENCE);
             }
             let mine = people(v, clip);
             let costs: Vec<(f64, f64)> = (-steps..=steps)

@@ -121,6 +121,7 @@ impl AppSettings {
             net: NetConfig {
                 net_height: self.net_height / 8 * 8,
                 scales: self.scales.clone(),
+                short_side: true,
             },
             thresholds: self.thresholds.sanitized(),
             tracking: self.tracking.then_some(tracker),

@@ -78,8 +78,8 @@ pub fn network_ui(
         .show(ui, |ui| {
             slider(
                 ui,
-                "Net input height",
-                "pixels; larger finds smaller people, slower",
+                "Net input size",
+                "pixels on the shorter side (the height of a landscape frame, the width of a portrait one); larger finds smaller people, slower",
                 egui::Slider::new(&mut settings.net_height, NetConfig::NET_HEIGHT)
                     .logarithmic(true)
                     .step_by(8.0),

@@ -19,7 +19,11 @@ use posecam::track::TrackerSettings;
 
 pub(crate) fn settings(net_height: usize, scales: Vec<f32>) -> PipelineSettings {
     PipelineSettings {
-        net: NetConfig { net_height, scales },
+        net: NetConfig {
+            net_height,
+            scales,
+            short_side: false,
+        },
         thresholds: Thresholds::default(),
         tracking: Some(TrackerSettings::default()),
     }

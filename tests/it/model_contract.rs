@@ -127,6 +127,7 @@ fn assert_maps(engine: &mut Engine, planes: [f32; 3]) {
             &NetConfig {
                 net_height: 48,
                 scales: vec![1.0],
+                short_side: false,
             },
         )
         .unwrap();
@@ -223,6 +224,7 @@ fn keypoints_map_back_to_original_image_pixels() {
             &NetConfig {
                 net_height: 96,
                 scales: vec![1.0],
+                short_side: false,
             },
         )
         .unwrap();
@@ -249,6 +251,7 @@ fn several_scales_average_on_one_grid() {
             &NetConfig {
                 net_height: 96,
                 scales: vec![1.0, 0.5],
+                short_side: false,
             },
         )
         .unwrap();

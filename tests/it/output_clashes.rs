@@ -199,6 +199,7 @@ fn a_stop_after_the_last_frame_is_no_partial_export() {
         net: posecam::infer::NetConfig {
             net_height: 64,
             scales: vec![1.0],
+            short_side: false,
         },
         thresholds: Default::default(),
         tracking: None,

@@ -78,6 +78,7 @@ fn coco_subset_oks_ap() {
                 &NetConfig {
                     net_height,
                     scales: vec![1.0],
+                    short_side: false,
                 },
             );
             for p in people {

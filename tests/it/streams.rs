@@ -157,6 +157,7 @@ fn the_live_pipeline_reconnects_when_a_stream_comes_back() {
             net: NetConfig {
                 net_height: 96,
                 scales: vec![1.0],
+                short_side: false,
             },
             thresholds: Thresholds::default(),
             tracking: None,

@@ -181,10 +181,8 @@ fn image_figures(
     let mut engine = args.model.load_engine()?;
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
     let tm = time_image(&mut engine, &image, net, args.runs)?;
-    let geometry = engine.geometry(
-        (image.width() as usize, image.height() as usize),
-        net.net_height,
-    )?;
+    let size = (image.width() as usize, image.height() as usize);
+    let geometry = engine.geometry(size, net.height_for(size, 1.0))?;
     let association_ms = tm.copy_ms + tm.associate_ms;
     let total_ms = tm.preprocess_ms + tm.inference_ms + association_ms;
     outln!(
@@ -256,7 +254,8 @@ fn bench_video(
     };
     let net_input = |p| posecam::infer::NetInput::Yuv(p);
     engine.infer_input(net_input(first), net)?;
-    let geometry = engine.geometry((first.width, first.height), net.net_height)?;
+    let size = (first.width, first.height);
+    let geometry = engine.geometry(size, net.height_for(size, 1.0))?;
     let mut inference = Vec::new();
     for f in &frames {
         engine.infer_input(net_input(f), net)?;
