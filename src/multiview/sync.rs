@@ -201,7 +201,8 @@ pub fn find_offsets_epipolar(
                         let (lo, hi) = (t - max_lag_s - 1e-9, t + max_lag_s + 1e-9);
                         let covered = reference.times.first().is_some_and(|&a| a <= lo + period)
                             && reference.times.last().is_some_and(|&b| b >= hi - period);
-                        let j = ((t + lag - reference.times[0]) / period).round();
+                        let start = reference.times.first().copied().unwrap_or(0.0);
+                        let j = ((t + lag - start) / period).round();
                         let theirs = (j >= 0.0).then(|| ref_people.get(j as usize)).flatten();
                         let Some(theirs) = theirs.filter(|_| covered) else {
                             continue;
