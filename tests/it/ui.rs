@@ -78,7 +78,7 @@ fn a_clip_shows_skeletons_and_the_peak_slider_acts_on_a_paused_frame() {
         "Peak threshold",
         "PAF threshold",
         "Minimum parts",
-        "Net input height",
+        "Net input size",
         "Network output",
     ] {
         assert!(
@@ -530,7 +530,7 @@ fn at_1024_by_768_the_panels_fit_and_the_actions_are_in_reach() {
         "Peak threshold",
         "PAF sample fraction",
         "Minimum person score",
-        "Net input height",
+        "Net input size",
         "Scales",
         "Follow people (IDs)",
         "Frames to confirm",
