@@ -28,6 +28,7 @@ pub struct ExportArgs {
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Also write OpenPose's per-frame files (<stem>_<12-digit frame>_keypoints.json) into this folder.
+    /// With --calib: each view's 2D in <folder>/<view>_json/, the layout Pose2Sim reads.
     #[arg(long)]
     pub json_dir: Option<PathBuf>,
     /// Tracks as CSV in long format (frame,time,person,part,x,y,score,x_smooth,y_smooth).
@@ -65,21 +66,46 @@ pub struct ExportArgs {
     pub scene: super::scene_args::SceneArgs,
 }
 
+/// The first option given that a 3D export has no use for (rather than ignoring it silently).
+fn single_view_only(args: &ExportArgs) -> Option<&'static str> {
+    [
+        (args.json.is_some(), "--json"),
+        (args.csv.is_some(), "--csv"),
+        (args.motion.motion.is_some(), "--motion"),
+        (args.duration.is_some(), "--duration"),
+        (args.fps_overlay, "--fps-overlay"),
+    ]
+    .into_iter()
+    .find_map(|(given, flag)| given.then_some(flag))
+}
+
+/// `export` with `--calib`: several views into one 3D scene.
+fn run_scene(args: &ExportArgs, calib: PathBuf) -> Result<()> {
+    if let Some(flag) = single_view_only(args) {
+        anyhow::bail!(
+            "{flag} is for one view; with --calib the 3D files go in the --output folder \
+             (and --json-dir writes each view's 2D)"
+        );
+    }
+    let run = super::scene_args::SceneRun {
+        input: &args.input,
+        output: &args.output,
+        json_dir: args.json_dir.as_ref(),
+        overwrite: args.overwrite,
+        stats: args.stats,
+        infer_workers: args.infer_workers,
+        model: &args.model,
+        thresholds: &args.thresholds,
+        video: &args.video,
+        tracking: &args.tracking,
+        scene: &args.scene,
+    };
+    super::scene_args::run(&run, calib)
+}
+
 pub fn run(args: ExportArgs) -> Result<()> {
     if let Some(calib) = args.scene.calib.clone() {
-        let run = super::scene_args::SceneRun {
-            input: &args.input,
-            output: &args.output,
-            overwrite: args.overwrite,
-            stats: args.stats,
-            infer_workers: args.infer_workers,
-            model: &args.model,
-            thresholds: &args.thresholds,
-            video: &args.video,
-            tracking: &args.tracking,
-            scene: &args.scene,
-        };
-        return super::scene_args::run(&run, calib);
+        return run_scene(&args, calib);
     }
     let [input] = &args.input[..] else {
         anyhow::bail!(

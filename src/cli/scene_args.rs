@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use clap::Args;
 use posecam::multiview::associate::AssociationSettings;
-use posecam::multiview::scene::{Offset, SceneSettings};
+use posecam::multiview::scene::{Offset, SceneSettings, DEFAULT_MIN_FRAMES};
 use posecam::multiview::track3d::Tracking3dSettings;
 use posecam::multiview::triangulate::TriangulationSettings;
 use posecam::pipeline::{ExportSettings, ScenePlan, SceneReport, SceneRequest, SyncMethod};
@@ -40,7 +40,7 @@ pub struct SceneArgs {
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = number_in(2usize..=64), requires = "calib")]
     pub min_views: usize,
     /// A 3D person seen in fewer frame sets is a wrong match and left out.
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = number_in(1usize..=100_000), requires = "calib")]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MIN_FRAMES, value_parser = number_in(1usize..=100_000), requires = "calib")]
     pub min_frames: usize,
     /// Fill gaps of up to N frame sets in each joint (cubic), flagged `filled` in the JSON lines.
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = number_in(0usize..=10_000), requires = "calib")]
@@ -93,6 +93,7 @@ impl SceneArgs {
 pub struct SceneRun<'a> {
     pub input: &'a [PathBuf],
     pub output: &'a PathBuf,
+    pub json_dir: Option<&'a PathBuf>,
     pub overwrite: bool,
     pub stats: bool,
     pub infer_workers: Option<usize>,
@@ -118,6 +119,7 @@ pub fn run(args: &SceneRun, calib: PathBuf) -> Result<()> {
             Sync::Motion => SyncMethod::Motion,
             Sync::Epipolar => SyncMethod::Epipolar,
         }),
+        json_dir: args.json_dir.cloned(),
     };
     let plan = ScenePlan::new(request)?;
     let engines = args.model.load_workers(args.infer_workers)?;
@@ -196,11 +198,12 @@ fn print_summary(r: &SceneReport, args: &SceneRun) {
     }
     for p in &s.people {
         noteln!(
-            "  person {}: {} frame sets, {:.0} % of joints, {:.1} % of limb lengths within 20 % of their median, reprojection median {} px",
+            "  person {}: {} frame sets, {:.0} % of joints, limb lengths within 20 % of their median {:.1} % ({:.1} % of bones), reprojection median {} px",
             p.id,
             p.frames,
             100.0 * p.joints_share,
             100.0 * p.limbs_within_20pct,
+            100.0 * p.bones_within_20pct,
             p.median_reprojection_px.map_or("-".into(), |e| format!("{e:.1}"))
         );
     }

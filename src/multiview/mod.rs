@@ -10,6 +10,7 @@ pub mod rig;
 pub mod scene;
 pub mod summary;
 pub mod sync;
+pub mod synthetic;
 pub mod track3d;
 pub mod triangulate;
 

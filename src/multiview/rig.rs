@@ -176,43 +176,11 @@ fn nearest_to_axes(cameras: &[&Camera]) -> Option<Point3<f64>> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::multiview::camera::Lens;
+    use crate::multiview::synthetic::ring;
     use nalgebra::Rotation3;
-
-    /// `n` cameras on a circle of radius 4 m, 1.5 m up, looking at the origin's vertical (Z up).
-    pub fn ring(n: usize, lens: Lens) -> Rig {
-        let cameras = (0..n)
-            .map(|i| {
-                let a = i as f64 * std::f64::consts::TAU / n as f64 + 0.3;
-                let centre = Point3::new(4.0 * a.cos(), 4.0 * a.sin(), 1.5);
-                let target = Point3::new(0.0, 0.0, 1.0);
-                look_from(&format!("cam{:02}", i + 1), centre, target, lens)
-            })
-            .collect();
-        Rig::new(cameras).expect("a ring is a rig")
-    }
-
-    /// A portrait camera at `centre` looking at `target`, Z up in the world.
-    pub fn look_from(name: &str, centre: Point3<f64>, target: Point3<f64>, lens: Lens) -> Camera {
-        let z = (target - centre).normalize();
-        let x = z.cross(&Vector3::z()).normalize();
-        let y = z.cross(&x);
-        let r = Rotation3::from_matrix_unchecked(Matrix3::from_rows(&[
-            x.transpose(),
-            y.transpose(),
-            z.transpose(),
-        ]));
-        Camera {
-            name: name.into(),
-            size: [1088, 1920],
-            matrix: Matrix3::new(1680.0, 0.0, 540.0, 0.0, 1680.0, 960.0, 0.0, 0.0, 1.0),
-            lens,
-            translation: -(r * centre.coords),
-            rotation: r,
-        }
-    }
 
     #[test]
     fn each_bad_rig_gets_its_error() {

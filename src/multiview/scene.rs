@@ -20,6 +20,9 @@ pub struct ViewClip {
     pub people: Vec<Vec<Detection>>,
 }
 
+/// Frame sets a 3D person must last, by default, to be more than a wrong match.
+pub const DEFAULT_MIN_FRAMES: usize = 10;
+
 /// Everything that decides a scene.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SceneSettings {

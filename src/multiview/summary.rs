@@ -33,9 +33,23 @@ pub struct PersonSummary {
     pub joints_share: f64,
     /// Limb lengths within 20 % of that limb's median, over every limb and frame.
     pub limbs_within_20pct: f64,
+    /// The same over the bones only (no face part at either end): a face segment is a few
+    /// centimetres, so one pixel's error is a large share of it.
+    pub bones_within_20pct: f64,
     pub median_reprojection_px: Option<f64>,
     /// Each limb's median length, metres (`from-to` part names).
     pub limb_medians_m: Vec<(String, f64)>,
+}
+
+/// A limb the summary measures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasuredLimb {
+    pub from: usize,
+    pub to: usize,
+    /// `from-to` part names.
+    pub name: String,
+    /// Both ends on the body rather than the face.
+    pub bone: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -51,7 +65,7 @@ pub fn summarise(
     rig: &Rig,
     views: &[ViewClip],
     scene: &Scene,
-    limbs: &[(usize, usize, String)],
+    limbs: &[MeasuredLimb],
 ) -> SceneSummary {
     let n = rig.len();
     let (mut detections, mut used) = (vec![0; n], vec![0; n]);
@@ -120,7 +134,7 @@ pub fn summarise(
 fn person_summary(
     scene: &Scene,
     id: u64,
-    limbs: &[(usize, usize, String)],
+    limbs: &[MeasuredLimb],
     errors: Option<&mut Vec<f64>>,
 ) -> PersonSummary {
     let present: Vec<usize> = (0..scene.people.len())
@@ -138,27 +152,36 @@ fn person_summary(
         got += track[k].iter().flatten().count();
         possible += parts;
     }
-    let (mut within, mut total) = (0, 0);
+    // (within 20 %, measured), over all limbs and over bones.
+    let (mut all, mut bones) = ((0, 0), (0, 0));
     let mut limb_medians_m = Vec::new();
-    for (a, b, name) in limbs {
+    for limb in limbs {
+        let (a, b) = (limb.from, limb.to);
         let mut lengths: Vec<f64> = track
             .iter()
-            .filter_map(|row| Some((row.get(*a)?.as_ref()? - row.get(*b)?.as_ref()?).norm()))
+            .filter_map(|row| Some((row.get(a)?.as_ref()? - row.get(b)?.as_ref()?).norm()))
             .collect();
         let Some(m) = median(&mut lengths) else {
             continue;
         };
-        within += lengths.iter().filter(|l| (*l - m).abs() <= 0.2 * m).count();
-        total += lengths.len();
-        limb_medians_m.push((name.clone(), m));
+        let within = lengths.iter().filter(|l| (*l - m).abs() <= 0.2 * m).count();
+        for (count, yes) in [(&mut all, true), (&mut bones, limb.bone)] {
+            if yes {
+                count.0 += within;
+                count.1 += lengths.len();
+            }
+        }
+        limb_medians_m.push((limb.name.clone(), m));
     }
+    let share = |(within, total): (usize, usize)| within as f64 / total.max(1) as f64;
     PersonSummary {
         id,
         frames: present.len(),
         first_frame_set: present.first().copied().unwrap_or(0),
         last_frame_set: present.last().copied().unwrap_or(0),
         joints_share: got as f64 / possible.max(1) as f64,
-        limbs_within_20pct: within as f64 / total.max(1) as f64,
+        limbs_within_20pct: share(all),
+        bones_within_20pct: share(bones),
         median_reprojection_px: errors.and_then(|e| median(e)),
         limb_medians_m,
     }

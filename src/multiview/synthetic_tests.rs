@@ -2,72 +2,13 @@
 //! view whose joint is far off, views missing a person, left and right swapped, a bystander only one
 //! view sees, and people listed in a different order in each view.
 
-use nalgebra::{Point3, Vector3};
+use nalgebra::Point3;
 
 use super::camera::Lens;
-use super::rig::tests::ring;
 use super::rig::Rig;
-use super::scene::{frame_sets, reconstruct, Detection, SceneSettings, ViewClip};
+use super::scene::{frame_sets, reconstruct, SceneSettings, ViewClip};
+use super::synthetic::{body, detect, ring};
 use crate::pose::COCO18;
-
-/// A standing person facing +x at `at`, COCO-18 parts (metres, Z up).
-fn body(at: Point3<f64>, phase: f64) -> Vec<Point3<f64>> {
-    let swing = 0.15 * phase.sin();
-    let local = |name: &str| -> [f64; 3] {
-        match name {
-            "nose" => [0.1, 0.0, 1.62],
-            "neck" => [0.0, 0.0, 1.48],
-            "right_shoulder" => [0.0, -0.19, 1.45],
-            "left_shoulder" => [0.0, 0.19, 1.45],
-            "right_elbow" => [swing, -0.22, 1.16],
-            "left_elbow" => [-swing, 0.22, 1.16],
-            "right_wrist" => [1.5 * swing + 0.05, -0.23, 0.9],
-            "left_wrist" => [-1.5 * swing + 0.05, 0.23, 0.9],
-            "right_hip" => [0.0, -0.1, 0.93],
-            "left_hip" => [0.0, 0.1, 0.93],
-            "right_knee" => [-swing + 0.03, -0.1, 0.5],
-            "left_knee" => [swing + 0.03, 0.1, 0.5],
-            "right_ankle" => [-1.5 * swing, -0.1, 0.08],
-            "left_ankle" => [1.5 * swing, 0.1, 0.08],
-            "right_eye" => [0.08, -0.035, 1.67],
-            "left_eye" => [0.08, 0.035, 1.67],
-            "right_ear" => [0.0, -0.08, 1.65],
-            _ => [0.0, 0.08, 1.65],
-        }
-    };
-    COCO18
-        .parts
-        .iter()
-        .map(|p| at + Vector3::from(local(p.name)))
-        .collect()
-}
-
-/// Deterministic noise in about ±`amp`.
-fn noise(seed: u64, amp: f64) -> f64 {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x2545_F491_4F6C_DD1D;
-    x ^= x >> 29;
-    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x ^= x >> 32;
-    ((x % 20001) as f64 / 10000.0 - 1.0) * amp
-}
-
-fn detect(rig: &Rig, view: usize, truth: &[Point3<f64>], seed: u64) -> Detection {
-    let cam = &rig.cameras[view];
-    truth
-        .iter()
-        .enumerate()
-        .map(|(part, p)| {
-            let [u, v] = cam.project(p)?;
-            let s = seed * 100 + part as u64;
-            let px = [u + noise(s, 1.5), v + noise(s + 7, 1.5)];
-            let inside = px[0] >= 0.0
-                && px[1] >= 0.0
-                && px[0] < cam.size[0] as f64
-                && px[1] < cam.size[1] as f64;
-            inside.then_some((px, 0.8))
-        })
-        .collect()
-}
 
 const FRAMES: usize = 40;
 

@@ -162,7 +162,7 @@ fn subsets(n: usize, size: usize) -> Vec<Vec<usize>> {
 mod tests {
     use super::*;
     use crate::multiview::camera::Lens;
-    use crate::multiview::rig::tests::ring;
+    use crate::multiview::synthetic::ring;
 
     fn sight(rig: &Rig, view: usize, p: &Point3<f64>, offset: [f64; 2]) -> Sighting {
         let px = rig.cameras[view].project(p).expect("visible");

@@ -446,7 +446,7 @@ pub fn export_file(
 
 /// Per-frame files are named `<input stem>_<12-digit frame>_keypoints.json`, as OpenPose names them
 /// (`img` for a sequence `img_%04d.png`).
-fn json_stem(input: &Path) -> String {
+pub(crate) fn json_stem(input: &Path) -> String {
     if let Some(stem) = crate::video::sequence_stem(input) {
         return stem;
     }

@@ -8,17 +8,20 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::scene_files::{points_of, series, write_jsonl, write_marker_files, Series};
+use super::export::json_stem;
+use super::scene_files::{
+    points_of, series, write_jsonl, write_marker_files, write_openpose_frames, Series,
+};
 use super::{pose_views, ExportSettings, PipelineError, PipelineSettings, ViewPeople};
 use crate::capture::{FrameSource, Picture, PictureKind, VideoSource};
 use crate::infer::Engine;
 use crate::io::transaction::{FolderFiles, OutputError, OutputSet};
 use crate::multiview::calib::{self, CalibError};
 use crate::multiview::scene::{frame_sets, reconstruct, Offset, Scene, SceneSettings, ViewClip};
-use crate::multiview::summary::{summarise, SceneSummary};
+use crate::multiview::summary::{summarise, MeasuredLimb, SceneSummary};
 use crate::multiview::sync::{find_offsets, find_offsets_epipolar, FoundOffset};
 use crate::multiview::{Rig, RigError};
-use crate::pose::{Keypoint, Person, Skeleton};
+use crate::pose::{Keypoint, Skeleton};
 use crate::render::{draw_figures, Figure, Identity, YuvCanvas};
 use crate::video::{AudioInput, VideoFormat, VideoReader, VideoWriter};
 
@@ -40,6 +43,9 @@ pub struct SceneRequest {
     pub videos: bool,
     /// Find the offsets from the views themselves (instead of `offsets`).
     pub sync: Option<SyncMethod>,
+    /// Each view's 2D people as OpenPose's per-frame files, in `<dir>/<view>_json/` (the layout
+    /// Pose2Sim reads from its `pose/` folder).
+    pub json_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +99,8 @@ pub struct ScenePlan {
     rig: Rig,
     outputs: OutputSet,
     folder: crate::io::transaction::OutputId,
+    /// Per view, its OpenPose folder (with `json_dir`).
+    json_dirs: Vec<crate::io::transaction::OutputId>,
     first: crate::capture::SourceInfo,
     offsets_s: Vec<f64>,
 }
@@ -130,12 +138,17 @@ impl ScenePlan {
             suffix: String::new(),
         };
         let folder = outputs.add_folder(&request.out, "--output", files)?;
+        let json_dirs = match &request.json_dir {
+            Some(dir) => json_folders(&mut outputs, dir, &request.inputs)?,
+            None => Vec::new(),
+        };
         outputs.stage()?;
         Ok(Self {
             request,
             rig,
             outputs,
             folder,
+            json_dirs,
             first,
             offsets_s,
         })
@@ -169,7 +182,15 @@ impl ScenePlan {
             progress,
         )?;
         let seconds_2d = t.elapsed().as_secs_f64();
-        let clips: Vec<ViewClip> = people.iter().map(view_clip).collect();
+        for (v, id) in self.json_dirs.iter().enumerate() {
+            let dir = self.outputs.path(*id);
+            let stem = json_stem(&self.request.inputs[v]);
+            write_openpose_frames(dir, &stem, &people[v]).map_err(|source| SceneError::Write {
+                path: self.outputs.target(*id).to_path_buf(),
+                source,
+            })?;
+        }
+        let clips: Vec<ViewClip> = people.iter().map(ViewPeople::clip).collect();
         let t = Instant::now();
         let times: Vec<Vec<f64>> = clips.iter().map(|c| c.times.clone()).collect();
         let (offsets_s, found_offsets) = self.offsets(&clips, &skeleton.mirror());
@@ -177,19 +198,7 @@ impl ScenePlan {
         let scene = reconstruct(&self.rig, &clips, sets, &skeleton.mirror(), scene_settings);
         let ms_per_frame_set = t.elapsed().as_secs_f64() * 1e3 / scene.sets.len().max(1) as f64;
         let t = Instant::now();
-        let limbs: Vec<(usize, usize, String)> = skeleton
-            .drawn_limbs()
-            .map(|l| {
-                (
-                    l.from,
-                    l.to,
-                    format!(
-                        "{}-{}",
-                        skeleton.parts[l.from].name, skeleton.parts[l.to].name
-                    ),
-                )
-            })
-            .collect();
+        let limbs = measured_limbs(skeleton);
         let summary = summarise(&self.rig, &clips, &scene, &limbs);
         let all = series(&scene, skeleton.parts.len(), self.request.fill_gaps);
         let dir = self.outputs.path(self.folder).to_path_buf();
@@ -355,22 +364,39 @@ impl ScenePlan {
     }
 }
 
-/// A view's people as the geometry takes them: pixels and scores.
-fn view_clip(v: &ViewPeople) -> ViewClip {
-    let detection = |p: &Person| {
-        p.keypoints
-            .iter()
-            .map(|k| k.map(|k| ([f64::from(k.x), f64::from(k.y)], k.score)))
-            .collect()
-    };
-    ViewClip {
-        times: v.times.clone(),
-        people: v
-            .people
-            .iter()
-            .map(|frame| frame.iter().map(detection).collect())
-            .collect(),
+/// One OpenPose folder per view, `<dir>/<stem>_json`, holding only `<stem>_…_keypoints.json`.
+fn json_folders(
+    outputs: &mut OutputSet,
+    dir: &Path,
+    inputs: &[PathBuf],
+) -> Result<Vec<crate::io::transaction::OutputId>, SceneError> {
+    let mut ids = Vec::new();
+    for input in inputs {
+        let stem = json_stem(input);
+        let files = FolderFiles::Pattern {
+            prefix: format!("{stem}_"),
+            suffix: "_keypoints.json".into(),
+        };
+        ids.push(outputs.add_folder(&dir.join(format!("{stem}_json")), "--json-dir", files)?);
     }
+    Ok(ids)
+}
+
+/// The skeleton's drawn limbs, the face's (nose, eyes, ears: COCO's first five) told apart from bones.
+fn measured_limbs(skeleton: &Skeleton) -> Vec<MeasuredLimb> {
+    let face = &skeleton.coco17[..5];
+    skeleton
+        .drawn_limbs()
+        .map(|l| MeasuredLimb {
+            from: l.from,
+            to: l.to,
+            name: format!(
+                "{}-{}",
+                skeleton.parts[l.from].name, skeleton.parts[l.to].name
+            ),
+            bone: !face.contains(&l.from) && !face.contains(&l.to),
+        })
+        .collect()
 }
 
 /// Frame sets per second, from the median step.

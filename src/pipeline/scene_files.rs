@@ -1,4 +1,4 @@
-//! A 3D scene's files: a `.trc` and a `.c3d` per person (metres, Y up, Pose2Sim's marker names), a
+//! A 3D scene's files: each view's 2D as OpenPose JSON on request, a `.trc` and a `.c3d` per person (metres, Y up, Pose2Sim's marker names), a
 //! JSON line per frame set (every joint with its reprojection error and views), and the summary.
 //! Missing joints stay missing (empty in `.trc`, invalid in `.c3d`, `null` in JSON); gaps filled on
 //! request are flagged `filled` in the JSON lines and counted in the summary.
@@ -10,7 +10,9 @@ use std::path::Path;
 use nalgebra::Point3;
 use serde::Serialize;
 
+use super::ViewPeople;
 use crate::io::biomech::{c3d, trc, MarkerTable};
+use crate::io::openpose::OpenPoseFrame;
 use crate::motion::filter::gaps::fill_gaps;
 use crate::motion::filter::Interpolation;
 use crate::motion::markers::{file_markers, MarkerSource};
@@ -222,4 +224,14 @@ pub fn points_of(s: &Series, k: usize) -> Option<Vec<Option<Point3<f64>>>> {
             .map(|j| j.as_ref().map(|j| Point3::from(j.xyz)))
             .collect(),
     )
+}
+
+/// A view's people as OpenPose's per-frame files (`<stem>_<12-digit frame>_keypoints.json`), untracked
+/// (`person_id` -1), as Pose2Sim's person association expects them.
+pub fn write_openpose_frames(dir: &Path, stem: &str, view: &ViewPeople) -> std::io::Result<()> {
+    for (frame, people) in view.people.iter().enumerate() {
+        let body = serde_json::to_vec(&OpenPoseFrame::new(people))?;
+        std::fs::write(dir.join(format!("{stem}_{frame:012}_keypoints.json")), body)?;
+    }
+    Ok(())
 }

@@ -15,6 +15,7 @@ use super::{
 };
 use crate::capture::{CaptureError, Frame, FrameSource, PictureKind, SourceInfo, VideoSource};
 use crate::infer::Engine;
+use crate::multiview::scene::ViewClip;
 use crate::pose::{Person, Skeleton};
 
 /// One view's people, frame by frame.
@@ -22,6 +23,26 @@ use crate::pose::{Person, Skeleton};
 pub struct ViewPeople {
     pub times: Vec<f64>,
     pub people: Vec<Vec<Person>>,
+}
+
+impl ViewPeople {
+    /// The detections as the 3D stages take them: pixels and scores per part.
+    pub fn clip(&self) -> ViewClip {
+        let detection = |p: &Person| {
+            p.keypoints
+                .iter()
+                .map(|k| k.map(|k| ([f64::from(k.x), f64::from(k.y)], k.score)))
+                .collect()
+        };
+        ViewClip {
+            times: self.times.clone(),
+            people: self
+                .people
+                .iter()
+                .map(|frame| frame.iter().map(detection).collect())
+                .collect(),
+        }
+    }
 }
 
 /// The views' frames, one view after the other, each frame tagged with its view as its item.

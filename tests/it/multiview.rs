@@ -221,6 +221,14 @@ fn each_bad_calibration_gets_its_one_line_error() {
         s(&model),
     ]);
     assert_refused(&o, "--offsets has 2 values for 4 views");
+    // A single view's outputs are refused, not ignored.
+    let four = [s(&cam1); 4];
+    for (flag, value) in [("--csv", "t.csv"), ("--json", "t.jsonl"), ("--motion", "m")] {
+        let mut args = vec!["export"];
+        args.extend(four);
+        args.extend(["--calib", s(&good), "-o", s(&out), flag, value]);
+        assert_refused(&common::posecam(&args), &format!("{flag} is for one view"));
+    }
     assert!(!out.exists(), "nothing written");
 }
 
@@ -287,6 +295,10 @@ fn the_demo_in_3d_every_joint_from_two_agreeing_views_and_files_opensim_reads() 
         .unwrap_or_else(|| panic!("someone followed throughout: {err}"));
     assert!(
         steady["limbs_within_20pct"].as_f64() > Some(0.8),
+        "{steady}"
+    );
+    assert!(
+        steady["bones_within_20pct"].as_f64() > Some(0.85),
         "{steady}"
     );
     assert!(
@@ -357,4 +369,123 @@ fn the_demo_in_3d_every_joint_from_two_agreeing_views_and_files_opensim_reads() 
             "{seen}"
         );
     }
+}
+
+/// Pose2Sim's own association and triangulation, run on the 2D posecam wrote with `--json-dir` (at
+/// the default net size): the same people within 5 cm, and posecam's reprojection no worse.
+#[test]
+fn beside_pose2sim_on_the_same_2d_the_same_people_within_5_cm_and_closer_to_the_views() {
+    let (Some(calib), Some(model)) = (demo("Calib.qca.txt"), common::shared_model()) else {
+        return;
+    };
+    let views: Vec<PathBuf> = (1..=4)
+        .filter_map(|i| demo(&format!("cam0{i}.mp4")))
+        .collect();
+    let dir = tempfile::tempdir().expect("tmp");
+    let project = dir.path().join("trial");
+    for sub in ["pose", "calibration"] {
+        std::fs::create_dir_all(project.join(sub)).expect("mkdir");
+    }
+    let converted = project.join("calibration/Calib_posecam.toml");
+    let o = common::posecam(&["calib", "convert", s(&calib), s(&converted)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.path().join("out");
+    let mut args = vec!["export"];
+    args.extend(views.iter().map(|v| s(v)));
+    let pose = project.join("pose");
+    args.extend(["--calib", s(&calib), "-o", s(&out), "--model", s(&model)]);
+    args.extend(["--json-dir", s(&pose), "--no-view-videos"]);
+    let o = common::posecam(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for cam in ["cam01", "cam02", "cam03", "cam04"] {
+        let files = std::fs::read_dir(pose.join(format!("{cam}_json")))
+            .expect("a folder per view")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with("_keypoints.json"))
+            .count();
+        assert_eq!(files, 100, "{cam}");
+    }
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/pose2sim_triangulate.py");
+    let o = Command::new(python())
+        .arg(script)
+        .arg(&project)
+        .arg(&out)
+        .output()
+        .expect("python");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let r: serde_json::Value = serde_json::from_slice(o.stdout.trim_ascii()).expect("JSON");
+    eprintln!("beside Pose2Sim: {r}");
+    let (ours, theirs) = (
+        r["posecam"]["median_px"].as_f64().unwrap_or(f64::NAN),
+        r["pose2sim"]["median_px"].as_f64().unwrap_or(f64::NAN),
+    );
+    assert!(
+        ours <= theirs,
+        "median reprojection {ours:.2} px, Pose2Sim's {theirs:.2} px"
+    );
+    let main: Vec<&serde_json::Value> = r["matches"]
+        .as_array()
+        .expect("matches")
+        .iter()
+        .filter(|m| m["joints"].as_u64() >= Some(400))
+        .collect();
+    assert!(main.len() >= 2, "both main people in both: {r}");
+    for m in main {
+        assert!(m["median_m"].as_f64() <= Some(0.05), "{m}");
+    }
+}
+
+/// `bench --scene` on two small calibrated views: the pipeline figures, and the 3D stages on five
+/// synthetic people, who must all be found.
+#[test]
+fn bench_scene_compares_views_together_and_alone_and_times_the_3d_stages() {
+    let f = common::fixture::Fixture::new();
+    let rig = posecam::multiview::synthetic::ring(2, Lens::NONE);
+    let mut cameras = rig.cameras.clone();
+    for c in &mut cameras {
+        c.size = [160, 288];
+    }
+    let rig = posecam::multiview::Rig::new(cameras).expect("rig");
+    let calib = f.path("rig.toml");
+    std::fs::write(&calib, to_pose2sim_toml(&rig)).expect("write");
+    let (a, b) = (f.path("a.mp4"), f.path("b.mp4"));
+    for (v, hue) in [(&a, "0"), (&b, "90")] {
+        let src = "testsrc2=size=160x288:rate=10:duration=1";
+        common::ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            src,
+            "-vf",
+            &format!("hue=h={hue}"),
+            s(v),
+        ]);
+    }
+    let mut c = f.command(&[
+        "bench",
+        "--scene",
+        "--model",
+        "{tiny}",
+        "--net-height",
+        "64",
+    ]);
+    c.arg("--scene-views")
+        .arg(&a)
+        .arg(&b)
+        .arg("--calib")
+        .arg(&calib);
+    let o = c.output().expect("run");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json = out.lines().last().expect("figures");
+    let r: serde_json::Value = serde_json::from_str(json).expect("JSON");
+    assert_eq!(r["views"], 2);
+    assert_eq!(r["frames"], 20);
+    assert!(r["together_to_alone"].as_f64() > Some(0.0), "{r}");
+    let synthetic = &r["stages_synthetic_5_people"];
+    assert_eq!(synthetic["ids"], 5, "{r}");
+    assert_eq!(synthetic["frame_sets"], 100, "{r}");
+    assert!(out.contains("all views in one pipeline"), "{out}");
 }

@@ -3,6 +3,7 @@
 mod batch;
 mod fuzz;
 mod live;
+mod scene;
 mod track;
 
 use crate::cli::console::outln;
@@ -55,6 +56,16 @@ pub struct BenchArgs {
     /// With --batch: seconds per clip.
     #[arg(long, default_value_t = 5.0)]
     pub clip_seconds: f64,
+    /// Several calibrated views (default: the shared 4-camera demo): all views in one pipeline
+    /// against each view alone on the same frames, and the 3D stages' time per frame set.
+    #[arg(long)]
+    pub scene: bool,
+    /// With --scene: the views, one per camera in the calibration's order.
+    #[arg(long, value_name = "VIDEO", num_args = 2.., requires = "scene")]
+    pub scene_views: Vec<PathBuf>,
+    /// With --scene: the calibration (default: the demo's Calib.qca.txt).
+    #[arg(long, requires = "scene")]
+    pub calib: Option<PathBuf>,
     #[command(flatten)]
     pub live_args: live::LiveBenchArgs,
     #[command(flatten)]
@@ -87,6 +98,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
             video: args.video.clone(),
         };
         return batch::run(&bench, &args.model);
+    }
+    if args.scene {
+        let bench = scene::SceneBench {
+            views: args.scene_views.clone(),
+            calib: args.calib.clone(),
+        };
+        return scene::run(&bench, &args.model);
     }
     if args.track {
         return track::run(args.video.as_deref(), args.every, &args.model);
