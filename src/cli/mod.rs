@@ -12,6 +12,7 @@ mod model_cmd;
 mod motion_args;
 mod runtime_cmd;
 mod scene_args;
+mod scene_cmd;
 
 use crate::cli::console::out;
 use std::ops::RangeInclusive;
@@ -67,6 +68,8 @@ pub enum Command {
     Batch(batch_cmd::BatchCommand),
     /// Measure inference and association time (last stdout line: one JSON object).
     Bench(bench::BenchArgs),
+    /// Several calibrated videos in one window: the views with their 3D people, and a 3D view.
+    Scene(Box<scene_cmd::SceneWindowArgs>),
     /// Camera calibrations for 3D: show one (and draw the rig), convert to Pose2Sim's format.
     #[command(subcommand)]
     Calib(calib_cmd::CalibCommand),
@@ -109,6 +112,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Bench(a)) => bench::run(a),
         Some(Command::Model(c)) => model_cmd::run(c),
         Some(Command::Calib(c)) => calib_cmd::run(c),
+        Some(Command::Scene(a)) => scene_cmd::run(*a),
         Some(Command::Runtime(c)) => runtime_cmd::run(c),
         Some(Command::Doctor) => {
             out!("{}", doctor::render(&doctor::report()));

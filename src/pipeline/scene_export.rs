@@ -175,6 +175,7 @@ impl ScenePlan {
         };
         let (people, skeleton, _) = pose_views(
             &self.request.inputs,
+            None,
             self.first.clone(),
             engines,
             pipeline,

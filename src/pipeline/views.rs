@@ -48,9 +48,12 @@ impl ViewPeople {
 /// The views' frames, one view after the other, each frame tagged with its view as its item.
 struct ViewsSource {
     paths: Vec<PathBuf>,
-    current: Option<(usize, VideoSource)>,
+    /// The view being read, and the frames read from it.
+    current: Option<(usize, VideoSource, usize)>,
     next: usize,
     info: SourceInfo,
+    /// At most this many frames of each view.
+    limit: Option<usize>,
 }
 
 impl FrameSource for ViewsSource {
@@ -64,25 +67,30 @@ impl FrameSource for ViewsSource {
                 let Some(path) = self.paths.get(self.next) else {
                     return Ok(None);
                 };
-                self.current = Some((self.next, VideoSource::open(path, PictureKind::Yuv)?));
+                self.current = Some((self.next, VideoSource::open(path, PictureKind::Yuv)?, 0));
                 self.next += 1;
             }
-            let Some((item, source)) = self.current.as_mut() else {
+            let Some((item, source, read)) = self.current.as_mut() else {
                 continue;
             };
             let item = *item;
-            match source.next_frame()? {
-                Some(frame) => return Ok(Some(Frame { item, ..frame })),
+            let more = self.limit.is_none_or(|limit| *read < limit);
+            match more.then(|| source.next_frame()).transpose()?.flatten() {
+                Some(frame) => {
+                    *read += 1;
+                    return Ok(Some(Frame { item, ..frame }));
+                }
                 None => self.current = None,
             }
         }
     }
 }
 
-/// Runs every view through the network and 2D association; returns each view's people and the
-/// stage statistics. `progress` gets (view, frames done in it).
+/// Runs every view (at most `limit` frames of each) through the network and 2D association; returns
+/// each view's people and the stage statistics. `progress` gets (view, frames done in it).
 pub fn pose_views(
     paths: &[PathBuf],
+    limit: Option<usize>,
     first: SourceInfo,
     engines: Vec<Engine>,
     settings: PipelineSettings,
@@ -97,6 +105,7 @@ pub fn pose_views(
         current: None,
         next: 0,
         info: first,
+        limit,
     }));
     let stages = start_stages(
         StagesSpec {

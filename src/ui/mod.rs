@@ -15,6 +15,7 @@ mod jobs;
 mod layout;
 pub mod motion_view;
 mod picture;
+pub mod scene;
 pub mod settings;
 mod settings_panels;
 mod source_panel;
@@ -25,7 +26,7 @@ mod tasks;
 pub mod timeline;
 mod window;
 
-pub use window::{run, WindowError};
+pub use window::{run, run_scene, WindowError};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

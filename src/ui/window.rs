@@ -2,6 +2,7 @@
 
 use eframe::egui;
 
+use super::scene::{SceneApp, SceneOptions};
 use super::settings::AppSettings;
 use super::{PosecamApp, StartOptions, STORAGE_KEY};
 
@@ -37,6 +38,30 @@ pub fn run(options: StartOptions) -> Result<(), WindowError> {
                 .and_then(|s| eframe::get_value::<AppSettings>(s, STORAGE_KEY));
             Ok(Box::new(PosecamApp::new(&cc.egui_ctx, stored, options)))
         }),
+    )
+    .map_err(|e| WindowError(e.to_string()))
+}
+
+impl eframe::App for SceneApp {
+    fn update(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.draw(ctx);
+    }
+}
+
+/// Opens the scene window on several calibrated views; returns when it closes.
+pub fn run_scene(options: SceneOptions) -> Result<(), WindowError> {
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("posecam: scene")
+            .with_inner_size([1400.0, 860.0])
+            .with_min_inner_size([640.0, 420.0]),
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "posecam-scene",
+        native,
+        Box::new(move |_| Ok(Box::new(SceneApp::new(options)))),
     )
     .map_err(|e| WindowError(e.to_string()))
 }

@@ -32,3 +32,4 @@ mod slurm;
 mod streams;
 mod tracking;
 mod ui;
+mod ui_scene;

@@ -52,6 +52,7 @@ pub fn run(bench: &SceneBench, model: &ModelArgs) -> Result<()> {
         let t = Instant::now();
         pose_views(
             std::slice::from_ref(view),
+            None,
             first.clone(),
             engines,
             settings.clone(),
@@ -62,7 +63,15 @@ pub fn run(bench: &SceneBench, model: &ModelArgs) -> Result<()> {
     }
     let engines = warmed(model, &views[0], &net)?;
     let t = Instant::now();
-    let (people, _, _) = pose_views(&views, first.clone(), engines, settings, never(), |_, _| {})?;
+    let (people, _, _) = pose_views(
+        &views,
+        None,
+        first.clone(),
+        engines,
+        settings,
+        never(),
+        |_, _| {},
+    )?;
     let together = t.elapsed();
     let frames: usize = people.iter().map(|p| p.times.len()).sum();
     if frames == 0 {

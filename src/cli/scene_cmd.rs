@@ -1,0 +1,45 @@
+//! `posecam scene VIEWS... --calib FILE`: the scene window on several calibrated videos.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use posecam::pipeline::PipelineSettings;
+use posecam::ui::scene::SceneOptions;
+
+use super::{number_in, ModelArgs, ThresholdArgs};
+
+#[derive(Debug, Args)]
+pub struct SceneWindowArgs {
+    /// One video per camera, in the calibration's order.
+    #[arg(required = true, num_args = 2.., value_name = "VIEW")]
+    pub views: Vec<PathBuf>,
+    /// The cameras' calibration (Pose2Sim or aniposelib TOML, Qualisys .qca.txt).
+    #[arg(long, value_name = "FILE")]
+    pub calib: PathBuf,
+    /// Read at most this many frames of each view (the window keeps them all in memory).
+    #[arg(long, value_name = "N", default_value_t = 600, value_parser = number_in(1usize..=100_000))]
+    pub max_frames: usize,
+    #[arg(long)]
+    pub infer_workers: Option<usize>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
+}
+
+pub fn run(args: SceneWindowArgs) -> Result<()> {
+    let options = SceneOptions {
+        views: args.views,
+        calib: args.calib,
+        engines: args.model.load_workers(args.infer_workers)?,
+        pipeline: PipelineSettings {
+            net: args.model.net()?,
+            thresholds: args.thresholds.thresholds(),
+            tracking: None,
+        },
+        max_frames: args.max_frames,
+    };
+    posecam::ui::run_scene(options)?;
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! Opening a scene for the window: the calibration checked against the views, every view's 2D people
+//! (one pipeline, as `export --calib` runs it), and small pictures of each view's frames to show
+//! under the skeletons. It runs on its own threads; the window polls it.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::Receiver;
+use image::RgbImage;
+
+use crate::capture::{CaptureError, FrameSource, PictureKind, VideoSource};
+use crate::infer::Engine;
+use crate::multiview::calib::{self, CalibError};
+use crate::multiview::scene::ViewClip;
+use crate::multiview::{Rig, RigError};
+use crate::pipeline::{pose_views, PipelineError, PipelineSettings, ViewPeople};
+use crate::pose::Skeleton;
+
+/// Height of the pictures kept per frame: the window shows views small, and 4 views of 600 frames
+/// stay under half a gigabyte.
+pub const PICTURE_HEIGHT: u32 = 320;
+
+/// What a scene window opens.
+pub struct SceneOptions {
+    /// One video per camera, in the calibration's order.
+    pub views: Vec<PathBuf>,
+    pub calib: PathBuf,
+    /// The inference workers (loaded by the caller, so a model error shows before the window).
+    pub engines: Vec<Engine>,
+    pub pipeline: PipelineSettings,
+    /// At most this many frames of each view are read.
+    pub max_frames: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Calib(#[from] CalibError),
+    #[error("{}: {source}", calib.display())]
+    Rig { calib: PathBuf, source: RigError },
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error("the loader stopped before it finished")]
+    Stopped,
+}
+
+/// A scene's views, ready to reconstruct and show.
+pub struct SceneData {
+    pub rig: Rig,
+    pub clips: Vec<ViewClip>,
+    /// Per view, per frame: the picture, `PICTURE_HEIGHT` tall.
+    pub pictures: Vec<Vec<Arc<RgbImage>>>,
+    pub skeleton: &'static Skeleton,
+    /// Some view had more frames than were read.
+    pub truncated: bool,
+}
+
+/// A scene being opened.
+pub struct Loader {
+    result: Receiver<Result<SceneData, LoadError>>,
+    /// Frames through the network so far, over all views.
+    pub frames_done: Arc<AtomicUsize>,
+    /// Pictures made so far, over all views.
+    pub pictures_done: Arc<AtomicUsize>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Loader {
+    pub fn start(options: SceneOptions) -> Self {
+        let (tx, result) = crossbeam_channel::bounded(1);
+        let frames_done = Arc::new(AtomicUsize::new(0));
+        let pictures_done = Arc::new(AtomicUsize::new(0));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let counters = (frames_done.clone(), pictures_done.clone(), cancel.clone());
+        std::thread::Builder::new()
+            .name("scene-loader".into())
+            .spawn(move || {
+                let _ = tx.send(load(options, &counters.0, &counters.1, counters.2));
+            })
+            .ok();
+        Self {
+            result,
+            frames_done,
+            pictures_done,
+            cancel,
+        }
+    }
+
+    /// The scene once loaded (`None` while still working).
+    pub fn poll(&self) -> Option<Result<SceneData, LoadError>> {
+        match self.result.try_recv() {
+            Ok(r) => Some(r),
+            Err(crossbeam_channel::TryRecvError::Empty) => None,
+            Err(crossbeam_channel::TryRecvError::Disconnected) => Some(Err(LoadError::Stopped)),
+        }
+    }
+}
+
+impl Drop for Loader {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+fn load(
+    options: SceneOptions,
+    frames_done: &AtomicUsize,
+    pictures_done: &AtomicUsize,
+    cancel: Arc<AtomicBool>,
+) -> Result<SceneData, LoadError> {
+    let (rig, _) = calib::read(&options.calib)?;
+    let mut sizes = Vec::new();
+    let mut first = None;
+    for path in &options.views {
+        let info = VideoSource::open(path, PictureKind::Yuv)?.info().clone();
+        sizes.push([info.width, info.height]);
+        first.get_or_insert(info);
+    }
+    rig.check_views(&sizes).map_err(|source| LoadError::Rig {
+        calib: options.calib.clone(),
+        source,
+    })?;
+    let first = first.ok_or(PipelineError::Internal("no view"))?;
+    let views = options.views.clone();
+    let limit = options.max_frames;
+    let stop = cancel.clone();
+    let pictures = std::thread::scope(|scope| {
+        let pictures = scope.spawn(|| read_pictures(&views, limit, pictures_done, &stop));
+        let people = pose_views(
+            &options.views,
+            Some(limit),
+            first,
+            options.engines,
+            options.pipeline,
+            cancel,
+            |_, _| {
+                frames_done.fetch_add(1, Ordering::Relaxed);
+            },
+        );
+        let pictures = pictures.join().map_err(|_| LoadError::Stopped)?;
+        Ok::<_, LoadError>((people?, pictures?))
+    });
+    let ((people, skeleton, _), (pictures, truncated)) = pictures?;
+    Ok(SceneData {
+        rig,
+        clips: people.iter().map(ViewPeople::clip).collect(),
+        pictures,
+        skeleton,
+        truncated,
+    })
+}
+
+type Pictures = (Vec<Vec<Arc<RgbImage>>>, bool);
+
+/// Every view's frames, made small; and whether a view went on past `limit`.
+fn read_pictures(
+    views: &[PathBuf],
+    limit: usize,
+    done: &AtomicUsize,
+    cancel: &AtomicBool,
+) -> Result<Pictures, LoadError> {
+    let mut all = Vec::new();
+    let mut truncated = false;
+    for path in views {
+        let mut source = VideoSource::open(path, PictureKind::Rgb)?;
+        let mut frames = Vec::new();
+        while let Some(frame) = source.next_frame()? {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(LoadError::Stopped);
+            }
+            if frames.len() == limit {
+                truncated = true;
+                break;
+            }
+            let rgb = frame.picture.to_rgb();
+            let width = (rgb.width() * PICTURE_HEIGHT / rgb.height().max(1)).max(1);
+            let small = image::imageops::resize(
+                &*rgb,
+                width,
+                PICTURE_HEIGHT,
+                image::imageops::FilterType::Triangle,
+            );
+            frames.push(Arc::new(small));
+            done.fetch_add(1, Ordering::Relaxed);
+        }
+        all.push(frames);
+    }
+    Ok((all, truncated))
+}
