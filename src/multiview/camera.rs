@@ -134,6 +134,12 @@ impl Camera {
         m
     }
 
+    /// Pixels between `pixel` and where `p` projects (`None` behind the camera).
+    pub fn pixel_error(&self, pixel: Xy, p: &Point3<f64>) -> Option<f64> {
+        let [u, v] = self.project(p)?;
+        Some((u - pixel[0]).hypot(v - pixel[1]))
+    }
+
     /// The pixel a world point lands on (`None` behind the camera).
     pub fn project(&self, p: &Point3<f64>) -> Option<Xy> {
         let c = self.to_camera(p);

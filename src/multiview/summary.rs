@@ -5,10 +5,8 @@
 use serde::Serialize;
 
 use super::associate::median;
-use super::associate::ViewPerson;
 use super::rig::Rig;
 use super::scene::{Scene, ViewClip};
-use super::triangulate::reprojection_px;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CameraSummary {
@@ -86,16 +84,16 @@ pub fn summarise(
                 else {
                     continue;
                 };
-                let vp = ViewPerson::new(rig, m.view, m.index, det);
+                let camera = &rig.cameras[m.view];
                 for (part, joint) in p.person.joints.iter().enumerate() {
                     let Some(joint) = joint.as_ref().filter(|j| j.views.contains(&m.view)) else {
                         continue;
                     };
-                    let Some(s) = m.parts.get(part).and_then(|&q| vp.joints.get(q)?.as_ref())
-                    else {
+                    // The detection's own pixel for this part (a swapped view's mirror part).
+                    let Some((pixel, _)) = m.parts.get(part).and_then(|&q| *det.get(q)?) else {
                         continue;
                     };
-                    if let Some(e) = reprojection_px(rig, s, &joint.point) {
+                    if let Some(e) = camera.pixel_error(pixel, &joint.point) {
                         errors[m.view].push(e);
                         per_person.entry(p.id).or_default().push(e);
                     }

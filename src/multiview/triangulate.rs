@@ -76,8 +76,7 @@ pub fn dlt(rig: &Rig, sightings: &[&Sighting]) -> Option<Point3<f64>> {
 
 /// Pixels between a sighting and the point's projection in its view (`None` behind the camera).
 pub fn reprojection_px(rig: &Rig, s: &Sighting, p: &Point3<f64>) -> Option<f64> {
-    let [u, v] = rig.cameras.get(s.view)?.project(p)?;
-    Some(((u - s.pixel[0]).powi(2) + (v - s.pixel[1]).powi(2)).sqrt())
+    rig.cameras.get(s.view)?.pixel_error(s.pixel, p)
 }
 
 /// The joint from the largest subset of views that agree, the lowest error among subsets of that

@@ -109,29 +109,25 @@ impl ScenePlan {
     /// Reads the calibration, checks the views against it and stages the output folder, before any
     /// model loads.
     pub fn new(request: SceneRequest) -> Result<Self, SceneError> {
-        let (rig, _) = calib::read(&request.calib)?;
-        let mut sizes = Vec::new();
-        let mut first = None;
-        let mut offsets_s = Vec::new();
         if !request.offsets.is_empty() && request.offsets.len() != request.inputs.len() {
             return Err(SceneError::Offsets {
                 given: request.offsets.len(),
                 views: request.inputs.len(),
             });
         }
-        for (v, path) in request.inputs.iter().enumerate() {
-            let source = VideoSource::open(path, PictureKind::Yuv).map_err(PipelineError::from)?;
-            let info = source.info().clone();
-            sizes.push([info.width, info.height]);
-            let fps = info.frame_rate.unwrap_or(30.0);
-            offsets_s.push(request.offsets.get(v).map_or(0.0, |o| o.seconds(fps)));
-            first.get_or_insert(info);
-        }
-        rig.check_views(&sizes).map_err(|source| SceneError::Rig {
-            calib: request.calib.clone(),
-            source,
-        })?;
-        let first = first.ok_or(PipelineError::Internal("no view"))?;
+        let (rig, infos) = open_views(&request.calib, &request.inputs)?;
+        let offsets_s = infos
+            .iter()
+            .enumerate()
+            .map(|(v, info)| {
+                let fps = info.frame_rate.unwrap_or(30.0);
+                request.offsets.get(v).map_or(0.0, |o| o.seconds(fps))
+            })
+            .collect();
+        let first = infos
+            .into_iter()
+            .next()
+            .ok_or(PipelineError::Internal("no view"))?;
         let mut outputs = OutputSet::new(&request.inputs, request.overwrite);
         let files = FolderFiles::Pattern {
             prefix: format!("{}_", request.name),
@@ -363,6 +359,26 @@ impl ScenePlan {
         writer.finish(false).map_err(PipelineError::from)?;
         Ok(())
     }
+}
+
+/// The calibration read and checked against the views (their count and sizes); each view's
+/// stream information.
+pub fn open_views(
+    calib_path: &Path,
+    inputs: &[PathBuf],
+) -> Result<(Rig, Vec<crate::capture::SourceInfo>), SceneError> {
+    let (rig, _) = calib::read(calib_path)?;
+    let mut infos = Vec::new();
+    for path in inputs {
+        let source = VideoSource::open(path, PictureKind::Yuv).map_err(PipelineError::from)?;
+        infos.push(source.info().clone());
+    }
+    let sizes: Vec<[u32; 2]> = infos.iter().map(|i| [i.width, i.height]).collect();
+    rig.check_views(&sizes).map_err(|source| SceneError::Rig {
+        calib: calib_path.to_path_buf(),
+        source,
+    })?;
+    Ok((rig, infos))
 }
 
 /// One OpenPose folder per view, `<dir>/<stem>_json`, holding only `<stem>_…_keypoints.json`.

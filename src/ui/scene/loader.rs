@@ -11,10 +11,11 @@ use image::RgbImage;
 
 use crate::capture::{CaptureError, FrameSource, PictureKind, VideoSource};
 use crate::infer::Engine;
-use crate::multiview::calib::{self, CalibError};
 use crate::multiview::scene::ViewClip;
-use crate::multiview::{Rig, RigError};
-use crate::pipeline::{pose_views, PipelineError, PipelineSettings, ViewPeople};
+use crate::multiview::Rig;
+use crate::pipeline::{
+    open_views, pose_views, PipelineError, PipelineSettings, SceneError, ViewPeople,
+};
 use crate::pose::Skeleton;
 
 /// Height of the pictures kept per frame: the window shows views small, and 4 views of 600 frames
@@ -36,9 +37,7 @@ pub struct SceneOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error(transparent)]
-    Calib(#[from] CalibError),
-    #[error("{}: {source}", calib.display())]
-    Rig { calib: PathBuf, source: RigError },
+    Scene(#[from] SceneError),
     #[error(transparent)]
     Capture(#[from] CaptureError),
     #[error(transparent)]
@@ -111,19 +110,11 @@ fn load(
     pictures_done: &AtomicUsize,
     cancel: Arc<AtomicBool>,
 ) -> Result<SceneData, LoadError> {
-    let (rig, _) = calib::read(&options.calib)?;
-    let mut sizes = Vec::new();
-    let mut first = None;
-    for path in &options.views {
-        let info = VideoSource::open(path, PictureKind::Yuv)?.info().clone();
-        sizes.push([info.width, info.height]);
-        first.get_or_insert(info);
-    }
-    rig.check_views(&sizes).map_err(|source| LoadError::Rig {
-        calib: options.calib.clone(),
-        source,
-    })?;
-    let first = first.ok_or(PipelineError::Internal("no view"))?;
+    let (rig, infos) = open_views(&options.calib, &options.views)?;
+    let first = infos
+        .into_iter()
+        .next()
+        .ok_or(PipelineError::Internal("no view"))?;
     let views = options.views.clone();
     let limit = options.max_frames;
     let stop = cancel.clone();
