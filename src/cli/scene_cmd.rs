@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use posecam::pipeline::PipelineSettings;
-use posecam::ui::scene::SceneOptions;
+use posecam::ui::scene::{SceneEngines, SceneOptions};
 
 use super::{number_in, ModelArgs, ThresholdArgs};
 
@@ -32,7 +32,7 @@ pub fn run(args: SceneWindowArgs) -> Result<()> {
     let options = SceneOptions {
         views: args.views,
         calib: args.calib,
-        engines: args.model.load_workers(args.infer_workers)?,
+        engines: SceneEngines::Loaded(args.model.load_workers(args.infer_workers)?),
         pipeline: PipelineSettings {
             net: args.model.net()?,
             thresholds: args.thresholds.thresholds(),

@@ -22,6 +22,17 @@ const PLAYING_REFRESH: Duration = Duration::from_millis(250);
 impl PosecamApp {
     /// Draws the whole window (also driven directly by UI tests).
     pub fn draw(&mut self, ctx: &egui::Context) {
+        if let Some(scene) = self.runtime.scene.as_mut() {
+            let mut back = false;
+            egui::TopBottomPanel::top("scene-back").show(ctx, |ui| {
+                back = ui.button("◀ Back to the single view").clicked();
+            });
+            scene.draw(ctx);
+            if back {
+                self.apply(vec![Command::CloseScene]);
+            }
+            return;
+        }
         self.poll();
         self.check_export();
         let mut commands = self.runtime.background.answers();

@@ -148,6 +148,8 @@ pub struct Runtime {
     /// The settings the pipeline runs with.
     applied: Option<PipelineSettings>,
     started: Instant,
+    /// A 3D scene shown instead of the single source (which is closed meanwhile).
+    scene: Option<scene::SceneApp>,
 }
 
 pub struct PosecamApp {
@@ -190,6 +192,7 @@ impl PosecamApp {
             associator: Associator::new(),
             applied: None,
             started: Instant::now(),
+            scene: None,
         };
         let mut app = Self {
             settings,
@@ -420,6 +423,13 @@ impl PosecamApp {
                     // Live samples were computed for the old choice.
                     self.view.angles.samples.clear();
                 }
+                Command::OpenScene { views, calib } => self.open_scene(views, calib),
+                Command::CloseScene => {
+                    self.runtime.scene = None;
+                    if let Some(spec) = self.view.source.clone() {
+                        self.open_source(spec);
+                    }
+                }
                 Command::DismissBanner => self.view.banner = None,
                 Command::ToggleDetails => {
                     if let Some(b) = &mut self.view.banner {
@@ -451,6 +461,35 @@ impl PosecamApp {
         if id.is_some() {
             self.view.messages.clear(Hint::NoId);
         }
+    }
+
+    /// Shows `views` as one 3D scene, with the model and thresholds of the single view; the single
+    /// source stops meanwhile (it would take the same cores).
+    pub fn open_scene(&mut self, views: Vec<PathBuf>, calib: PathBuf) {
+        let Some(engines) = self.engine_spec() else {
+            self.say("no model yet: choose one in the settings first");
+            return;
+        };
+        self.runtime.pipeline = None;
+        let options = scene::SceneOptions {
+            views,
+            calib,
+            engines: scene::SceneEngines::Load {
+                model: engines.model,
+                device: engines.device,
+            },
+            pipeline: PipelineSettings {
+                tracking: None,
+                ..self.pipeline_settings()
+            },
+            max_frames: 600,
+        };
+        self.runtime.scene = Some(scene::SceneApp::new(options));
+    }
+
+    /// Whether a 3D scene is shown.
+    pub fn in_scene(&self) -> Option<&scene::SceneApp> {
+        self.runtime.scene.as_ref()
     }
 
     fn on_answer(&mut self, answer: state::Answer) {

@@ -52,6 +52,13 @@ pub fn source_ui(
         if ui.button("Open file…").clicked() {
             commands.push(Command::Ask(Dialog::OpenSource));
         }
+        if ui
+            .button("Open scene…")
+            .on_hover_text("Several calibrated videos of one scene: the people in 3D")
+            .clicked()
+        {
+            commands.push(Command::Ask(Dialog::OpenScene));
+        }
         url_ui(ui, &mut picker.url, view.recent, &mut commands);
         if let Some(source) = view.source {
             ui.separator();

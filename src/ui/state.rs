@@ -47,12 +47,21 @@ pub enum Command {
     DismissBanner,
     /// Show the whole error under the banner, or hide it.
     ToggleDetails,
+    /// Open these views, with this calibration, as one 3D scene.
+    OpenScene {
+        views: Vec<PathBuf>,
+        calib: PathBuf,
+    },
+    /// Back from the scene to the single source.
+    CloseScene,
 }
 
 /// A dialog a panel asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dialog {
     OpenSource,
+    /// Several videos, then their calibration.
+    OpenScene,
     /// Where to export the open video (a suggested file name).
     ExportTo(String),
     SnapshotFolder,

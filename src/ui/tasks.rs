@@ -16,6 +16,8 @@ use crate::capture::{camera_formats, list_cameras, SourceSpec};
 const OPENABLE: &[&str] = &[
     "mp4", "mkv", "avi", "mov", "webm", "gif", "ts", "jpg", "jpeg", "png", "bmp", "webp",
 ];
+/// Of those, the videos (a scene's views).
+const VIDEOS: &[&str] = &["mp4", "mkv", "avi", "mov", "webm", "gif", "ts"];
 
 /// Answers from background threads, taken at the start of each frame.
 pub struct Background {
@@ -83,6 +85,7 @@ fn answer(dialog: Dialog) -> Option<Command> {
             .add_filter("videos and images", OPENABLE)
             .pick_file()
             .map(|p| open_path(&p.display().to_string())),
+        Dialog::OpenScene => scene_dialog(),
         Dialog::ExportTo(name) => rfd::FileDialog::new()
             .set_file_name(name)
             .add_filter("MP4 video", &["mp4"])
@@ -104,6 +107,27 @@ fn answer(dialog: Dialog) -> Option<Command> {
             .pick_folder()
             .map(Command::SaveMotion),
     }
+}
+
+/// The views (one per camera, two or more), then their calibration.
+fn scene_dialog() -> Option<Command> {
+    let views = rfd::FileDialog::new()
+        .set_title("The views: one video per camera")
+        .add_filter("videos", VIDEOS)
+        .pick_files()?;
+    if views.len() < 2 {
+        return Some(Command::Say(
+            "a scene needs two views or more: pick one video per camera".into(),
+        ));
+    }
+    let calib = rfd::FileDialog::new()
+        .set_title("Their calibration")
+        .add_filter(
+            "calibrations (Pose2Sim, aniposelib, Qualisys)",
+            &["toml", "txt"],
+        )
+        .pick_file()?;
+    Some(Command::OpenScene { views, calib })
 }
 
 /// A command to open what the user named (a dropped or picked file).

@@ -8,10 +8,10 @@ use std::time::Instant;
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use posecam::infer::{Device, Engine, EngineOptions, NetConfig};
+use posecam::infer::{Device, NetConfig};
 use posecam::pipeline::PipelineSettings;
 use posecam::pose::Thresholds;
-use posecam::ui::scene::{SceneApp, SceneOptions};
+use posecam::ui::scene::{SceneApp, SceneEngines, SceneOptions};
 
 use crate::common::{self, DEADLINE};
 
@@ -24,15 +24,13 @@ fn open_demo() -> Option<Harness<'static, SceneApp>> {
     let views: Vec<PathBuf> = (1..=4)
         .filter_map(|i| common::shared(&format!("{DEMO}/cam0{i}.mp4")))
         .collect();
-    let options = EngineOptions {
-        device: Device::Cpu,
-        ..EngineOptions::default()
-    };
-    let engines = Engine::load_workers(&model, &options, None).expect("model");
     let app = SceneApp::new(SceneOptions {
         views,
         calib,
-        engines,
+        engines: SceneEngines::Load {
+            model,
+            device: Device::Cpu,
+        },
         pipeline: PipelineSettings {
             net: NetConfig::default(),
             thresholds: Thresholds::default(),
@@ -110,4 +108,72 @@ fn the_demo_shows_four_views_and_a_3d_view_that_orbits_and_sliders_that_act_at_o
     h.key_press(egui::Key::Space);
     h.run_steps(1);
     assert!(h.state().playing, "space plays");
+}
+
+/// The main window opens a scene (its "Open scene…" dialog ends in `open_scene`) and goes back to
+/// the single source.
+#[test]
+fn the_main_window_opens_a_scene_and_comes_back() {
+    let (Some(model), Some(calib)) = (
+        common::shared_model(),
+        common::shared(&format!("{DEMO}/Calib.qca.txt")),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    // The first 15 frames of each view, copied as they are.
+    let views: Vec<PathBuf> = (1..=4)
+        .map(|i| {
+            let src = common::shared(&format!("{DEMO}/cam0{i}.mp4")).expect("view");
+            let short = dir.path().join(format!("cam0{i}.mp4"));
+            let (src, dst) = (src.to_str().unwrap(), short.to_str().unwrap());
+            common::ffmpeg(&["-i", src, "-frames:v", "15", "-c", "copy", dst]);
+            short
+        })
+        .collect();
+    let options = posecam::ui::StartOptions {
+        source: None,
+        model: Some(model),
+        device: Some(Device::Cpu),
+    };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 860.0))
+        .build_state(
+            move |ctx, app: &mut Option<posecam::ui::PosecamApp>| {
+                app.get_or_insert_with(|| posecam::ui::PosecamApp::new(ctx, None, options.clone()))
+                    .draw(ctx);
+            },
+            None,
+        );
+    h.step();
+    let _ = h.get_by_label("Open scene…");
+    h.state_mut().as_mut().unwrap().open_scene(views, calib);
+    let deadline = Instant::now() + DEADLINE;
+    let ready = |h: &Harness<'static, Option<posecam::ui::PosecamApp>>| {
+        let scene = h.state().as_ref().and_then(|a| a.in_scene());
+        scene.is_some_and(|s| s.is_ready() || s.error().is_some())
+    };
+    while !ready(&h) && Instant::now() < deadline {
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let scene = h
+        .state()
+        .as_ref()
+        .and_then(|a| a.in_scene())
+        .expect("a scene");
+    assert_eq!(scene.error(), None);
+    assert_eq!(scene.frame_sets(), 15);
+    h.run_steps(2);
+    assert!(h
+        .query_all_by_label_contains("cam04 · frame 0")
+        .next()
+        .is_some());
+    h.get_by_label("◀ Back to the single view").click();
+    h.run_steps(2);
+    assert!(h.state().as_ref().unwrap().in_scene().is_none(), "back");
+    assert!(h
+        .query_all_by_label_contains("Open scene…")
+        .next()
+        .is_some());
 }

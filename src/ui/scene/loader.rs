@@ -10,7 +10,7 @@ use crossbeam_channel::Receiver;
 use image::RgbImage;
 
 use crate::capture::{CaptureError, FrameSource, PictureKind, VideoSource};
-use crate::infer::Engine;
+use crate::infer::{Device, Engine, EngineError, EngineOptions};
 use crate::multiview::scene::ViewClip;
 use crate::multiview::Rig;
 use crate::pipeline::{
@@ -27,15 +27,39 @@ pub struct SceneOptions {
     /// One video per camera, in the calibration's order.
     pub views: Vec<PathBuf>,
     pub calib: PathBuf,
-    /// The inference workers (loaded by the caller, so a model error shows before the window).
-    pub engines: Vec<Engine>,
+    pub engines: SceneEngines,
     pub pipeline: PipelineSettings,
     /// At most this many frames of each view are read.
     pub max_frames: usize,
 }
 
+/// Where the scene's inference workers come from.
+pub enum SceneEngines {
+    /// Loaded already (the command line loads them first, so a model error shows before the window).
+    Loaded(Vec<Engine>),
+    /// Loaded by the loader, off the drawing thread (the window opening a scene).
+    Load { model: PathBuf, device: Device },
+}
+
+impl SceneEngines {
+    fn get(self) -> Result<Vec<Engine>, EngineError> {
+        match self {
+            SceneEngines::Loaded(engines) => Ok(engines),
+            SceneEngines::Load { model, device } => {
+                let options = EngineOptions {
+                    device,
+                    ..EngineOptions::default()
+                };
+                Engine::load_workers(&model, &options, None)
+            }
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
     #[error(transparent)]
     Scene(#[from] SceneError),
     #[error(transparent)]
@@ -115,6 +139,7 @@ fn load(
         .into_iter()
         .next()
         .ok_or(PipelineError::Internal("no view"))?;
+    let engines = options.engines.get()?;
     let views = options.views.clone();
     let limit = options.max_frames;
     let stop = cancel.clone();
@@ -124,7 +149,7 @@ fn load(
             &options.views,
             Some(limit),
             first,
-            options.engines,
+            engines,
             options.pipeline,
             cancel,
             |_, _| {

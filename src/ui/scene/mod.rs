@@ -17,7 +17,7 @@ use crate::multiview::scene::{
 };
 use crate::multiview::triangulate::TriangulationSettings;
 use loader::Loader;
-pub use loader::{LoadError, SceneData, SceneOptions};
+pub use loader::{LoadError, SceneData, SceneEngines, SceneOptions};
 use orbit::Orbit;
 use tiles::ViewTextures;
 
