@@ -60,6 +60,14 @@ pub enum SceneError {
     Outputs(#[from] OutputError),
     #[error("--offsets has {given} value{} for {views} views: give one per view (the first is usually 0)", if *given == 1 { "" } else { "s" })]
     Offsets { given: usize, views: usize },
+    #[error("views {first} and {second} are both named {stem:?}: their files would share a name (scene_{stem}.mp4, {stem}_json/); rename one")]
+    SameStem {
+        first: usize,
+        second: usize,
+        stem: String,
+    },
+    #[error("--json-dir {} is a file, not a folder", .0.display())]
+    JsonDirIsFile(PathBuf),
     #[error("{}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -116,6 +124,10 @@ impl ScenePlan {
             });
         }
         let (rig, infos) = open_views(&request.calib, &request.inputs)?;
+        if let Some(dir) = request.json_dir.as_ref().filter(|d| d.exists() && !d.is_dir()) {
+            return Err(SceneError::JsonDirIsFile(dir.clone()));
+        }
+        let stems = unique_stems(&request.inputs)?;
         let offsets_s = infos
             .iter()
             .enumerate()
@@ -135,7 +147,7 @@ impl ScenePlan {
         };
         let folder = outputs.add_folder(&request.out, "--output", files)?;
         let json_dirs = match &request.json_dir {
-            Some(dir) => json_folders(&mut outputs, dir, &request.inputs)?,
+            Some(dir) => json_folders(&mut outputs, dir, &stems)?,
             None => Vec::new(),
         };
         outputs.stage()?;
@@ -289,10 +301,7 @@ impl ScenePlan {
         let input = &self.request.inputs[v];
         let reader = VideoReader::open(input).map_err(PipelineError::from)?;
         let info = reader.info().clone();
-        let stem = input
-            .file_stem()
-            .map_or("view".into(), |s| s.to_string_lossy().into_owned());
-        let path = self.file(dir, &format!("{stem}.mp4"));
+        let path = self.file(dir, &format!("{}.mp4", json_stem(input)));
         let audio = if info.audio_streams > 0 {
             AudioInput::File(input)
         } else {
@@ -381,15 +390,29 @@ pub fn open_views(
     Ok((rig, infos))
 }
 
+/// Each view's name (its file stem), which its files carry; two views of one name are refused.
+fn unique_stems(inputs: &[PathBuf]) -> Result<Vec<String>, SceneError> {
+    let stems: Vec<String> = inputs.iter().map(|i| json_stem(i)).collect();
+    for (b, stem) in stems.iter().enumerate() {
+        if let Some(a) = stems[..b].iter().position(|s| s == stem) {
+            return Err(SceneError::SameStem {
+                first: a + 1,
+                second: b + 1,
+                stem: stem.clone(),
+            });
+        }
+    }
+    Ok(stems)
+}
+
 /// One OpenPose folder per view, `<dir>/<stem>_json`, holding only `<stem>_…_keypoints.json`.
 fn json_folders(
     outputs: &mut OutputSet,
     dir: &Path,
-    inputs: &[PathBuf],
+    stems: &[String],
 ) -> Result<Vec<crate::io::transaction::OutputId>, SceneError> {
     let mut ids = Vec::new();
-    for input in inputs {
-        let stem = json_stem(input);
+    for stem in stems {
         let files = FolderFiles::Pattern {
             prefix: format!("{stem}_"),
             suffix: "_keypoints.json".into(),

@@ -229,6 +229,19 @@ fn each_bad_calibration_gets_its_one_line_error() {
         args.extend(["--calib", s(&good), "-o", s(&out), flag, value]);
         assert_refused(&common::posecam(&args), &format!("{flag} is for one view"));
     }
+    // Two views of one name would write one video (and one OpenPose folder) for both.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).expect("mkdir");
+    let twin = other.join("cam01.mp4");
+    std::fs::copy(&cam1, &twin).expect("copy");
+    assert_refused(
+        &export(&[&cam1, &twin, &cam1, &cam1], &good),
+        "views 1 and 2 are both named \"cam01\"",
+    );
+    let mut args = vec!["export"];
+    args.extend(four);
+    args.extend(["--calib", s(&good), "-o", s(&out), "--json-dir", s(&good)]);
+    assert_refused(&common::posecam(&args), "is a file, not a folder");
     assert!(!out.exists(), "nothing written");
 }
 
