@@ -63,6 +63,15 @@ pub enum Sync {
     Epipolar,
 }
 
+impl Sync {
+    pub fn method(self) -> SyncMethod {
+        match self {
+            Sync::Motion => SyncMethod::Motion,
+            Sync::Epipolar => SyncMethod::Epipolar,
+        }
+    }
+}
+
 fn file_prefix(text: &str) -> Result<String, String> {
     let ok = !text.is_empty()
         && text.len() <= 100
@@ -115,10 +124,7 @@ pub fn run(args: &SceneRun, calib: PathBuf) -> Result<()> {
         offsets: args.scene.offsets.clone(),
         fill_gaps: args.scene.fill_3d_gaps,
         videos: !args.scene.no_view_videos,
-        sync: args.scene.sync.map(|s| match s {
-            Sync::Motion => SyncMethod::Motion,
-            Sync::Epipolar => SyncMethod::Epipolar,
-        }),
+        sync: args.scene.sync.map(Sync::method),
         json_dir: args.json_dir.cloned(),
     };
     let plan = ScenePlan::new(request)?;

@@ -7,7 +7,9 @@ use clap::Args;
 use posecam::pipeline::PipelineSettings;
 use posecam::ui::scene::{SceneEngines, SceneOptions};
 
+use super::scene_args::Sync;
 use super::{number_in, ModelArgs, ThresholdArgs};
+use posecam::multiview::scene::Offset;
 
 #[derive(Debug, Args)]
 pub struct SceneWindowArgs {
@@ -20,6 +22,12 @@ pub struct SceneWindowArgs {
     /// Read at most this many frames of each view (the window keeps them all in memory).
     #[arg(long, value_name = "N", default_value_t = 600, value_parser = number_in(1usize..=100_000))]
     pub max_frames: usize,
+    /// Per view, when it started filming after the first: frames (3) or seconds (0.05s), comma-separated.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub offsets: Vec<Offset>,
+    /// Find the offsets from the views: motion or epipolar (as `export --sync`).
+    #[arg(long, value_enum, conflicts_with = "offsets")]
+    pub sync: Option<Sync>,
     #[arg(long)]
     pub infer_workers: Option<usize>,
     #[command(flatten)]
@@ -39,6 +47,8 @@ pub fn run(args: SceneWindowArgs) -> Result<()> {
             tracking: None,
         },
         max_frames: args.max_frames,
+        offsets: args.offsets,
+        sync: args.sync.map(Sync::method),
     };
     posecam::ui::run_scene(options)?;
     Ok(())

@@ -53,7 +53,9 @@ pub use live::{LiveOptions, LivePipeline};
 pub use motion_files::{
     save_motion_files, MotionOutput, MotionSummary, ANGLES_CSV_HEADER, MOTION_CSV_HEADER,
 };
-pub use scene_export::{open_views, SceneError, ScenePlan, SceneReport, SceneRequest, SyncMethod};
+pub use scene_export::{
+    find_view_offsets, open_views, SceneError, ScenePlan, SceneReport, SceneRequest, SyncMethod,
+};
 pub use source_stage::{Control, KeptFrames};
 pub use stage::StageStats;
 pub use views::{pose_views, ViewPeople};

@@ -124,7 +124,11 @@ impl ScenePlan {
             });
         }
         let (rig, infos) = open_views(&request.calib, &request.inputs)?;
-        if let Some(dir) = request.json_dir.as_ref().filter(|d| d.exists() && !d.is_dir()) {
+        if let Some(dir) = request
+            .json_dir
+            .as_ref()
+            .filter(|d| d.exists() && !d.is_dir())
+        {
             return Err(SceneError::JsonDirIsFile(dir.clone()));
         }
         let stems = unique_stems(&request.inputs)?;
@@ -232,8 +236,7 @@ impl ScenePlan {
         Ok(report)
     }
 
-    /// The offsets given, or found from the views (at most 2 s, or a quarter of the shortest view,
-    /// either way).
+    /// The offsets given, or found from the views.
     fn offsets(
         &self,
         clips: &[ViewClip],
@@ -242,17 +245,7 @@ impl ScenePlan {
         let Some(method) = self.request.sync else {
             return (self.offsets_s.clone(), Vec::new());
         };
-        let shortest = clips
-            .iter()
-            .map(|c| {
-                c.times.last().copied().unwrap_or(0.0) - c.times.first().copied().unwrap_or(0.0)
-            })
-            .fold(f64::INFINITY, f64::min);
-        let reach = (0.25 * shortest).min(2.0);
-        let found = match method {
-            SyncMethod::Motion => find_offsets(clips, reach),
-            SyncMethod::Epipolar => find_offsets_epipolar(&self.rig, clips, mirror, reach),
-        };
+        let found = find_view_offsets(method, &self.rig, clips, mirror);
         (
             found.iter().map(|f| f.map_or(0.0, |f| f.seconds)).collect(),
             found,
@@ -388,6 +381,25 @@ pub fn open_views(
         source,
     })?;
     Ok((rig, infos))
+}
+
+/// The views' offsets found by `method`, looking at most 2 s (or a quarter of the shortest view)
+/// either way.
+pub fn find_view_offsets(
+    method: SyncMethod,
+    rig: &Rig,
+    clips: &[ViewClip],
+    mirror: &[usize],
+) -> Vec<Option<FoundOffset>> {
+    let shortest = clips
+        .iter()
+        .map(|c| c.times.last().copied().unwrap_or(0.0) - c.times.first().copied().unwrap_or(0.0))
+        .fold(f64::INFINITY, f64::min);
+    let reach = (0.25 * shortest).min(2.0);
+    match method {
+        SyncMethod::Motion => find_offsets(clips, reach),
+        SyncMethod::Epipolar => find_offsets_epipolar(rig, clips, mirror, reach),
+    }
 }
 
 /// Each view's name (its file stem), which its files carry; two views of one name are refused.

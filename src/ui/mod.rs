@@ -483,6 +483,8 @@ impl PosecamApp {
                 ..self.pipeline_settings()
             },
             max_frames: 600,
+            offsets: Vec::new(),
+            sync: None,
         };
         self.runtime.scene = Some(scene::SceneApp::new(options));
     }

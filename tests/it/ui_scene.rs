@@ -9,6 +9,7 @@ use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use posecam::infer::{Device, NetConfig};
+use posecam::multiview::scene::Offset;
 use posecam::pipeline::PipelineSettings;
 use posecam::pose::Thresholds;
 use posecam::ui::scene::{SceneApp, SceneEngines, SceneOptions};
@@ -19,6 +20,10 @@ const DEMO: &str = "data/multiview/pose2sim-demo-multiperson";
 const FRAMES: usize = 20;
 
 fn open_demo() -> Option<Harness<'static, SceneApp>> {
+    open_demo_with(Vec::new())
+}
+
+fn open_demo_with(offsets: Vec<Offset>) -> Option<Harness<'static, SceneApp>> {
     let model = common::shared_model()?;
     let calib = common::shared(&format!("{DEMO}/Calib.qca.txt"))?;
     let views: Vec<PathBuf> = (1..=4)
@@ -37,6 +42,8 @@ fn open_demo() -> Option<Harness<'static, SceneApp>> {
             tracking: None,
         },
         max_frames: FRAMES,
+        offsets,
+        sync: None,
     });
     Some(
         Harness::builder()
@@ -176,4 +183,27 @@ fn the_main_window_opens_a_scene_and_comes_back() {
         .query_all_by_label_contains("Open scene…")
         .next()
         .is_some());
+}
+
+#[test]
+fn offsets_for_other_views_than_given_are_shown_as_the_reason() {
+    let Some(mut h) = open_demo_with(vec![Offset::Frames(0.0), Offset::Seconds(0.1)]) else {
+        return;
+    };
+    let deadline = Instant::now() + DEADLINE;
+    while h.state().error().is_none() && Instant::now() < deadline {
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.run_steps(2);
+    let said = "--offsets has 2 values for 4 views";
+    assert!(
+        h.state().error().is_some_and(|e| e.contains(said)),
+        "{:?}",
+        h.state().error()
+    );
+    assert!(
+        h.query_all_by_label_contains(said).next().is_some(),
+        "shown"
+    );
 }

@@ -11,10 +11,11 @@ use image::RgbImage;
 
 use crate::capture::{CaptureError, FrameSource, PictureKind, VideoSource};
 use crate::infer::{Device, Engine, EngineError, EngineOptions};
-use crate::multiview::scene::ViewClip;
+use crate::multiview::scene::{Offset, ViewClip};
 use crate::multiview::Rig;
 use crate::pipeline::{
-    open_views, pose_views, PipelineError, PipelineSettings, SceneError, ViewPeople,
+    find_view_offsets, open_views, pose_views, PipelineError, PipelineSettings, SceneError,
+    SyncMethod, ViewPeople,
 };
 use crate::pose::Skeleton;
 
@@ -31,6 +32,10 @@ pub struct SceneOptions {
     pub pipeline: PipelineSettings,
     /// At most this many frames of each view are read.
     pub max_frames: usize,
+    /// Per view, when it started filming after the first (empty: all at once).
+    pub offsets: Vec<Offset>,
+    /// Or find the offsets from the views themselves.
+    pub sync: Option<SyncMethod>,
 }
 
 /// Where the scene's inference workers come from.
@@ -79,6 +84,8 @@ pub struct SceneData {
     pub skeleton: &'static Skeleton,
     /// Some view had more frames than were read.
     pub truncated: bool,
+    /// Per view, seconds after the first view (given or found).
+    pub offsets_s: Vec<f64>,
 }
 
 /// A scene being opened.
@@ -134,7 +141,22 @@ fn load(
     pictures_done: &AtomicUsize,
     cancel: Arc<AtomicBool>,
 ) -> Result<SceneData, LoadError> {
+    if !options.offsets.is_empty() && options.offsets.len() != options.views.len() {
+        return Err(SceneError::Offsets {
+            given: options.offsets.len(),
+            views: options.views.len(),
+        }
+        .into());
+    }
     let (rig, infos) = open_views(&options.calib, &options.views)?;
+    let given: Vec<f64> = infos
+        .iter()
+        .enumerate()
+        .map(|(v, info)| {
+            let fps = info.frame_rate.unwrap_or(30.0);
+            options.offsets.get(v).map_or(0.0, |o| o.seconds(fps))
+        })
+        .collect();
     let first = infos
         .into_iter()
         .next()
@@ -160,12 +182,21 @@ fn load(
         Ok::<_, LoadError>((people?, pictures?))
     });
     let ((people, skeleton, _), (pictures, truncated)) = pictures?;
+    let clips: Vec<ViewClip> = people.iter().map(ViewPeople::clip).collect();
+    let offsets_s = match options.sync {
+        Some(method) => find_view_offsets(method, &rig, &clips, &skeleton.mirror())
+            .iter()
+            .map(|f| f.map_or(0.0, |f| f.seconds))
+            .collect(),
+        None => given,
+    };
     Ok(SceneData {
         rig,
-        clips: people.iter().map(ViewPeople::clip).collect(),
+        clips,
         pictures,
         skeleton,
         truncated,
+        offsets_s,
     })
 }
 

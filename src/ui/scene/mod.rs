@@ -193,6 +193,17 @@ impl SceneApp {
                 if b.data.truncated {
                     ui.label(format!("(the first {sets} frames)"));
                 }
+                if b.data.offsets_s.iter().any(|o| *o != 0.0) {
+                    let shown: Vec<String> = b
+                        .data
+                        .rig
+                        .cameras
+                        .iter()
+                        .zip(&b.data.offsets_s)
+                        .map(|(c, o)| format!("{} {o:+.3} s", c.name))
+                        .collect();
+                    ui.label(format!("offsets: {}", shown.join(", ")));
+                }
             }
         });
         out
@@ -307,10 +318,10 @@ fn keys(ctx: &egui::Context) -> Vec<Command> {
     })
 }
 
-/// The 3D scene of `data` at these thresholds (views taken as in step).
+/// The 3D scene of `data` at these thresholds, its views put in step by its offsets.
 fn build(data: &SceneData, sliders: Sliders) -> Scene {
     let times: Vec<Vec<f64>> = data.clips.iter().map(|c| c.times.clone()).collect();
-    let sets = frame_sets(&times, &vec![0.0; times.len()]);
+    let sets = frame_sets(&times, &data.offsets_s);
     let settings = SceneSettings {
         triangulation: TriangulationSettings {
             max_reprojection_px: sliders.max_reprojection_px,
