@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::associate::median;
 use super::rig::Rig;
 use super::scene::{Scene, ViewClip};
+use crate::pose::Skeleton;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CameraSummary {
@@ -56,6 +57,23 @@ pub struct SceneSummary {
     pub cameras: Vec<CameraSummary>,
     pub people: Vec<PersonSummary>,
     pub median_reprojection_px: Option<f64>,
+}
+
+/// The skeleton's drawn limbs, the face's (nose, eyes, ears: COCO's first five) told apart from bones.
+pub fn measured_limbs(skeleton: &Skeleton) -> Vec<MeasuredLimb> {
+    let face = &skeleton.coco17[..5];
+    skeleton
+        .drawn_limbs()
+        .map(|l| MeasuredLimb {
+            from: l.from,
+            to: l.to,
+            name: format!(
+                "{}-{}",
+                skeleton.parts[l.from].name, skeleton.parts[l.to].name
+            ),
+            bone: !face.contains(&l.from) && !face.contains(&l.to),
+        })
+        .collect()
 }
 
 /// Each frame set's and each camera's reprojection errors, and the detections used.

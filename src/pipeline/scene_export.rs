@@ -18,7 +18,7 @@ use crate::infer::Engine;
 use crate::io::transaction::{FolderFiles, OutputError, OutputSet};
 use crate::multiview::calib::{self, CalibError};
 use crate::multiview::scene::{frame_sets, reconstruct, Offset, Scene, SceneSettings, ViewClip};
-use crate::multiview::summary::{summarise, MeasuredLimb, SceneSummary};
+use crate::multiview::summary::{measured_limbs, summarise, SceneSummary};
 use crate::multiview::sync::{find_offsets, find_offsets_epipolar, FoundOffset};
 use crate::multiview::{Rig, RigError};
 use crate::pose::{Keypoint, Skeleton};
@@ -432,23 +432,6 @@ fn json_folders(
         ids.push(outputs.add_folder(&dir.join(format!("{stem}_json")), "--json-dir", files)?);
     }
     Ok(ids)
-}
-
-/// The skeleton's drawn limbs, the face's (nose, eyes, ears: COCO's first five) told apart from bones.
-fn measured_limbs(skeleton: &Skeleton) -> Vec<MeasuredLimb> {
-    let face = &skeleton.coco17[..5];
-    skeleton
-        .drawn_limbs()
-        .map(|l| MeasuredLimb {
-            from: l.from,
-            to: l.to,
-            name: format!(
-                "{}-{}",
-                skeleton.parts[l.from].name, skeleton.parts[l.to].name
-            ),
-            bone: !face.contains(&l.from) && !face.contains(&l.to),
-        })
-        .collect()
 }
 
 /// Frame sets per second, from the median step.

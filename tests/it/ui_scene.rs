@@ -73,7 +73,13 @@ fn the_demo_shows_four_views_and_a_3d_view_that_orbits_and_sliders_that_act_at_o
             "{cam} is shown at frame 0"
         );
     }
-    for label in ["Max reprojection (px)", "Min views", "Frame set"] {
+    for label in [
+        "Max reprojection (px)",
+        "Min views",
+        "Frame set",
+        "median reprojection",
+        "bones within 20 %",
+    ] {
         assert!(
             h.query_all_by_label_contains(label).next().is_some(),
             "{label}"

@@ -3,6 +3,7 @@
 //! timeline plays, pauses and steps; and the triangulation's thresholds are sliders that rebuild the
 //! scene at once (the 2D is kept, so only the fast 3D stages run again).
 
+mod fit;
 pub mod loader;
 pub mod orbit;
 mod tiles;
@@ -15,6 +16,7 @@ use eframe::egui;
 use crate::multiview::scene::{
     frame_sets, reconstruct, Scene, ScenePerson, SceneSettings, DEFAULT_MIN_FRAMES,
 };
+use crate::multiview::summary::{measured_limbs, summarise, SceneSummary};
 use crate::multiview::triangulate::TriangulationSettings;
 use loader::Loader;
 pub use loader::{LoadError, SceneData, SceneEngines, SceneOptions};
@@ -52,6 +54,7 @@ enum Command {
 struct Built {
     data: SceneData,
     scene: Scene,
+    summary: SceneSummary,
     built_with: Sliders,
 }
 
@@ -142,10 +145,11 @@ impl SceneApp {
                 let target = data.rig.look_at().unwrap_or(nalgebra::Point3::origin());
                 let centres: Vec<_> = data.rig.cameras.iter().map(|c| c.centre()).collect();
                 self.orbit = Orbit::framing(target, &centres);
-                let scene = build(&data, self.sliders);
+                let (scene, summary) = build(&data, self.sliders);
                 self.built = Some(Built {
                     data,
                     scene,
+                    summary,
                     built_with: self.sliders,
                 });
                 self.loader = None;
@@ -233,7 +237,7 @@ impl SceneApp {
     fn rebuild_if_needed(&mut self) {
         let sliders = self.sliders;
         if let Some(b) = self.built.as_mut().filter(|b| b.built_with != sliders) {
-            b.scene = build(&b.data, sliders);
+            (b.scene, b.summary) = build(&b.data, sliders);
             b.built_with = sliders;
         }
     }
@@ -294,6 +298,9 @@ impl SceneApp {
             .resizable(true)
             .default_width(half)
             .show_inside(ui, |ui| {
+                egui::TopBottomPanel::bottom("scene-fit").show_inside(ui, |ui| {
+                    fit::show(ui, &b.summary);
+                });
                 ui.label("3D view: drag to orbit, right-drag to pan, scroll to zoom");
                 view3d::show(ui, &mut self.orbit, &b.data, people);
             });
@@ -318,8 +325,9 @@ fn keys(ctx: &egui::Context) -> Vec<Command> {
     })
 }
 
-/// The 3D scene of `data` at these thresholds, its views put in step by its offsets.
-fn build(data: &SceneData, sliders: Sliders) -> Scene {
+/// The 3D scene of `data` at these thresholds (its views put in step by its offsets), and how well
+/// it fits.
+fn build(data: &SceneData, sliders: Sliders) -> (Scene, SceneSummary) {
     let times: Vec<Vec<f64>> = data.clips.iter().map(|c| c.times.clone()).collect();
     let sets = frame_sets(&times, &data.offsets_s);
     let settings = SceneSettings {
@@ -331,11 +339,18 @@ fn build(data: &SceneData, sliders: Sliders) -> Scene {
         min_frames: DEFAULT_MIN_FRAMES.min(sets.len() / 4).max(1),
         ..SceneSettings::default()
     };
-    reconstruct(
+    let scene = reconstruct(
         &data.rig,
         &data.clips,
         sets,
         &data.skeleton.mirror(),
         &settings,
-    )
+    );
+    let summary = summarise(
+        &data.rig,
+        &data.clips,
+        &scene,
+        &measured_limbs(data.skeleton),
+    );
+    (scene, summary)
 }
