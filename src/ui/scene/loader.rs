@@ -19,9 +19,9 @@ use crate::pipeline::{
 };
 use crate::pose::Skeleton;
 
-/// Height of the pictures kept per frame: the window shows views small, and 4 views of 600 frames
-/// stay under half a gigabyte.
-pub const PICTURE_HEIGHT: u32 = 320;
+/// Pixels of each picture kept per frame (180×320 portrait, 320×180 landscape): the window shows
+/// views small, and 4 views of 600 frames stay near 400 MB whatever their shape.
+pub const PICTURE_PIXELS: u32 = 57_600;
 
 /// What a scene window opens.
 pub struct SceneOptions {
@@ -79,7 +79,7 @@ pub enum LoadError {
 pub struct SceneData {
     pub rig: Rig,
     pub clips: Vec<ViewClip>,
-    /// Per view, per frame: the picture, `PICTURE_HEIGHT` tall.
+    /// Per view, per frame: the picture, about `PICTURE_PIXELS` in size.
     pub pictures: Vec<Vec<Arc<RgbImage>>>,
     pub skeleton: &'static Skeleton,
     /// Some view had more frames than were read.
@@ -200,6 +200,16 @@ fn load(
     })
 }
 
+/// A frame's size scaled to about `PICTURE_PIXELS` (never up), its shape kept.
+fn picture_size(width: u32, height: u32) -> (u32, u32) {
+    let pixels = f64::from(width) * f64::from(height);
+    let scale = (f64::from(PICTURE_PIXELS) / pixels.max(1.0))
+        .sqrt()
+        .min(1.0);
+    let side = |v: u32| ((f64::from(v) * scale).round() as u32).max(1);
+    (side(width), side(height))
+}
+
 type Pictures = (Vec<Vec<Arc<RgbImage>>>, bool);
 
 /// Every view's frames, made small; and whether a view went on past `limit`.
@@ -223,11 +233,11 @@ fn read_pictures(
                 break;
             }
             let rgb = frame.picture.to_rgb();
-            let width = (rgb.width() * PICTURE_HEIGHT / rgb.height().max(1)).max(1);
+            let (width, height) = picture_size(rgb.width(), rgb.height());
             let small = image::imageops::resize(
                 &*rgb,
                 width,
-                PICTURE_HEIGHT,
+                height,
                 image::imageops::FilterType::Triangle,
             );
             frames.push(Arc::new(small));
@@ -236,4 +246,18 @@ fn read_pictures(
         all.push(frames);
     }
     Ok((all, truncated))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pictures_keep_their_shape_within_the_pixel_budget() {
+        assert_eq!(picture_size(1088, 1920), (181, 319));
+        assert_eq!(picture_size(1920, 1080), (320, 180));
+        assert_eq!(picture_size(160, 120), (160, 120), "never enlarged");
+        let (w, h) = picture_size(4000, 3000);
+        assert!(w * h <= PICTURE_PIXELS + 400 && (w as f64 / h as f64 - 4.0 / 3.0).abs() < 0.01);
+    }
 }
