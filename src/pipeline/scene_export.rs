@@ -117,13 +117,8 @@ impl ScenePlan {
     /// Reads the calibration, checks the views against it and stages the output folder, before any
     /// model loads.
     pub fn new(request: SceneRequest) -> Result<Self, SceneError> {
-        if !request.offsets.is_empty() && request.offsets.len() != request.inputs.len() {
-            return Err(SceneError::Offsets {
-                given: request.offsets.len(),
-                views: request.inputs.len(),
-            });
-        }
         let (rig, infos) = open_views(&request.calib, &request.inputs)?;
+        let offsets_s = offsets_in_seconds(&request.offsets, &infos)?;
         if let Some(dir) = request
             .json_dir
             .as_ref()
@@ -132,14 +127,6 @@ impl ScenePlan {
             return Err(SceneError::JsonDirIsFile(dir.clone()));
         }
         let stems = unique_stems(&request.inputs)?;
-        let offsets_s = infos
-            .iter()
-            .enumerate()
-            .map(|(v, info)| {
-                let fps = info.frame_rate.unwrap_or(30.0);
-                request.offsets.get(v).map_or(0.0, |o| o.seconds(fps))
-            })
-            .collect();
         let first = infos
             .into_iter()
             .next()
@@ -400,6 +387,28 @@ pub fn find_view_offsets(
         SyncMethod::Motion => find_offsets(clips, reach),
         SyncMethod::Epipolar => find_offsets_epipolar(rig, clips, mirror, reach),
     }
+}
+
+/// Per view, the offset given in seconds (frames at that view's rate); none given, all 0. One per
+/// view or none.
+pub fn offsets_in_seconds(
+    offsets: &[Offset],
+    views: &[crate::capture::SourceInfo],
+) -> Result<Vec<f64>, SceneError> {
+    if !offsets.is_empty() && offsets.len() != views.len() {
+        return Err(SceneError::Offsets {
+            given: offsets.len(),
+            views: views.len(),
+        });
+    }
+    Ok(views
+        .iter()
+        .enumerate()
+        .map(|(v, info)| {
+            let fps = info.frame_rate.unwrap_or(30.0);
+            offsets.get(v).map_or(0.0, |o| o.seconds(fps))
+        })
+        .collect())
 }
 
 /// Each view's name (its file stem), which its files carry; two views of one name are refused.

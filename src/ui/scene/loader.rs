@@ -14,8 +14,8 @@ use crate::infer::{Device, Engine, EngineError, EngineOptions};
 use crate::multiview::scene::{Offset, ViewClip};
 use crate::multiview::Rig;
 use crate::pipeline::{
-    find_view_offsets, open_views, pose_views, PipelineError, PipelineSettings, SceneError,
-    SyncMethod, ViewPeople,
+    find_view_offsets, offsets_in_seconds, open_views, pose_views, PipelineError, PipelineSettings,
+    SceneError, SyncMethod, ViewPeople,
 };
 use crate::pose::Skeleton;
 
@@ -141,22 +141,8 @@ fn load(
     pictures_done: &AtomicUsize,
     cancel: Arc<AtomicBool>,
 ) -> Result<SceneData, LoadError> {
-    if !options.offsets.is_empty() && options.offsets.len() != options.views.len() {
-        return Err(SceneError::Offsets {
-            given: options.offsets.len(),
-            views: options.views.len(),
-        }
-        .into());
-    }
     let (rig, infos) = open_views(&options.calib, &options.views)?;
-    let given: Vec<f64> = infos
-        .iter()
-        .enumerate()
-        .map(|(v, info)| {
-            let fps = info.frame_rate.unwrap_or(30.0);
-            options.offsets.get(v).map_or(0.0, |o| o.seconds(fps))
-        })
-        .collect();
+    let given = offsets_in_seconds(&options.offsets, &infos)?;
     let first = infos
         .into_iter()
         .next()
