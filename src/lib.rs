@@ -7,6 +7,7 @@
 //! [`setup`] installs the runtime and models, [`testkit`] serves tests and benchmarks only.
 
 pub mod batch;
+pub mod calibrate;
 pub mod capture;
 pub mod infer;
 pub mod io;

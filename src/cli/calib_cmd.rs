@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use nalgebra::{Rotation3, Vector3};
 use posecam::io::transaction::OutputSet;
-use posecam::multiview::calib::{self, to_pose2sim_toml};
-use posecam::multiview::{Lens, Rig};
+use posecam::multiview::calib::{self, to_pose2sim_toml, Metadata};
+use posecam::multiview::{Camera, Lens, Rig};
 use posecam::render::rig_plot::{rig_png, RigCamera};
 
 use crate::cli::console::outln;
@@ -20,6 +21,12 @@ pub enum CalibCommand {
     /// Writes a calibration (Pose2Sim or aniposelib TOML, Qualisys .qca.txt) in Pose2Sim's Calib.toml
     /// format.
     Convert(ConvertArgs),
+    /// Each camera's lens (focal lengths, centre, distortion) from pictures or a video of a
+    /// checkerboard, one folder or video per camera.
+    Intrinsics(crate::cli::calib_intrinsics::IntrinsicsArgs),
+    /// How well each camera agrees with the people the others see in new videos: names a camera
+    /// moved or bumped since calibrating.
+    Check(Box<crate::cli::calib_check::CheckArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -44,18 +51,38 @@ pub fn run(command: CalibCommand) -> Result<()> {
     match command {
         CalibCommand::Show(a) => show(&a),
         CalibCommand::Convert(a) => convert(&a),
+        CalibCommand::Intrinsics(a) => crate::cli::calib_intrinsics::run(&a),
+        CalibCommand::Check(a) => crate::cli::calib_check::run(&a),
     }
 }
 
 fn show(a: &ShowArgs) -> Result<()> {
-    let (rig, format) = calib::read(&a.file)?;
+    let (cameras, format) = calib::read_cameras(&a.file)?;
     outln!(
         "{}: {} cameras ({})",
         a.file.display(),
-        rig.len(),
+        cameras.len(),
         format.name()
     );
-    for cam in &rig.cameras {
+    show_cameras(&cameras);
+    let lenses_only = cameras
+        .iter()
+        .all(|c| c.translation == Vector3::zeros() && c.rotation == Rotation3::identity());
+    if lenses_only && a.picture.is_none() {
+        outln!("  lenses only: every camera at the origin, no rig yet");
+        return Ok(());
+    }
+    let (rig, _) = calib::read(&a.file)?;
+    show_rig(&rig);
+    if let Some(path) = &a.picture {
+        write_picture(&rig, &a.file, path, a.overwrite)?;
+        outln!("  picture: {}", path.display());
+    }
+    Ok(())
+}
+
+fn show_cameras(cameras: &[Camera]) {
+    for cam in cameras {
         let c = cam.centre();
         let k = &cam.matrix;
         let lens = match cam.lens {
@@ -83,6 +110,9 @@ fn show(a: &ShowArgs) -> Result<()> {
             c.z
         );
     }
+}
+
+fn show_rig(rig: &Rig) {
     outln!("  baselines:");
     for (i, j, d) in rig.baselines() {
         outln!(
@@ -99,11 +129,6 @@ fn show(a: &ShowArgs) -> Result<()> {
             p.z
         );
     }
-    if let Some(path) = &a.picture {
-        write_picture(&rig, &a.file, path, a.overwrite)?;
-        outln!("  picture: {}", path.display());
-    }
-    Ok(())
 }
 
 fn write_picture(rig: &Rig, file: &Path, path: &Path, overwrite: bool) -> Result<()> {
@@ -146,7 +171,7 @@ fn convert(a: &ConvertArgs) -> Result<()> {
         &a.output,
         a.overwrite,
         "output",
-        to_pose2sim_toml(&rig).as_bytes(),
+        to_pose2sim_toml(&rig.cameras, &Metadata::default()).as_bytes(),
     )?;
     outln!(
         "{} ({}, {} cameras) -> {} (Pose2Sim)",

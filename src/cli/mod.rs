@@ -3,7 +3,9 @@
 mod batch_cmd;
 mod batch_report;
 mod bench;
+mod calib_check;
 mod calib_cmd;
+mod calib_intrinsics;
 pub(crate) mod console;
 mod doctor;
 mod export;

@@ -9,6 +9,7 @@ mod association;
 mod batch;
 #[allow(clippy::too_many_lines)]
 mod batch_hostile;
+mod calibrate;
 mod cameras;
 mod cli;
 mod container;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use nalgebra::{Rotation3, Vector3};
-use posecam::multiview::calib::{read, to_pose2sim_toml};
+use posecam::multiview::calib::{read, to_pose2sim_toml, Metadata};
 use posecam::multiview::Lens;
 
 use crate::common::{self, assert_refused, fixture::s};
@@ -87,7 +87,7 @@ fn aniposelib_files_with_five_terms_and_integer_sizes_are_read() {
         k: [-0.05, 0.14, 0.02],
         p: [0.001, -0.001],
     };
-    let text = to_pose2sim_toml(&rig)
+    let text = to_pose2sim_toml(&rig.cameras, &Metadata::default())
         .replace("size = [ 1088.0, 1920.0]", "size = [ 1088, 1920,]")
         .replace("fisheye = false\n", "");
     let dir = tempfile::tempdir().expect("tmp");
@@ -129,7 +129,7 @@ fn write_rig(dir: &Path, name: &str, edit: impl FnOnce(&mut posecam::multiview::
     let (mut rig, _) = read(&qca).expect("qca");
     edit(&mut rig);
     let path = dir.join(name);
-    std::fs::write(&path, to_pose2sim_toml(&rig)).expect("write");
+    std::fs::write(&path, to_pose2sim_toml(&rig.cameras, &Metadata::default())).expect("write");
     path
 }
 
@@ -462,7 +462,7 @@ fn bench_scene_compares_views_together_and_alone_and_times_the_3d_stages() {
     }
     let rig = posecam::multiview::Rig::new(cameras).expect("rig");
     let calib = f.path("rig.toml");
-    std::fs::write(&calib, to_pose2sim_toml(&rig)).expect("write");
+    std::fs::write(&calib, to_pose2sim_toml(&rig.cameras, &Metadata::default())).expect("write");
     let (a, b) = (f.path("a.mp4"), f.path("b.mp4"));
     for (v, hue) in [(&a, "0"), (&b, "90")] {
         let src = "testsrc2=size=160x288:rate=10:duration=1";

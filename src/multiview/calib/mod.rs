@@ -7,9 +7,10 @@ mod toml_file;
 
 use std::path::{Path, PathBuf};
 
+use super::camera::Camera;
 use super::rig::{Rig, RigError};
 
-pub use toml_file::to_pose2sim_toml;
+pub use toml_file::{to_pose2sim_toml, Metadata};
 
 /// A calibration file that cannot be read as a rig.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +72,17 @@ impl CalibFormat {
 
 /// Reads any calibration posecam knows, and checks it is a rig.
 pub fn read(path: &Path) -> Result<(Rig, CalibFormat), CalibError> {
+    let (cameras, format) = read_cameras(path)?;
+    let rig = Rig::new(cameras).map_err(|source| CalibError::Rig {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok((rig, format))
+}
+
+/// The cameras of a calibration file, not yet checked as a rig: a file of lenses only (every camera
+/// at the origin, as `calib intrinsics` writes) reads too.
+pub fn read_cameras(path: &Path) -> Result<(Vec<Camera>, CalibFormat), CalibError> {
     let text = std::fs::read_to_string(path).map_err(|source| CalibError::Read {
         path: path.to_path_buf(),
         source,
@@ -84,9 +96,5 @@ pub fn read(path: &Path) -> Result<(Rig, CalibFormat), CalibError> {
         CalibFormat::Toml => toml_file::parse(&text).map_err(invalid)?,
         CalibFormat::Qualisys => qualisys::parse(&text).map_err(invalid)?,
     };
-    let rig = Rig::new(cameras).map_err(|source| CalibError::Rig {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok((rig, format))
+    Ok((cameras, format))
 }

@@ -7,7 +7,7 @@ use toml::Value;
 
 use super::FormatError;
 use crate::multiview::camera::{Camera, Lens};
-use crate::multiview::rig::{check_rotation, Rig};
+use crate::multiview::rig::check_rotation;
 
 /// The cameras of a TOML calibration, in file order.
 pub(super) fn parse(text: &str) -> Result<Vec<Camera>, FormatError> {
@@ -121,14 +121,21 @@ fn lens(d: &[f64], fisheye: bool) -> Result<Lens, FormatError> {
     }
 }
 
-/// The rig in Pose2Sim's `Calib.toml` layout (which aniposelib also reads).
-pub fn to_pose2sim_toml(rig: &Rig) -> String {
+/// What `[metadata]` says beyond Pose2Sim's own two keys (which Pose2Sim and aniposelib ignore).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metadata {
+    /// Per camera, the RMS reprojection error of the calibration that made it, in pixels.
+    pub rms_px: Vec<(String, f64)>,
+}
+
+/// Cameras in Pose2Sim's `Calib.toml` layout (which aniposelib also reads).
+pub fn to_pose2sim_toml(cameras: &[Camera], metadata: &Metadata) -> String {
     let list = |v: &[f64]| {
         let items: Vec<String> = v.iter().map(|x| format!("{x:?}")).collect();
         format!("[ {}]", items.join(", "))
     };
     let mut out = String::new();
-    for cam in &rig.cameras {
+    for cam in cameras {
         let k = &cam.matrix;
         let rows: Vec<String> = (0..3)
             .map(|r| list(&[k[(r, 0)], k[(r, 1)], k[(r, 2)]]))
@@ -148,6 +155,14 @@ pub fn to_pose2sim_toml(rig: &Rig) -> String {
         ));
     }
     out.push_str("[metadata]\nadjusted = false\nerror = 0.0\n");
+    if !metadata.rms_px.is_empty() {
+        let items: Vec<String> = metadata
+            .rms_px
+            .iter()
+            .map(|(name, e)| format!("{} = {e:.4}", toml_key(name)))
+            .collect();
+        out.push_str(&format!("rms_px = {{ {} }}\n", items.join(", ")));
+    }
     out
 }
 

@@ -1,0 +1,140 @@
+//! `posecam calib check CALIB VIEWS...`: how well each camera of a calibration agrees with the people
+//! the others see, and which one no longer fits (moved or bumped since it was calibrated).
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use posecam::calibrate::check::{check, disagreeing, CameraFit, CheckError};
+use posecam::multiview::scene::{frame_sets, Offset, SceneSettings, ViewClip};
+use posecam::pipeline::{
+    find_view_offsets, offsets_in_seconds, open_views, pose_views, PipelineSettings, ViewPeople,
+};
+
+use super::console::outln;
+use super::scene_args::Sync;
+use super::{number_in, ModelArgs, ThresholdArgs};
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The calibration to check (Pose2Sim or aniposelib TOML, Qualisys .qca.txt).
+    pub calib: PathBuf,
+    /// One video per camera, in the calibration's order, filmed since: people moving through the
+    /// space.
+    #[arg(required = true, value_name = "VIEW")]
+    pub views: Vec<PathBuf>,
+    /// Read at most this many frames of each view.
+    #[arg(long, value_name = "N", default_value_t = 300, value_parser = number_in(10usize..=1_000_000))]
+    pub max_frames: usize,
+    /// Per view, when it started filming after the first: frames (3) or seconds (0.05s), comma-separated.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub offsets: Vec<Offset>,
+    /// Find the offsets from the views: motion or epipolar (as `export --sync`).
+    #[arg(long, value_enum, conflicts_with = "offsets")]
+    pub sync: Option<Sync>,
+    #[arg(long)]
+    pub infer_workers: Option<usize>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
+}
+
+pub fn run(a: &CheckArgs) -> Result<()> {
+    let (rig, infos) = open_views(&a.calib, &a.views)?;
+    if rig.len() < 3 {
+        return Err(CheckError::TooFewCameras(rig.len()).into());
+    }
+    let given = offsets_in_seconds(&a.offsets, &infos)?;
+    let first = infos.into_iter().next().context("no view")?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    posecam::io::interrupt::finish_on_first_signal(cancel.clone());
+    let started = Instant::now();
+    let pipeline = PipelineSettings {
+        net: a.model.net()?,
+        thresholds: a.thresholds.thresholds(),
+        tracking: None,
+    };
+    let engines = a.model.load_workers(a.infer_workers)?;
+    let (people, skeleton, _) = pose_views(
+        &a.views,
+        Some(a.max_frames),
+        first,
+        engines,
+        pipeline,
+        cancel,
+        |_, _| {},
+    )?;
+    let seconds_2d = started.elapsed().as_secs_f64();
+    let clips: Vec<ViewClip> = people.iter().map(ViewPeople::clip).collect();
+    let offsets = match a.sync {
+        Some(sync) => find_view_offsets(sync.method(), &rig, &clips, &skeleton.mirror())
+            .iter()
+            .map(|f| f.map_or(0.0, |f| f.seconds))
+            .collect(),
+        None => given,
+    };
+    let times: Vec<Vec<f64>> = clips.iter().map(|c| c.times.clone()).collect();
+    let sets = frame_sets(&times, &offsets);
+    let started = Instant::now();
+    let fits = check(
+        &rig,
+        &clips,
+        &sets,
+        &skeleton.mirror(),
+        &SceneSettings::default(),
+    )?;
+    outln!(
+        "{}: {} cameras, {} frame sets ({seconds_2d:.1} s of 2D, {:.2} s of checking)",
+        a.calib.display(),
+        rig.len(),
+        sets.len(),
+        started.elapsed().as_secs_f64()
+    );
+    verdict(&fits)
+}
+
+/// The table, and an error naming the cameras that disagree.
+fn verdict(fits: &[CameraFit]) -> Result<()> {
+    let odd = disagreeing(fits);
+    for (c, f) in fits.iter().enumerate() {
+        let miss = f
+            .median_px
+            .map_or("no person matched".to_string(), |m| format!("{m:6.1} px"));
+        let flag = if odd.contains(&c) { "  DISAGREES" } else { "" };
+        outln!(
+            "  {:<10} {miss} median miss, {} of its {} people matched with the others{flag}",
+            f.name,
+            f.matched,
+            f.detections
+        );
+    }
+    if odd.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = odd
+        .iter()
+        .map(|&c| {
+            let f = &fits[c];
+            f.median_px.map_or(
+                format!("{} (matches none of the others' people)", f.name),
+                |m| format!("{} ({m:.1} px)", f.name),
+            )
+        })
+        .collect();
+    let mut typical: Vec<f64> = (0..fits.len())
+        .filter(|c| !odd.contains(c))
+        .filter_map(|c| fits[c].median_px)
+        .collect();
+    typical.sort_by(f64::total_cmp);
+    let typical = typical.get(typical.len() / 2).copied().unwrap_or(f64::NAN);
+    bail!(
+        "{} no longer agree{} with the other cameras ({typical:.1} px typical): moved or bumped since \
+         calibrating? Calibrate it again",
+        names.join(", "),
+        if odd.len() == 1 { "s" } else { "" }
+    )
+}
