@@ -89,12 +89,6 @@ fn show_cameras(cameras: &[Camera]) {
             Lens::Standard { .. } => "lens",
             Lens::Fisheye(_) => "fisheye",
         };
-        let terms: Vec<String> = cam
-            .lens
-            .coefficients()
-            .iter()
-            .map(|v| format!("{v:.4}"))
-            .collect();
         outln!(
             "  {:<10} {}×{}  f {:.1}×{:.1} px  centre ({:.1}, {:.1}) px  {lens} [{}]  at ({:.3}, {:.3}, {:.3}) m",
             cam.name,
@@ -104,7 +98,7 @@ fn show_cameras(cameras: &[Camera]) {
             k[(1, 1)],
             k[(0, 2)],
             k[(1, 2)],
-            terms.join(" "),
+            cam.lens.coefficients_text(),
             c.x,
             c.y,
             c.z

@@ -290,7 +290,10 @@ fn frames(
         .map_or(1, |n| n.div_ceil(max.max(1)).max(1));
     let mut looked = 0;
     while let Some(frame) = reader.next_frame()? {
-        if frame.index % stride != 0 || looked >= max {
+        if looked >= max {
+            break;
+        }
+        if frame.index % stride != 0 {
             continue;
         }
         let p = frame.picture;
@@ -312,12 +315,6 @@ fn print_camera(s: &Solved, board: &Board) {
         .iter()
         .filter(|v| v.rms.is_finite() && !v.outlier)
         .count();
-    let terms: Vec<String> = c
-        .lens
-        .coefficients()
-        .iter()
-        .map(|v| format!("{v:.4}"))
-        .collect();
     outln!(
         "{}: {} pictures, {found} with the {board} board, {used} used; {:.1} s finding corners, {:.2} s solving",
         c.name,
@@ -331,7 +328,7 @@ fn print_camera(s: &Solved, board: &Board) {
         k[(1, 1)],
         k[(0, 2)],
         k[(1, 2)],
-        terms.join(" "),
+        c.lens.coefficients_text(),
         s.fit.rms
     );
     for (i, shot) in s.shots.iter().enumerate() {

@@ -31,6 +31,16 @@ impl Lens {
         }
     }
 
+    /// The coefficients in file order, 4 decimals each, for people to read.
+    pub fn coefficients_text(&self) -> String {
+        let terms: Vec<String> = self
+            .coefficients()
+            .iter()
+            .map(|v| format!("{v:.4}"))
+            .collect();
+        terms.join(" ")
+    }
+
     /// Distorts a point of the normalised image plane.
     pub fn distort(&self, [x, y]: Xy) -> Xy {
         match *self {
