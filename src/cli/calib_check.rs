@@ -9,14 +9,14 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use posecam::calibrate::check::{check, disagreeing, CameraFit, CheckError};
-use posecam::multiview::scene::{frame_sets, Offset, SceneSettings, ViewClip};
+use posecam::multiview::scene::{frame_sets, SceneSettings, ViewClip};
 use posecam::pipeline::{
     find_view_offsets, offsets_in_seconds, open_views, pose_views, PipelineSettings, ViewPeople,
 };
 
 use super::console::outln;
-use super::scene_args::Sync;
-use super::{number_in, ModelArgs, ThresholdArgs};
+use super::number_in;
+use super::scene_cmd::ViewsArgs;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -29,18 +29,8 @@ pub struct CheckArgs {
     /// Read at most this many frames of each view.
     #[arg(long, value_name = "N", default_value_t = 300, value_parser = number_in(10usize..=1_000_000))]
     pub max_frames: usize,
-    /// Per view, when it started filming after the first: frames (3) or seconds (0.05s), comma-separated.
-    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
-    pub offsets: Vec<Offset>,
-    /// Find the offsets from the views: motion or epipolar (as `export --sync`).
-    #[arg(long, value_enum, conflicts_with = "offsets")]
-    pub sync: Option<Sync>,
-    #[arg(long)]
-    pub infer_workers: Option<usize>,
     #[command(flatten)]
-    pub model: ModelArgs,
-    #[command(flatten)]
-    pub thresholds: ThresholdArgs,
+    pub run: ViewsArgs,
 }
 
 pub fn run(a: &CheckArgs) -> Result<()> {
@@ -48,17 +38,17 @@ pub fn run(a: &CheckArgs) -> Result<()> {
     if rig.len() < 3 {
         return Err(CheckError::TooFewCameras(rig.len()).into());
     }
-    let given = offsets_in_seconds(&a.offsets, &infos)?;
+    let given = offsets_in_seconds(&a.run.offsets, &infos)?;
     let first = infos.into_iter().next().context("no view")?;
     let cancel = Arc::new(AtomicBool::new(false));
     posecam::io::interrupt::finish_on_first_signal(cancel.clone());
     let started = Instant::now();
     let pipeline = PipelineSettings {
-        net: a.model.net()?,
-        thresholds: a.thresholds.thresholds(),
+        net: a.run.model.net()?,
+        thresholds: a.run.thresholds.thresholds(),
         tracking: None,
     };
-    let engines = a.model.load_workers(a.infer_workers)?;
+    let engines = a.run.model.load_workers(a.run.infer_workers)?;
     let (people, skeleton, _) = pose_views(
         &a.views,
         Some(a.max_frames),
@@ -70,7 +60,7 @@ pub fn run(a: &CheckArgs) -> Result<()> {
     )?;
     let seconds_2d = started.elapsed().as_secs_f64();
     let clips: Vec<ViewClip> = people.iter().map(ViewPeople::clip).collect();
-    let offsets = match a.sync {
+    let offsets = match a.run.sync {
         Some(sync) => find_view_offsets(sync.method(), &rig, &clips, &skeleton.mirror())
             .iter()
             .map(|f| f.map_or(0.0, |f| f.seconds))

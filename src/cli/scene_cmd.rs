@@ -22,6 +22,13 @@ pub struct SceneWindowArgs {
     /// Read at most this many frames of each view (the window keeps them all in memory).
     #[arg(long, value_name = "N", default_value_t = 600, value_parser = number_in(1usize..=100_000))]
     pub max_frames: usize,
+    #[command(flatten)]
+    pub run: ViewsArgs,
+}
+
+/// How several views are put in step and posed: what the scene window and `calib check` share.
+#[derive(Debug, Args)]
+pub struct ViewsArgs {
     /// Per view, when it started filming after the first: frames (3) or seconds (0.05s), comma-separated.
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub offsets: Vec<Offset>,
@@ -37,18 +44,19 @@ pub struct SceneWindowArgs {
 }
 
 pub fn run(args: SceneWindowArgs) -> Result<()> {
+    let run = args.run;
     let options = SceneOptions {
         views: args.views,
         calib: args.calib,
-        engines: SceneEngines::Loaded(args.model.load_workers(args.infer_workers)?),
+        engines: SceneEngines::Loaded(run.model.load_workers(run.infer_workers)?),
         pipeline: PipelineSettings {
-            net: args.model.net()?,
-            thresholds: args.thresholds.thresholds(),
+            net: run.model.net()?,
+            thresholds: run.thresholds.thresholds(),
             tracking: None,
         },
         max_frames: args.max_frames,
-        offsets: args.offsets,
-        sync: args.sync.map(Sync::method),
+        offsets: run.offsets,
+        sync: run.sync.map(Sync::method),
     };
     posecam::ui::run_scene(options)?;
     Ok(())
