@@ -61,7 +61,8 @@ impl std::fmt::Display for Board {
     }
 }
 
-fn parse_length(text: &str) -> Option<f64> {
+/// A length as users write it, `60mm`, `6cm` or `0.06m`, in metres.
+pub fn parse_length(text: &str) -> Option<f64> {
     let t = text.trim();
     let (number, scale) = if let Some(n) = t.strip_suffix("mm") {
         (n, 1e-3)

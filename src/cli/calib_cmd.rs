@@ -27,6 +27,10 @@ pub enum CalibCommand {
     /// How well each camera agrees with the people the others see in new videos: names a camera
     /// moved or bumped since calibrating.
     Check(Box<crate::cli::calib_check::CheckArgs>),
+    /// Every camera's pose from synchronised videos of people moving through the space (no
+    /// board): the lenses from a calibration file, the scale from the people's height or a known
+    /// distance, the floor from their feet.
+    Rig(Box<crate::cli::calib_rig::RigArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -53,6 +57,7 @@ pub fn run(command: CalibCommand) -> Result<()> {
         CalibCommand::Convert(a) => convert(&a),
         CalibCommand::Intrinsics(a) => crate::cli::calib_intrinsics::run(&a),
         CalibCommand::Check(a) => crate::cli::calib_check::run(&a),
+        CalibCommand::Rig(a) => crate::cli::calib_rig::run(&a),
     }
 }
 

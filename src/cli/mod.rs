@@ -6,6 +6,7 @@ mod bench;
 mod calib_check;
 mod calib_cmd;
 mod calib_intrinsics;
+mod calib_rig;
 pub(crate) mod console;
 mod doctor;
 mod export;

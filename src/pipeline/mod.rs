@@ -54,8 +54,8 @@ pub use motion_files::{
     save_motion_files, MotionOutput, MotionSummary, ANGLES_CSV_HEADER, MOTION_CSV_HEADER,
 };
 pub use scene_export::{
-    find_view_offsets, offsets_in_seconds, open_views, SceneError, ScenePlan, SceneReport,
-    SceneRequest, SyncMethod,
+    find_view_offsets, offsets_in_seconds, open_lens_views, open_views, SceneError, ScenePlan,
+    SceneReport, SceneRequest, SyncMethod,
 };
 pub use source_stage::{Control, KeptFrames};
 pub use stage::StageStats;

@@ -20,7 +20,7 @@ use crate::multiview::calib::{self, CalibError};
 use crate::multiview::scene::{frame_sets, reconstruct, Offset, Scene, SceneSettings, ViewClip};
 use crate::multiview::summary::{measured_limbs, summarise, SceneSummary};
 use crate::multiview::sync::{find_offsets, find_offsets_epipolar, FoundOffset};
-use crate::multiview::{Rig, RigError};
+use crate::multiview::{Camera, Rig, RigError};
 use crate::pose::{Keypoint, Skeleton};
 use crate::render::{draw_figures, Figure, Identity, YuvCanvas};
 use crate::video::{AudioInput, VideoFormat, VideoReader, VideoWriter};
@@ -357,6 +357,27 @@ pub fn open_views(
     inputs: &[PathBuf],
 ) -> Result<(Rig, Vec<crate::capture::SourceInfo>), SceneError> {
     let (rig, _) = calib::read(calib_path)?;
+    let infos = view_infos(calib_path, &rig, inputs)?;
+    Ok((rig, infos))
+}
+
+/// The cameras of a calibration read for their lenses only (poses ignored: a file of lenses, or a
+/// rig about to be solved again), and the views, checked one per camera and of its size.
+pub fn open_lens_views(
+    calib_path: &Path,
+    inputs: &[PathBuf],
+) -> Result<(Vec<Camera>, Vec<crate::capture::SourceInfo>), SceneError> {
+    let (cameras, _) = calib::read_cameras(calib_path)?;
+    let rig = Rig { cameras };
+    let infos = view_infos(calib_path, &rig, inputs)?;
+    Ok((rig.cameras, infos))
+}
+
+fn view_infos(
+    calib_path: &Path,
+    rig: &Rig,
+    inputs: &[PathBuf],
+) -> Result<Vec<crate::capture::SourceInfo>, SceneError> {
     let mut infos = Vec::new();
     for path in inputs {
         let source = VideoSource::open(path, PictureKind::Yuv).map_err(PipelineError::from)?;
@@ -367,7 +388,7 @@ pub fn open_views(
         calib: calib_path.to_path_buf(),
         source,
     })?;
-    Ok((rig, infos))
+    Ok(infos)
 }
 
 /// The views' offsets found by `method`, looking at most 2 s (or a quarter of the shortest view)

@@ -10,6 +10,7 @@ mod batch;
 #[allow(clippy::too_many_lines)]
 mod batch_hostile;
 mod calibrate;
+mod calibrate_rig;
 mod cameras;
 mod cli;
 mod container;
