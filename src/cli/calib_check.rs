@@ -2,17 +2,13 @@
 //! the others see, and which one no longer fits (moved or bumped since it was calibrated).
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use posecam::calibrate::check::{check, disagreeing, CameraFit, CheckError};
-use posecam::multiview::scene::{frame_sets, SceneSettings, ViewClip};
-use posecam::pipeline::{
-    find_view_offsets, offsets_in_seconds, open_views, pose_views, PipelineSettings, ViewPeople,
-};
+use posecam::multiview::scene::{frame_sets, SceneSettings};
+use posecam::pipeline::{find_view_offsets, offsets_in_seconds, open_views};
 
 use super::console::outln;
 use super::number_in;
@@ -40,26 +36,8 @@ pub fn run(a: &CheckArgs) -> Result<()> {
     }
     let given = offsets_in_seconds(&a.run.offsets, &infos)?;
     let first = infos.into_iter().next().context("no view")?;
-    let cancel = Arc::new(AtomicBool::new(false));
-    posecam::io::interrupt::finish_on_first_signal(cancel.clone());
-    let started = Instant::now();
-    let pipeline = PipelineSettings {
-        net: a.run.model.net()?,
-        thresholds: a.run.thresholds.thresholds(),
-        tracking: None,
-    };
-    let engines = a.run.model.load_workers(a.run.infer_workers)?;
-    let (people, skeleton, _) = pose_views(
-        &a.views,
-        Some(a.max_frames),
-        first,
-        engines,
-        pipeline,
-        cancel,
-        |_, _| {},
-    )?;
-    let seconds_2d = started.elapsed().as_secs_f64();
-    let clips: Vec<ViewClip> = people.iter().map(ViewPeople::clip).collect();
+    let found = a.run.detect(&a.views, a.max_frames, first)?;
+    let (clips, skeleton, seconds_2d) = (found.clips, found.skeleton, found.seconds);
     let offsets = match a.run.sync {
         Some(sync) => find_view_offsets(sync.method(), &rig, &clips, &skeleton.mirror())
             .iter()

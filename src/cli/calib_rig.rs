@@ -3,8 +3,6 @@
 //! (`calib intrinsics`, or any rig's, whose poses are ignored).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -14,13 +12,10 @@ use posecam::calibrate::compare::{compare, Comparison};
 use posecam::calibrate::people::{solve, PeopleRigSettings, RigFit, Scale};
 use posecam::io::transaction::OutputSet;
 use posecam::multiview::calib::{read_cameras, to_pose2sim_toml, Metadata};
-use posecam::multiview::scene::{frame_sets, ViewClip};
+use posecam::multiview::scene::frame_sets;
 use posecam::multiview::sync::find_offsets;
 use posecam::multiview::Camera;
-use posecam::pipeline::{
-    offsets_in_seconds, open_lens_views, pose_views, PipelineSettings, ViewPeople,
-};
-use posecam::pose::Skeleton;
+use posecam::pipeline::{offsets_in_seconds, open_lens_views};
 use serde_json::{json, Value};
 
 use super::console::outln;
@@ -83,7 +78,9 @@ pub fn run(a: &RigArgs) -> Result<()> {
         None => None,
     };
     let given = offsets_in_seconds(&a.run.offsets, &infos)?;
-    let (clips, skeleton, seconds_2d) = detect(a, infos)?;
+    let first = infos.into_iter().next().context("no view")?;
+    let found = a.run.detect(&a.views, a.max_frames, first)?;
+    let (clips, skeleton, seconds_2d) = (found.clips, found.skeleton, found.seconds);
     let offsets = match a.run.sync {
         Some(_) => find_offsets(&clips, 2.0)
             .iter()
@@ -185,34 +182,6 @@ fn reference_cameras(path: &Path, lenses: &[Camera]) -> Result<Vec<Camera>> {
         );
     }
     Ok(cameras)
-}
-
-/// Every view's people, and the seconds it took.
-fn detect(
-    a: &RigArgs,
-    infos: Vec<posecam::capture::SourceInfo>,
-) -> Result<(Vec<ViewClip>, &'static Skeleton, f64)> {
-    let first = infos.into_iter().next().context("no view")?;
-    let cancel = Arc::new(AtomicBool::new(false));
-    posecam::io::interrupt::finish_on_first_signal(cancel.clone());
-    let started = Instant::now();
-    let pipeline = PipelineSettings {
-        net: a.run.model.net()?,
-        thresholds: a.run.thresholds.thresholds(),
-        tracking: None,
-    };
-    let engines = a.run.model.load_workers(a.run.infer_workers)?;
-    let (people, skeleton, _) = pose_views(
-        &a.views,
-        Some(a.max_frames),
-        first,
-        engines,
-        pipeline,
-        cancel,
-        |_, _| {},
-    )?;
-    let clips = people.iter().map(ViewPeople::clip).collect();
-    Ok((clips, skeleton, started.elapsed().as_secs_f64()))
 }
 
 fn print_fit(fit: &RigFit) {

@@ -2,9 +2,16 @@
 
 use std::path::PathBuf;
 
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
 use anyhow::Result;
 use clap::Args;
-use posecam::pipeline::PipelineSettings;
+use posecam::capture::SourceInfo;
+use posecam::multiview::scene::ViewClip;
+use posecam::pipeline::{pose_views, PipelineSettings, ViewPeople};
+use posecam::pose::Skeleton;
 use posecam::ui::scene::{SceneEngines, SceneOptions};
 
 use super::scene_args::Sync;
@@ -41,6 +48,48 @@ pub struct ViewsArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
+}
+
+/// Every view's people as the 3D commands use them, the skeleton, and the seconds it took.
+pub struct Detected {
+    pub clips: Vec<ViewClip>,
+    pub skeleton: &'static Skeleton,
+    pub seconds: f64,
+}
+
+impl ViewsArgs {
+    /// The people in each of `views` (at most `max_frames` frames each), with the model and
+    /// thresholds given; `first` describes the first view.
+    pub fn detect(
+        &self,
+        views: &[PathBuf],
+        max_frames: usize,
+        first: SourceInfo,
+    ) -> Result<Detected> {
+        let cancel = Arc::new(AtomicBool::new(false));
+        posecam::io::interrupt::finish_on_first_signal(cancel.clone());
+        let started = Instant::now();
+        let pipeline = PipelineSettings {
+            net: self.model.net()?,
+            thresholds: self.thresholds.thresholds(),
+            tracking: None,
+        };
+        let engines = self.model.load_workers(self.infer_workers)?;
+        let (people, skeleton, _) = pose_views(
+            views,
+            Some(max_frames),
+            first,
+            engines,
+            pipeline,
+            cancel,
+            |_, _| {},
+        )?;
+        Ok(Detected {
+            clips: people.iter().map(ViewPeople::clip).collect(),
+            skeleton,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
 }
 
 pub fn run(args: SceneWindowArgs) -> Result<()> {
