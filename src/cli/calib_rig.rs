@@ -13,9 +13,8 @@ use posecam::calibrate::people::{solve, PeopleRigSettings, RigFit, Scale};
 use posecam::io::transaction::OutputSet;
 use posecam::multiview::calib::{read_cameras, to_pose2sim_toml, Metadata};
 use posecam::multiview::scene::frame_sets;
-use posecam::multiview::sync::find_offsets;
-use posecam::multiview::Camera;
-use posecam::pipeline::{offsets_in_seconds, open_lens_views};
+use posecam::multiview::{Camera, Rig};
+use posecam::pipeline::{find_view_offsets, offsets_in_seconds, open_lens_views};
 use serde_json::{json, Value};
 
 use super::console::outln;
@@ -82,10 +81,18 @@ pub fn run(a: &RigArgs) -> Result<()> {
     let found = a.run.detect(&a.views, a.max_frames, first)?;
     let (clips, skeleton, seconds_2d) = (found.clips, found.skeleton, found.seconds);
     let offsets = match a.run.sync {
-        Some(_) => find_offsets(&clips, 2.0)
-            .iter()
-            .map(|f| f.map_or(0.0, |f| f.seconds))
-            .collect(),
+        // Motion needs no rig (epipolar is refused above): the lenses stand in for one.
+        Some(sync) => find_view_offsets(
+            sync.method(),
+            &Rig {
+                cameras: lenses.clone(),
+            },
+            &clips,
+            &[],
+        )
+        .iter()
+        .map(|f| f.map_or(0.0, |f| f.seconds))
+        .collect(),
         None => given,
     };
     let times: Vec<Vec<f64>> = clips.iter().map(|c| c.times.clone()).collect();

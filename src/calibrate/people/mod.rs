@@ -92,6 +92,12 @@ pub enum PeopleRigError {
         median_px: f64,
         typical_px: f64,
     },
+    #[error("camera {camera} shares {joints} solved joints with the others, who typically share {usual}: too few to place it. Are the videos in step (--offsets; --sync motion can fail on short clips) and do the views overlap?")]
+    FewJoints {
+        camera: String,
+        joints: usize,
+        usual: usize,
+    },
     #[error("the bundle adjustment failed to converge from the cameras' first poses")]
     Diverged,
     #[error(transparent)]
@@ -369,10 +375,23 @@ fn errors(lenses: &[Camera], poses: &[Pose], tracks: &[Track]) -> Vec<CameraErro
         .collect()
 }
 
-/// A camera out of step fits the solved joints far worse than the others: 3× their median miss,
-/// and at least 2.5 px.
+/// A camera out of step fits the solved joints far worse than the others (3× their median miss,
+/// and at least 2.5 px), or shares far fewer of them (a quarter of the typical count).
 fn out_of_step(errors: &[CameraError]) -> Result<(), PeopleRigError> {
     for (k, e) in errors.iter().enumerate() {
+        let counts = errors
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != k)
+            .map(|(_, o)| o.joints as f64);
+        let usual = crate::motion::units::median(counts).unwrap_or(0.0);
+        if (e.joints as f64) < 0.25 * usual {
+            return Err(PeopleRigError::FewJoints {
+                camera: e.name.clone(),
+                joints: e.joints,
+                usual: usual.round() as usize,
+            });
+        }
         let others = errors
             .iter()
             .enumerate()
