@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 use posecam::calibrate::check::{check, disagreeing, CameraFit, CheckError};
-use posecam::multiview::scene::{frame_sets, SceneSettings};
-use posecam::pipeline::{find_view_offsets, offsets_in_seconds, open_views};
+use posecam::multiview::scene::SceneSettings;
+use posecam::pipeline::open_views;
 
 use super::console::outln;
 use super::number_in;
@@ -34,19 +34,9 @@ pub fn run(a: &CheckArgs) -> Result<()> {
     if rig.len() < 3 {
         return Err(CheckError::TooFewCameras(rig.len()).into());
     }
-    let given = offsets_in_seconds(&a.run.offsets, &infos)?;
-    let first = infos.into_iter().next().context("no view")?;
-    let found = a.run.detect(&a.views, a.max_frames, first)?;
-    let (clips, skeleton, seconds_2d) = (found.clips, found.skeleton, found.seconds);
-    let offsets = match a.run.sync {
-        Some(sync) => find_view_offsets(sync.method(), &rig, &clips, &skeleton.mirror())
-            .iter()
-            .map(|f| f.map_or(0.0, |f| f.seconds))
-            .collect(),
-        None => given,
-    };
-    let times: Vec<Vec<f64>> = clips.iter().map(|c| c.times.clone()).collect();
-    let sets = frame_sets(&times, &offsets);
+    let found = a.run.detect(&a.views, a.max_frames, infos, &rig)?;
+    let (clips, sets, skeleton, seconds_2d) =
+        (found.clips, found.sets, found.skeleton, found.seconds);
     let started = Instant::now();
     let fits = check(
         &rig,

@@ -12,9 +12,8 @@ use posecam::calibrate::compare::{compare, Comparison};
 use posecam::calibrate::people::{solve, PeopleRigSettings, RigFit, Scale};
 use posecam::io::transaction::OutputSet;
 use posecam::multiview::calib::{read_cameras, to_pose2sim_toml, Metadata};
-use posecam::multiview::scene::frame_sets;
 use posecam::multiview::{Camera, Rig};
-use posecam::pipeline::{find_view_offsets, offsets_in_seconds, open_lens_views};
+use posecam::pipeline::open_lens_views;
 use serde_json::{json, Value};
 
 use super::console::outln;
@@ -76,27 +75,13 @@ pub fn run(a: &RigArgs) -> Result<()> {
         Some(path) => Some(outputs.add_file(path, "--report")?),
         None => None,
     };
-    let given = offsets_in_seconds(&a.run.offsets, &infos)?;
-    let first = infos.into_iter().next().context("no view")?;
-    let found = a.run.detect(&a.views, a.max_frames, first)?;
-    let (clips, skeleton, seconds_2d) = (found.clips, found.skeleton, found.seconds);
-    let offsets = match a.run.sync {
-        // Motion needs no rig (epipolar is refused above): the lenses stand in for one.
-        Some(sync) => find_view_offsets(
-            sync.method(),
-            &Rig {
-                cameras: lenses.clone(),
-            },
-            &clips,
-            &[],
-        )
-        .iter()
-        .map(|f| f.map_or(0.0, |f| f.seconds))
-        .collect(),
-        None => given,
+    // Motion needs no rig (epipolar is refused above): the lenses stand in for one.
+    let unplaced = Rig {
+        cameras: lenses.clone(),
     };
-    let times: Vec<Vec<f64>> = clips.iter().map(|c| c.times.clone()).collect();
-    let sets = frame_sets(&times, &offsets);
+    let found = a.run.detect(&a.views, a.max_frames, infos, &unplaced)?;
+    let (clips, sets, skeleton, seconds_2d) =
+        (found.clips, found.sets, found.skeleton, found.seconds);
     let started = Instant::now();
     let settings = PeopleRigSettings::default();
     let fit = solve(&lenses, &clips, &sets, skeleton, scale, &settings)?;

@@ -6,11 +6,14 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use posecam::capture::SourceInfo;
-use posecam::multiview::scene::ViewClip;
-use posecam::pipeline::{pose_views, PipelineSettings, ViewPeople};
+use posecam::multiview::scene::{frame_sets, FrameSet, ViewClip};
+use posecam::multiview::Rig;
+use posecam::pipeline::{
+    find_view_offsets, offsets_in_seconds, pose_views, PipelineSettings, ViewPeople,
+};
 use posecam::pose::Skeleton;
 use posecam::ui::scene::{SceneEngines, SceneOptions};
 
@@ -50,22 +53,27 @@ pub struct ViewsArgs {
     pub thresholds: ThresholdArgs,
 }
 
-/// Every view's people as the 3D commands use them, the skeleton, and the seconds it took.
+/// Every view's people as the 3D commands use them, the skeleton, the seconds it took, and the
+/// frame sets that put the views in step.
 pub struct Detected {
     pub clips: Vec<ViewClip>,
     pub skeleton: &'static Skeleton,
     pub seconds: f64,
+    pub sets: Vec<FrameSet>,
 }
 
 impl ViewsArgs {
-    /// The people in each of `views` (at most `max_frames` frames each), with the model and
-    /// thresholds given; `first` describes the first view.
+    /// The people in each of `views` (at most `max_frames` frames each, `infos` describing them),
+    /// with the model and thresholds given, put in step by `--offsets` or `--sync` through `rig`.
     pub fn detect(
         &self,
         views: &[PathBuf],
         max_frames: usize,
-        first: SourceInfo,
+        infos: Vec<SourceInfo>,
+        rig: &Rig,
     ) -> Result<Detected> {
+        let given = offsets_in_seconds(&self.offsets, &infos)?;
+        let first = infos.into_iter().next().context("no view")?;
         let cancel = Arc::new(AtomicBool::new(false));
         posecam::io::interrupt::finish_on_first_signal(cancel.clone());
         let started = Instant::now();
@@ -84,10 +92,21 @@ impl ViewsArgs {
             cancel,
             |_, _| {},
         )?;
+        let seconds = started.elapsed().as_secs_f64();
+        let clips: Vec<ViewClip> = people.iter().map(ViewPeople::clip).collect();
+        let offsets = match self.sync {
+            Some(sync) => find_view_offsets(sync.method(), rig, &clips, &skeleton.mirror())
+                .iter()
+                .map(|f| f.map_or(0.0, |f| f.seconds))
+                .collect(),
+            None => given,
+        };
+        let times: Vec<Vec<f64>> = clips.iter().map(|c| c.times.clone()).collect();
         Ok(Detected {
-            clips: people.iter().map(ViewPeople::clip).collect(),
+            sets: frame_sets(&times, &offsets),
+            clips,
             skeleton,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds,
         })
     }
 }

@@ -353,7 +353,8 @@ fn scale(
     crate::motion::units::median(ratios)
 }
 
-fn rig(lenses: &[Camera], poses: &[Pose]) -> Rig {
+/// The cameras with their lenses placed at `poses`.
+pub fn rig(lenses: &[Camera], poses: &[Pose]) -> Rig {
     Rig {
         cameras: poses.iter().zip(lenses).map(|(p, l)| p.place(l)).collect(),
     }

@@ -300,7 +300,7 @@ fn best_start(
 
 /// Sightings whose joint projects within `px` of them.
 fn agreeing(lenses: &[Camera], poses: &[Pose], tracks: &[Track], px: f64) -> usize {
-    let cameras: Vec<Camera> = poses.iter().zip(lenses).map(|(p, l)| p.place(l)).collect();
+    let cameras = initial::rig(lenses, poses).cameras;
     tracks
         .iter()
         .flat_map(|t| t.sightings.iter().map(move |(v, o)| (v, o, t)))
@@ -349,7 +349,7 @@ fn check_places(
 }
 
 fn errors(lenses: &[Camera], poses: &[Pose], tracks: &[Track]) -> Vec<CameraError> {
-    let cameras: Vec<Camera> = poses.iter().zip(lenses).map(|(p, l)| p.place(l)).collect();
+    let cameras = initial::rig(lenses, poses).cameras;
     let mut misses: Vec<Vec<f64>> = vec![Vec::new(); cameras.len()];
     for t in tracks {
         for (view, obs) in &t.sightings {

@@ -2,11 +2,10 @@
 //! export matches them (every camera at once, through the rig), which links the joints the pairs of
 //! the first pass missed or matched wrongly; the bundle then runs again on them.
 
-use super::initial::{triangulate, Pose, Track};
+use super::initial::{rig, triangulate, Pose, Track};
 use super::observe::{Obs, Observations};
 use crate::multiview::camera::Camera;
 use crate::multiview::scene::{reconstruct, FrameSet, SceneSettings, ViewClip};
-use crate::multiview::Rig;
 
 /// Every 3D person's joints seen by at least two views, triangulated through `poses`.
 pub fn relink(
@@ -17,9 +16,7 @@ pub fn relink(
     obs: &Observations,
     mirror: &[usize],
 ) -> Vec<Track> {
-    let rig = Rig {
-        cameras: poses.iter().zip(lenses).map(|(p, l)| p.place(l)).collect(),
-    };
+    let rig = rig(lenses, poses);
     let settings = SceneSettings {
         min_frames: 1,
         ..SceneSettings::default()

@@ -133,10 +133,6 @@ impl World {
             translation: (p.rotation * self.origin.coords + p.translation) * self.scale,
         }
     }
-
-    pub fn point(&self, p: &Point3<f64>) -> Point3<f64> {
-        Point3::from(self.rotation * (p - self.origin) * self.scale)
-    }
 }
 
 fn centre(p: &Pose) -> Point3<f64> {
